@@ -1,0 +1,109 @@
+"""The audit log: one row per mutation, written in the mutation's own transaction."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+import orjson
+
+from .clock import from_dt, to_dt
+from .engine.base import Cursor, Engine, Row
+from .models import AuditEntry, Page
+from .namespaces import check_prefix, children_range
+from .validation import check_limit, check_name, decode_cursor, encode_cursor
+
+_COLS = "id, at, actor, action, entity, entity_id, namespace, detail"
+
+
+def record(
+    cur: Cursor,
+    engine: Engine,
+    at: int,
+    actor: str | None,
+    action: str,
+    entity: str,
+    entity_id: str,
+    namespace: str | None = None,
+    detail: dict[str, Any] | None = None,
+) -> None:
+    """Write one audit row inside the caller's write transaction."""
+    text = orjson.dumps(detail).decode() if detail else "{}"
+    cur.execute(engine.q.audit_insert, (at, actor, action, entity, entity_id, namespace, text))
+
+
+def record_many(cur: Cursor, engine: Engine, rows: Sequence[Sequence[Any]]) -> None:
+    """Write many audit rows: each is (at, actor, action, entity, entity_id, namespace, detail_json)."""
+    if rows:
+        cur.executemany(engine.q.audit_insert, rows)
+
+
+def _entry(r: Row) -> AuditEntry:
+    return AuditEntry(r[0], to_dt(r[1]), r[2], r[3], r[4], r[5], r[6], orjson.loads(r[7]))
+
+
+class Audit:
+    """``store.audit``: read the audit log, newest first."""
+
+    def __init__(self, engine: Engine) -> None:
+        self._e = engine
+
+    def list(
+        self,
+        *,
+        entity: str | None = None,
+        entity_id: str | None = None,
+        actor: str | None = None,
+        action: str | None = None,
+        namespace: str | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        limit: int = 100,
+        cursor: str | None = None,
+    ) -> Page[AuditEntry]:
+        """Audit entries matching every given filter, newest first.
+
+        ``namespace`` is a prefix (segment-exact, as in memory listings); ``action`` may end
+        with ``.*`` to match a family (``memory.*``).
+        """
+        limit = check_limit(limit)
+        ph = self._e.placeholder
+        where: list[str] = []
+        params: list[Any] = []
+        for column, value in (("entity", entity), ("entity_id", entity_id), ("actor", actor)):
+            if value is not None:
+                where.append(f"{column} = {ph}")
+                params.append(check_name(value, column, 2048))
+        if action is not None:
+            check_name(action, "action")
+            if action.endswith(".*"):
+                where.append(f"action >= {ph} AND action < {ph}")
+                params += [action[:-1], action[:-2] + "/"]
+            else:
+                where.append(f"action = {ph}")
+                params.append(action)
+        if namespace is not None:
+            prefix = check_prefix(namespace, "namespace")
+            lo, hi = children_range(prefix)
+            where.append(f"(namespace = {ph} OR (namespace >= {ph} AND namespace < {ph}))")
+            params += [prefix, lo, hi]
+        if since is not None:
+            where.append(f"at >= {ph}")
+            params.append(from_dt(since, "since"))
+        if until is not None:
+            where.append(f"at < {ph}")
+            params.append(from_dt(until, "until"))
+        if cursor is not None:
+            (last,) = decode_cursor(cursor, 1)
+            where.append(f"id < {ph}")
+            params.append(int(last))
+        sql = f"SELECT {_COLS} FROM audit"
+        if where:
+            sql += " WHERE " + " AND ".join(where)
+        sql += f" ORDER BY id DESC LIMIT {ph}"
+        params.append(limit + 1)
+        rows = self._e.query(sql, params)
+        items = [_entry(r) for r in rows[:limit]]
+        nxt = encode_cursor(items[-1].id) if len(rows) > limit else None
+        return Page(items, nxt)

@@ -1,0 +1,51 @@
+"""Time: UTC, stored as integer microseconds since the epoch, exposed as aware datetimes."""
+
+from __future__ import annotations
+
+import time
+from datetime import UTC, datetime, timedelta
+
+from .errors import InvalidInput
+
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_US = timedelta(microseconds=1)
+
+
+def now_us() -> int:
+    """Current time in microseconds since the epoch."""
+    return time.time_ns() // 1000
+
+
+def to_dt(us: int) -> datetime:
+    """Microseconds since the epoch to an aware UTC datetime (exact, no float rounding)."""
+    return EPOCH + us * _US
+
+
+def opt_dt(us: int | None) -> datetime | None:
+    return None if us is None else EPOCH + us * _US
+
+
+def from_dt(value: datetime, field: str) -> int:
+    """An aware datetime to microseconds since the epoch; naive datetimes are rejected."""
+    if not isinstance(value, datetime):
+        raise InvalidInput(field, f"expected a datetime, got {type(value).__name__}")
+    if value.tzinfo is None:
+        raise InvalidInput(field, "datetime must be timezone-aware (use UTC)")
+    return (value - EPOCH) // _US
+
+
+def seconds_us(value: float | int | timedelta | None, field: str) -> int | None:
+    """A duration (seconds as a number, or a timedelta) in microseconds; must be positive."""
+    if value is None:
+        return None
+    if isinstance(value, timedelta):
+        us = value // _US
+    elif isinstance(value, (int, float)) and not isinstance(value, bool):
+        if value != value or value in (float("inf"), float("-inf")):
+            raise InvalidInput(field, "must be a finite number of seconds")
+        us = int(value * 1_000_000)
+    else:
+        raise InvalidInput(field, f"expected seconds or a timedelta, got {type(value).__name__}")
+    if us <= 0:
+        raise InvalidInput(field, "must be positive")
+    return us

@@ -1,0 +1,23 @@
+"""What every domain service shares: the engine and the store's settings."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .engine.base import Engine
+
+DEFAULT_MAX_VALUE_BYTES = 1 << 20
+
+
+@dataclass(slots=True)
+class Context:
+    engine: Engine
+    max_value_bytes: int = DEFAULT_MAX_VALUE_BYTES
+    actor: str | None = None
+
+    def actor_or_default(self, actor: str | None) -> str | None:
+        if actor is None:
+            return self.actor
+        from .validation import check_name
+
+        return check_name(actor, "actor")

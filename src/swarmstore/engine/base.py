@@ -1,0 +1,71 @@
+"""The engine contract: connections, transactions and the SQL text; no domain logic."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable, Sequence
+from importlib import resources
+from typing import Any, Protocol, TypeVar
+
+R = TypeVar("R")
+Row = tuple[Any, ...]
+
+
+class Cursor(Protocol):
+    """The DB-API-like subset every engine's cursor offers to domain code."""
+
+    def execute(self, sql: str, params: Sequence[Any] = ...) -> Any: ...
+    def executemany(self, sql: str, params: Iterable[Sequence[Any]]) -> Any: ...
+
+
+class Queries:
+    """Named SQL statements of one engine, read from its ``queries.sql`` (``-- name: x`` blocks)."""
+
+    def __init__(self, statements: dict[str, str]) -> None:
+        self._statements = statements
+        for name, sql in statements.items():
+            setattr(self, name, sql)
+
+    def __getattr__(self, name: str) -> str:  # only reached for unknown names
+        raise AttributeError(f"no query named {name!r}")
+
+    def names(self) -> list[str]:
+        return list(self._statements)
+
+
+_NAME = re.compile(r"^--\s*name:\s*(\w+)\s*$", re.M)
+
+
+def load_queries(package: str, filename: str = "queries.sql") -> Queries:
+    text = resources.files(package).joinpath(filename).read_text()
+    parts = _NAME.split(text)
+    statements = {parts[i]: parts[i + 1].strip().rstrip(";") for i in range(1, len(parts), 2)}
+    return Queries(statements)
+
+
+class Engine(Protocol):
+    """What domain services need from a storage engine."""
+
+    url: str
+    q: Queries
+    placeholder: str
+
+    def query(self, sql: str, params: Sequence[Any] = ()) -> list[Row]:
+        """Run one read statement and return all its rows (the fast path of point reads)."""
+        ...
+
+    def read(self, fn: Callable[[Cursor], R]) -> R:
+        """Run ``fn`` with a read cursor (autocommit: each statement sees the latest commit)."""
+        ...
+
+    def read_snapshot(self, fn: Callable[[Cursor], R]) -> R:
+        """Run ``fn`` in one read transaction, so several statements see one snapshot."""
+        ...
+
+    def write(self, fn: Callable[[Cursor], R]) -> R:
+        """Run ``fn`` in one write transaction; commit when it returns, roll back if it raises."""
+        ...
+
+    def stats(self) -> dict[str, Any]: ...
+
+    def close(self) -> None: ...

@@ -1,0 +1,257 @@
+"""The embedded SQLite engine (apsw): WAL, one writer connection, one reader per thread.
+
+All apsw usage lives in this module; apsw errors are translated to ``swarmstore.errors`` here.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import weakref
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from importlib import resources
+from typing import Any, TypeVar
+
+import apsw
+
+from ... import errors
+from ..base import Cursor, Row, load_queries
+
+R = TypeVar("R")
+
+QUERIES = load_queries(__package__ or "swarmstore.engine.sqlite")
+_SYNC = {"off": "OFF", "normal": "NORMAL", "full": "FULL", "extra": "EXTRA"}
+_engines: weakref.WeakSet[SqliteEngine] = weakref.WeakSet()
+
+
+def _migrations() -> list[tuple[int, str, str]]:
+    out = []
+    for item in resources.files(__package__ or "swarmstore.engine.sqlite").joinpath("migrations").iterdir():
+        name = item.name
+        if name.endswith(".sql") and name[:4].isdigit():
+            out.append((int(name[:4]), name[5:-4], item.read_text()))
+    return sorted(out)
+
+
+MIGRATIONS = _migrations()
+SCHEMA_VERSION = MIGRATIONS[-1][0]
+
+
+def translate(exc: BaseException) -> errors.SwarmstoreError:
+    """Map an apsw error to a swarmstore error (done once, at the engine edge)."""
+    if isinstance(exc, (apsw.ConnectionClosedError, apsw.CursorClosedError)):
+        return errors.StoreClosed("the store is closed")
+    if isinstance(exc, (apsw.BusyError, apsw.LockedError)):
+        return errors.Busy(f"the database is locked by another writer: {exc}")
+    if isinstance(exc, apsw.ConstraintError):
+        return errors.Conflict(f"constraint violated: {exc}")
+    if isinstance(exc, apsw.TooBigError):
+        return errors.InvalidInput("value", f"too big for the database: {exc}")
+    return errors.StorageError(f"{type(exc).__name__}: {exc}")
+
+
+class SqliteEngine:
+    """One open SQLite database file. Safe to share between threads; many processes may open it."""
+
+    placeholder = "?"
+    q = QUERIES
+
+    def __init__(
+        self,
+        path: str,
+        *,
+        synchronous: str = "normal",
+        busy_timeout_ms: int = 5000,
+        cache_size_kib: int = 65536,
+    ) -> None:
+        if synchronous not in _SYNC:
+            raise errors.InvalidInput("synchronous", f"must be one of {', '.join(_SYNC)}")
+        if not isinstance(path, str) or not path:
+            raise errors.InvalidInput("url", "a database path is required")
+        self.path = path
+        self.url = "sqlite:///" + path
+        self._sync = _SYNC[synchronous]
+        self._busy = int(busy_timeout_ms)
+        self._cache = int(cache_size_kib)
+        self._pid = os.getpid()
+        self._lock = threading.Lock()
+        self._local = threading.local()
+        self._readers: list[apsw.Connection] = []
+        self._closed = False
+        parent = os.path.dirname(os.path.abspath(path))
+        if not os.path.isdir(parent):
+            raise errors.InvalidInput("url", f"directory {parent!r} does not exist")
+        try:
+            self._writer = self._connect()
+            self._wcur = self._writer.cursor()
+            self._migrate()
+        except apsw.Error as exc:
+            raise translate(exc) from exc
+        _engines.add(self)
+
+    # -- connections -------------------------------------------------------------------------
+
+    def _connect(self) -> apsw.Connection:
+        conn = apsw.Connection(self.path)
+        conn.set_busy_timeout(self._busy)
+        # journal_mode=WAL is persistent in the file; setting it needs a lock, so it waits like a write.
+        conn.execute("PRAGMA journal_mode=WAL").fetchall()
+        conn.execute(f"PRAGMA synchronous={self._sync}")
+        conn.execute("PRAGMA foreign_keys=ON")
+        conn.execute(f"PRAGMA cache_size=-{self._cache}")
+        conn.execute("PRAGMA temp_store=MEMORY")
+        return conn
+
+    def _reader(self) -> apsw.Cursor:
+        if self._closed:
+            raise errors.StoreClosed("the store is closed")
+        conn = self._connect()
+        with self._lock:
+            self._readers.append(conn)
+        cur = conn.cursor()
+        self._local.cur = cur
+        return cur
+
+    def _after_fork(self) -> None:
+        # Connections must not cross fork(): the child opens its own on first use.
+        self._pid = os.getpid()
+        self._lock = threading.Lock()
+        self._local = threading.local()
+        self._readers = []
+        if not self._closed:
+            self._writer = self._connect()
+            self._wcur = self._writer.cursor()
+
+    # -- running statements --------------------------------------------------------------------
+
+    def query(self, sql: str, params: Sequence[Any] = ()) -> list[Row]:
+        try:
+            try:
+                cur = self._local.cur
+            except AttributeError:
+                cur = self._reader()
+            return cur.execute(sql, params).fetchall()
+        except apsw.Error as exc:
+            raise translate(exc) from exc
+
+    def read(self, fn: Callable[[Cursor], R]) -> R:
+        try:
+            try:
+                cur = self._local.cur
+            except AttributeError:
+                cur = self._reader()
+            return fn(cur)
+        except apsw.Error as exc:
+            raise translate(exc) from exc
+
+    def read_snapshot(self, fn: Callable[[Cursor], R]) -> R:
+        try:
+            try:
+                cur = self._local.cur
+            except AttributeError:
+                cur = self._reader()
+            cur.execute("BEGIN")
+            try:
+                return fn(cur)
+            finally:
+                cur.execute("COMMIT")
+        except apsw.Error as exc:
+            raise translate(exc) from exc
+
+    def write(self, fn: Callable[[Cursor], R]) -> R:
+        with self._lock:
+            if self._closed:
+                raise errors.StoreClosed("the store is closed")
+            cur = self._wcur
+            try:
+                cur.execute("BEGIN IMMEDIATE")
+            except apsw.Error as exc:
+                raise translate(exc) from exc
+            try:
+                result = fn(cur)
+                cur.execute("COMMIT")
+            except BaseException as exc:
+                try:
+                    if not self._writer.getautocommit():
+                        cur.execute("ROLLBACK")
+                except apsw.Error:
+                    pass
+                if isinstance(exc, apsw.Error):
+                    raise translate(exc) from exc
+                raise
+            return result
+
+    @contextmanager
+    def raw_writer(self) -> Iterator[apsw.Connection]:
+        """The writer connection, under the write lock, outside any transaction (maintenance)."""
+        with self._lock:
+            yield self._writer
+
+    # -- schema --------------------------------------------------------------------------------
+
+    def _migrate(self) -> None:
+        cur = self._wcur
+        cur.execute("BEGIN IMMEDIATE")
+        try:
+            cur.execute(
+                "CREATE TABLE IF NOT EXISTS schema_version ("
+                "version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL)"
+            )
+            row = cur.execute("SELECT max(version) FROM schema_version").fetchall()[0]
+            current = row[0] or 0
+            if current > SCHEMA_VERSION:
+                raise errors.SchemaError(
+                    f"{self.path} has schema version {current}, newer than this swarmstore "
+                    f"(knows up to {SCHEMA_VERSION}): upgrade swarmstore to open it"
+                )
+            for version, name, sql in MIGRATIONS:
+                if version > current:
+                    cur.execute(sql)
+                    cur.execute(
+                        "INSERT INTO schema_version VALUES (?, ?, CAST(unixepoch('subsec') * 1000000 AS INTEGER))",
+                        (version, name),
+                    )
+            cur.execute("COMMIT")
+        except BaseException:
+            cur.execute("ROLLBACK")
+            raise
+
+    def schema_version(self) -> int:
+        return int(self.query("SELECT max(version) FROM schema_version")[0][0])
+
+    # -- info and lifecycle --------------------------------------------------------------------
+
+    def stats(self) -> dict[str, Any]:
+        def size(p: str) -> int:
+            try:
+                return os.path.getsize(p)
+            except OSError:
+                return 0
+
+        return {
+            "engine": "sqlite",
+            "path": self.path,
+            "sqlite_version": apsw.sqlite_lib_version(),
+            "schema_version": self.schema_version(),
+            "file_bytes": size(self.path),
+            "wal_bytes": size(self.path + "-wal"),
+        }
+
+    def close(self) -> None:
+        with self._lock:
+            if self._closed:
+                return
+            self._closed = True
+            readers, self._readers = self._readers, []
+        for conn in readers:
+            conn.close()
+        self._writer.close()
+
+
+def _reinit_after_fork() -> None:
+    for engine in list(_engines):
+        engine._after_fork()
+
+
+os.register_at_fork(after_in_child=_reinit_after_fork)

@@ -1,0 +1,43 @@
+"""Typed errors. Every error raised by swarmstore is a :class:`SwarmstoreError`."""
+
+from __future__ import annotations
+
+
+class SwarmstoreError(Exception):
+    """Base class of every swarmstore error."""
+
+
+class InvalidInput(SwarmstoreError, ValueError):
+    """An argument is malformed; ``field`` names it. Nothing was changed."""
+
+    def __init__(self, field: str, message: str) -> None:
+        self.field = field
+        super().__init__(f"{field}: {message}")
+
+
+class NotFound(SwarmstoreError, LookupError):
+    """The entity does not exist (or is deleted or expired)."""
+
+
+class Conflict(SwarmstoreError):
+    """Another writer got there first, or the entity already exists."""
+
+
+class InvalidTransition(SwarmstoreError):
+    """A status change that the lifecycle does not allow."""
+
+
+class SchemaError(SwarmstoreError):
+    """The database file was made by a newer (or unknown) schema version."""
+
+
+class StoreClosed(SwarmstoreError):
+    """The store was closed."""
+
+
+class Busy(SwarmstoreError):
+    """The database stayed locked by another writer longer than the busy timeout."""
+
+
+class StorageError(SwarmstoreError):
+    """The storage engine failed (I/O error, corrupt file, disk full...)."""

@@ -1,0 +1,345 @@
+"""Sessions: one per agent conversation, with an append-only event log and scoped state.
+
+State keys without a prefix belong to the session; ``user:`` keys are shared by every session of
+the same app and user, ``app:`` keys by every session of the app, and ``temp:`` keys live only
+until the next event is appended.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+import orjson
+
+from . import audit, codec
+from .clock import now_us, opt_dt, to_dt
+from .context import Context
+from .engine.base import Cursor, Row
+from .errors import Conflict, InvalidInput, InvalidTransition, NotFound
+from .ids import new_id
+from .models import Event, Page, Session
+from .validation import check_choices, check_int, check_limit, check_name, decode_cursor, encode_cursor, opt_name
+
+STATUSES = ("created", "active", "paused", "terminated", "archived")
+TRANSITIONS: dict[str, frozenset[str]] = {
+    "created": frozenset({"active", "terminated"}),
+    "active": frozenset({"paused", "terminated"}),
+    "paused": frozenset({"active", "terminated"}),
+    "terminated": frozenset({"archived"}),
+    "archived": frozenset(),
+}
+OPEN = frozenset({"created", "active", "paused"})
+SCOPES = ("user:", "app:", "temp:")
+_COLS = (
+    "id, app, user, project, status, state, temp, metadata, created_at, updated_at, "
+    "terminated_at, archived_at, next_seq"
+)
+_MISSING: Any = object()
+
+
+def _obj(text: str) -> dict[str, Any]:
+    return {} if text == "{}" else orjson.loads(text)  # type: ignore[no-any-return]
+
+
+def _session(r: Row) -> Session:
+    state = _obj(r[5])
+    if r[6] != "{}":
+        state.update({"temp:" + k: v for k, v in orjson.loads(r[6]).items()})
+    return Session(
+        r[0], r[1], r[2], r[3], r[4], state, _obj(r[7]), to_dt(r[8]), to_dt(r[9]),
+        opt_dt(r[10]), opt_dt(r[11]), r[12],
+    )
+
+
+def _event(r: Row) -> Event:
+    return Event(r[0], r[1], r[2], r[3], orjson.loads(r[4]), to_dt(r[5]), None if r[6] is None else orjson.loads(r[6]))
+
+
+def split_key(key: object, field: str = "key") -> tuple[str, str]:
+    """Split a state key into (scope, bare key); scope is '', 'user:', 'app:' or 'temp:'."""
+    check_name(key, field, 1024)
+    assert isinstance(key, str)
+    for scope in SCOPES:
+        if key.startswith(scope):
+            bare = key[len(scope) :]
+            if not bare:
+                raise InvalidInput(field, f"{key!r} has a scope prefix but no name")
+            return scope, bare
+    return "", key
+
+
+class Sessions:
+    """``store.sessions``."""
+
+    def __init__(self, ctx: Context) -> None:
+        self._ctx = ctx
+        self._e = ctx.engine
+        self._q = ctx.engine.q
+
+    # -- sessions ------------------------------------------------------------------------------
+
+    def create(
+        self,
+        app: str,
+        user: str,
+        project: str | None = None,
+        state: Mapping[str, Any] | None = None,
+        metadata: Mapping[str, Any] | None = None,
+        id: str | None = None,
+        *,
+        actor: str | None = None,
+    ) -> Session:
+        """Create a session in status ``created``; a duplicate ``id`` is a Conflict."""
+        app = check_name(app, "app")
+        user = check_name(user, "user")
+        project = opt_name(project, "project")
+        sid = new_id() if id is None else check_name(id, "id")
+        meta = codec.dumps_dict(metadata, "metadata", self._ctx.max_value_bytes)
+        delta = self._delta(state, "state")
+        actor = self._ctx.actor_or_default(actor) or user
+        now = now_us()
+
+        def op(cur: Cursor) -> Session:
+            if not cur.execute(self._q.session_insert, (sid, app, user, project, "{}", "{}", meta, now, now)).fetchall():
+                raise Conflict(f"a session with id {sid!r} already exists")
+            if delta:
+                self._apply(cur, sid, app, user, "{}", "{}", delta, now)
+            audit.record(cur, self._e, now, actor, "session.create", "session", sid, None, {"app": app, "user": user})
+            return _session(cur.execute(self._q.session_get, (sid,)).fetchall()[0])
+
+        return self._e.write(op)
+
+    def get(self, id: str) -> Session:
+        """The session with this id, or NotFound."""
+        rows = self._e.query(self._q.session_get, (id,))
+        if not rows:
+            raise NotFound(f"session {id!r} not found")
+        return _session(rows[0])
+
+    def list(
+        self,
+        *,
+        app: str | None = None,
+        user: str | None = None,
+        project: str | None = None,
+        status: str | Iterable[str] | None = None,
+        limit: int = 100,
+        cursor: str | None = None,
+    ) -> Page[Session]:
+        """Sessions matching every given filter, newest first; ``status`` may name several."""
+        limit = check_limit(limit)
+        ph = self._e.placeholder
+        where: list[str] = []
+        params: list[Any] = []
+        for column, value in (("app", app), ("user", user), ("project", project)):
+            if value is not None:
+                where.append(f"{column} = {ph}")
+                params.append(check_name(value, column))
+        if status is not None:
+            statuses = check_choices(status, "status", STATUSES)
+            where.append(f"status IN ({', '.join([ph] * len(statuses))})")
+            params += statuses
+        if cursor is not None:
+            (last,) = decode_cursor(cursor, 1)
+            where.append(f"id < {ph}")
+            params.append(str(last))
+        sql = f"SELECT {_COLS} FROM sessions"
+        if where:
+            sql += " WHERE " + " AND ".join(where)
+        sql += f" ORDER BY id DESC LIMIT {ph}"
+        params.append(limit + 1)
+        rows = self._e.query(sql, params)
+        items = [_session(r) for r in rows[:limit]]
+        return Page(items, encode_cursor(items[-1].id) if len(rows) > limit else None)
+
+    def set_status(self, id: str, status: str, *, actor: str | None = None) -> Session:
+        """Move a session along ``created -> active <-> paused -> terminated -> archived``."""
+        status = check_choices(status, "status", STATUSES)[0]
+        actor = self._ctx.actor_or_default(actor)
+        now = now_us()
+
+        def op(cur: Cursor) -> Session:
+            rows = cur.execute(self._q.session_status_of, (id,)).fetchall()
+            if not rows:
+                raise NotFound(f"session {id!r} not found")
+            old = rows[0][0]
+            if old == status:
+                return _session(cur.execute(self._q.session_get, (id,)).fetchall()[0])
+            if status not in TRANSITIONS[old]:
+                raise InvalidTransition(f"session {id!r} cannot go from {old} to {status}")
+            cur.execute(self._q.session_set_status, (status, now, id, old))
+            audit.record(cur, self._e, now, actor, "session.status", "session", id, None, {"from": old, "to": status})
+            return _session(cur.execute(self._q.session_get, (id,)).fetchall()[0])
+
+        return self._e.write(op)
+
+    def terminate(self, id: str, *, actor: str | None = None) -> Session:
+        """End a session: temp keys are dropped; its state and events stay for history."""
+        return self.set_status(id, "terminated", actor=actor)
+
+    def archive(self, id: str, *, actor: str | None = None) -> Session:
+        return self.set_status(id, "archived", actor=actor)
+
+    # -- events --------------------------------------------------------------------------------
+
+    def append_event(
+        self,
+        session_id: str,
+        type: str,
+        actor: str,
+        content: Any = None,
+        state_delta: Mapping[str, Any] | None = None,
+    ) -> Event:
+        """Append one event (next sequence number, gap-free across processes) and apply ``state_delta``.
+
+        Appending clears the ``temp:`` keys set before it; a ``created`` session becomes ``active``.
+        """
+        type = check_name(type, "type")
+        actor = check_name(actor, "actor")
+        limit = self._ctx.max_value_bytes
+        body = codec.dumps(content, "content", limit)
+        delta = self._delta(state_delta, "state_delta")
+        delta_text = codec.dumps(dict(state_delta), "state_delta", limit) if state_delta else None
+        now = now_us()
+
+        def op(cur: Cursor) -> Event:
+            rows = cur.execute(self._q.session_next_seq, (now, session_id)).fetchall()
+            if not rows:
+                self._why_closed(cur, session_id)
+            seq, app, user, state, _temp = rows[0]
+            cur.execute(self._q.event_insert, (session_id, seq, type, actor, body, delta_text, now))
+            if delta:
+                self._apply(cur, session_id, app, user, state, "{}", delta, now)
+            audit.record(cur, self._e, now, actor, "session.event", "session", session_id, None, {"seq": seq, "type": type})
+            flat = None if delta_text is None else orjson.loads(delta_text)
+            return Event(session_id, seq, type, actor, orjson.loads(body), to_dt(now), flat)
+
+        return self._e.write(op)
+
+    def events(self, session_id: str, after: int = 0, limit: int = 100) -> Page[Event]:
+        """Events with ``seq > after`` in order; ``next_cursor`` is the seq to pass as ``after``."""
+        after = check_int(after, "after", 0)
+        limit = check_limit(limit)
+        rows = self._e.query(self._q.events_page, (session_id, after, limit + 1))
+        if not rows and after == 0 and not self._e.query(self._q.session_status_of, (session_id,)):
+            raise NotFound(f"session {session_id!r} not found")
+        items = [_event(r) for r in rows[:limit]]
+        return Page(items, str(items[-1].seq) if len(rows) > limit else None)
+
+    # -- state ---------------------------------------------------------------------------------
+
+    def state(self, session_id: str) -> dict[str, Any]:
+        """The merged view: session keys, then ``temp:``, ``user:`` and ``app:`` keys with their prefixes."""
+        rows = self._e.query(self._q.session_state_all, (session_id,))
+        if not rows:
+            raise NotFound(f"session {session_id!r} not found")
+        _app, _user, state, temp, user_state, app_state, _status = rows[0]
+        merged = _obj(state)
+        for prefix, text in (("temp:", temp), ("user:", user_state), ("app:", app_state)):
+            if text and text != "{}":
+                merged.update({prefix + k: v for k, v in orjson.loads(text).items()})
+        return merged
+
+    def get_state(self, session_id: str, key: str, default: Any = _MISSING) -> Any:
+        """One state key (with its scope prefix); ``default`` if given, else NotFound when absent."""
+        split_key(key)
+        value = self.state(session_id).get(key, _MISSING)
+        if value is _MISSING:
+            if default is _MISSING:
+                raise NotFound(f"state key {key!r} not set in session {session_id!r}")
+            return default
+        return value
+
+    def set_state(self, session_id: str, key: str, value: Any, *, actor: str | None = None) -> None:
+        """Set one state key; its prefix picks the scope."""
+        self.update_state(session_id, {key: value}, actor=actor)
+
+    def update_state(self, session_id: str, delta: Mapping[str, Any], *, actor: str | None = None) -> None:
+        """Set several state keys in one transaction."""
+        self._change_state(session_id, self._delta(delta, "delta"), {}, actor)
+
+    def delete_state(self, session_id: str, key: str, *, actor: str | None = None) -> None:
+        """Remove one state key (no error if it was not set)."""
+        scope, bare = split_key(key)
+        self._change_state(session_id, {}, {scope: [bare]}, actor)
+
+    def _change_state(
+        self, session_id: str, delta: dict[str, dict[str, Any]], removals: dict[str, list[str]], actor: str | None
+    ) -> None:
+        actor = self._ctx.actor_or_default(actor)
+        now = now_us()
+
+        def op(cur: Cursor) -> None:
+            rows = cur.execute(self._q.session_state_all, (session_id,)).fetchall()
+            if not rows:
+                raise NotFound(f"session {session_id!r} not found")
+            app, user, state, temp, _u, _a, status = rows[0]
+            if status not in OPEN:
+                raise InvalidTransition(f"session {session_id!r} is {status}: its state can no longer change")
+            self._apply(cur, session_id, app, user, state, temp, delta, now, removals)
+            keys = sorted(s + k for s, d in (delta | removals).items() for k in d)
+            audit.record(cur, self._e, now, actor, "session.state", "session", session_id, None, {"keys": keys})
+
+        self._e.write(op)
+
+    def _delta(self, delta: Mapping[str, Any] | None, field: str) -> dict[str, dict[str, Any]]:
+        """Validate a state mapping and split it by scope: {'': {...}, 'user:': {...}, ...}."""
+        if delta is None:
+            return {}
+        if not isinstance(delta, Mapping):
+            raise InvalidInput(field, f"expected a mapping, got {type(delta).__name__}")
+        out: dict[str, dict[str, Any]] = {}
+        for key, value in delta.items():
+            scope, bare = split_key(key, f"{field} key")
+            out.setdefault(scope, {})[bare] = value
+        codec.dumps(dict(delta), field, self._ctx.max_value_bytes)
+        return out
+
+    def _apply(
+        self,
+        cur: Cursor,
+        sid: str,
+        app: str,
+        user: str,
+        state: str,
+        temp: str,
+        delta: dict[str, dict[str, Any]],
+        now: int,
+        removals: dict[str, list[str]] | None = None,
+    ) -> None:
+        removals = removals or {}
+        limit = self._ctx.max_value_bytes
+        scopes = set(delta) | set(removals)
+        if "" in scopes or "temp:" in scopes:
+            s, t = _obj(state), _obj(temp)
+            s.update(delta.get("", {}))
+            t.update(delta.get("temp:", {}))
+            for k in removals.get("", []):
+                s.pop(k, None)
+            for k in removals.get("temp:", []):
+                t.pop(k, None)
+            cur.execute(
+                self._q.session_save_state,
+                (codec.dumps(s, "state", limit), codec.dumps(t, "state", limit), now, sid),
+            )
+        if "user:" in scopes:
+            rows = cur.execute(self._q.user_state_get, (app, user)).fetchall()
+            u = _obj(rows[0][0]) if rows else {}
+            u.update(delta.get("user:", {}))
+            for k in removals.get("user:", []):
+                u.pop(k, None)
+            cur.execute(self._q.user_state_save, (app, user, codec.dumps(u, "state", limit), now))
+        if "app:" in scopes:
+            rows = cur.execute(self._q.app_state_get, (app,)).fetchall()
+            a = _obj(rows[0][0]) if rows else {}
+            a.update(delta.get("app:", {}))
+            for k in removals.get("app:", []):
+                a.pop(k, None)
+            cur.execute(self._q.app_state_save, (app, codec.dumps(a, "state", limit), now))
+
+    def _why_closed(self, cur: Cursor, session_id: str) -> None:
+        rows = cur.execute(self._q.session_status_of, (session_id,)).fetchall()
+        if not rows:
+            raise NotFound(f"session {session_id!r} not found")
+        raise InvalidTransition(f"session {session_id!r} is {rows[0][0]}: no more events can be appended")

@@ -1,0 +1,86 @@
+"""The synchronous store: one open database and its services."""
+
+from __future__ import annotations
+
+from types import TracebackType
+from typing import Any
+
+from .audit import Audit
+from .context import DEFAULT_MAX_VALUE_BYTES, Context
+from .engine import open_engine
+from .engine.base import Engine
+from .memory import MemoryStore
+from .sessions import Sessions
+from .validation import check_int, opt_name
+
+
+class Store:
+    """An open swarmstore. Safe to share between threads; many processes may open the same file.
+
+    Services: ``sessions``, ``memory``, ``audit``.
+    """
+
+    def __init__(self, engine: Engine, *, max_value_bytes: int = DEFAULT_MAX_VALUE_BYTES, actor: str | None = None):
+        self.engine = engine
+        self._ctx = Context(engine, check_int(max_value_bytes, "max_value_bytes", 1), opt_name(actor, "actor"))
+        self.sessions = Sessions(self._ctx)
+        self.memory = MemoryStore(self._ctx)
+        self.audit = Audit(engine)
+
+    @property
+    def url(self) -> str:
+        return self.engine.url
+
+    def stats(self) -> dict[str, Any]:
+        """Row counts, file and WAL size, schema version."""
+        info = self.engine.stats()
+        sessions, events, memories, memory_keys, versions, audit_rows = self.engine.query(self.engine.q.count_rows)[0]
+        info["rows"] = {
+            "sessions": sessions,
+            "events": events,
+            "memories_live": memories,
+            "memories_all": memory_keys,
+            "memory_versions": versions,
+            "audit": audit_rows,
+        }
+        return info
+
+    def close(self) -> None:
+        """Close every connection; further calls raise StoreClosed."""
+        self.engine.close()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"Store({self.url!r})"
+
+
+def open(url: str, **options: Any) -> Store:
+    """Open (creating and migrating if needed) the store at a path or URL.
+
+    ``"swarm.db"`` or ``"sqlite:///path/swarm.db"`` use the embedded SQLite engine.
+    Options: ``synchronous`` ("normal" or "full"), ``busy_timeout_ms``, ``max_value_bytes``
+    (default 1 MiB), ``actor`` (default actor recorded in the audit log).
+    """
+    store_opts = {k: options.pop(k) for k in ("max_value_bytes", "actor") if k in options}
+    engine_opts = {k: options.pop(k) for k in ("synchronous", "busy_timeout_ms", "cache_size_kib") if k in options}
+    if options:
+        from .errors import InvalidInput
+
+        raise InvalidInput("options", f"unknown option(s): {', '.join(sorted(options))}")
+    if not isinstance(url, str):
+        from .errors import InvalidInput
+
+        raise InvalidInput("url", f"expected a path or URL string, got {type(url).__name__}")
+    engine = open_engine(url, **engine_opts)
+    try:
+        return Store(engine, **store_opts)
+    except BaseException:
+        engine.close()
+        raise
