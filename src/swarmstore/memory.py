@@ -29,8 +29,18 @@ _PUT_FIELDS = frozenset({"namespace", "key", "value", "type", "metadata", "ttl",
 def _memory(r: Row) -> Memory:
     meta = r[5]
     return Memory(
-        r[0], r[1], orjson.loads(r[2]), r[3], r[4], {} if meta == "{}" else orjson.loads(meta), r[6],
-        to_dt(r[7]), to_dt(r[8]), opt_dt(r[9]), r[10] is not None, r[11],
+        r[0],
+        r[1],
+        orjson.loads(r[2]),
+        r[3],
+        r[4],
+        {} if meta == "{}" else orjson.loads(meta),
+        r[6],
+        to_dt(r[7]),
+        to_dt(r[8]),
+        opt_dt(r[9]),
+        r[10] is not None,
+        r[11],
     )
 
 
@@ -43,6 +53,11 @@ class _Put(NamedTuple):
     ttl_us: int | None
     expected_version: int | None
     actor: str | None
+
+
+def entity_id(namespace: str, key: str) -> str:
+    """The audit log's id of a memory entry: ``namespace/key`` (namespaces never contain '/')."""
+    return f"{namespace}/{key}"
 
 
 class MemoryStore:
@@ -94,10 +109,22 @@ class MemoryStore:
         version, meta, created_by, created_at = cur.execute(
             self._q.memory_upsert, (p.namespace, p.key, p.type, p.value, p.metadata, p.actor, now, expires)
         ).fetchall()[0]
-        audit_rows.append((now, p.actor, "memory.put", "memory", p.key, p.namespace, f'{{"version":{version}}}'))
+        audit_rows.append(
+            (now, p.actor, "memory.put", "memory", f"{p.namespace}/{p.key}", p.namespace, f'{{"version":{version}}}')
+        )
         return Memory(
-            p.namespace, p.key, orjson.loads(p.value), p.type, version, {} if meta == "{}" else orjson.loads(meta),
-            created_by, to_dt(created_at), to_dt(now), opt_dt(expires), False, p.actor,
+            p.namespace,
+            p.key,
+            orjson.loads(p.value),
+            p.type,
+            version,
+            {} if meta == "{}" else orjson.loads(meta),
+            created_by,
+            to_dt(created_at),
+            to_dt(now),
+            opt_dt(expires),
+            False,
+            p.actor,
         )
 
     def put(
@@ -123,7 +150,7 @@ class MemoryStore:
         def op(cur: Cursor) -> Memory:
             rows: list[tuple[Any, ...]] = []
             m = self._put(cur, p, now, rows)
-            audit.record_many(cur, self._e, rows)
+            cur.execute(self._q.audit_insert, rows[0])
             return m
 
         return self._e.write(op)
@@ -143,8 +170,15 @@ class MemoryStore:
                     raise InvalidInput(where + required, "is required")
             prepared.append(
                 self._prepare(
-                    item["namespace"], item["key"], item["value"], item.get("type", "semantic"),
-                    item.get("metadata"), item.get("ttl"), item.get("expected_version"), item.get("actor"), where,
+                    item["namespace"],
+                    item["key"],
+                    item["value"],
+                    item.get("type", "semantic"),
+                    item.get("metadata"),
+                    item.get("ttl"),
+                    item.get("expected_version"),
+                    item.get("actor"),
+                    where,
                 )
             )
         if not prepared:
@@ -153,11 +187,64 @@ class MemoryStore:
 
         def op(cur: Cursor) -> list[Memory]:
             rows: list[tuple[Any, ...]] = []
-            out = [self._put(cur, p, now, rows) for p in prepared]
+            if any(p.expected_version is not None for p in prepared):
+                out = [self._put(cur, p, now, rows) for p in prepared]
+            else:
+                out = self._put_batch(cur, prepared, now, rows)
             audit.record_many(cur, self._e, rows)
             return out
 
         return self._e.write(op)
+
+    def _put_batch(
+        self, cur: Cursor, prepared: list[_Put], now: int, audit_rows: list[tuple[Any, ...]]
+    ) -> list[Memory]:
+        """Unconditional puts as one executemany (rows come back in input order)."""
+        params = [
+            (
+                p.namespace,
+                p.key,
+                p.type,
+                p.value,
+                p.metadata,
+                p.actor,
+                now,
+                None if p.ttl_us is None else now + p.ttl_us,
+            )
+            for p in prepared
+        ]
+        returned = cur.executemany(self._q.memory_upsert, params).fetchall()
+        out = []
+        updated = to_dt(now)
+        for p, prm, (version, meta, created_by, created_at) in zip(prepared, params, returned, strict=True):
+            audit_rows.append(
+                (
+                    now,
+                    p.actor,
+                    "memory.put",
+                    "memory",
+                    f"{p.namespace}/{p.key}",
+                    p.namespace,
+                    f'{{"version":{version}}}',
+                )
+            )
+            out.append(
+                Memory(
+                    p.namespace,
+                    p.key,
+                    orjson.loads(p.value),
+                    p.type,
+                    version,
+                    {} if meta == "{}" else orjson.loads(meta),
+                    created_by,
+                    to_dt(created_at),
+                    updated,
+                    opt_dt(prm[7]),
+                    False,
+                    p.actor,
+                )
+            )
+        return out
 
     def delete(self, namespace: str, key: str, *, actor: str | None = None) -> None:
         """Soft-delete: the key disappears from get/list, its history stays; ``restore`` undoes it."""
@@ -170,7 +257,17 @@ class MemoryStore:
             rows = cur.execute(self._q.memory_delete, (namespace, key, now)).fetchall()
             if not rows:
                 raise NotFound(f"memory {namespace}/{key} not found")
-            audit.record(cur, self._e, now, actor, "memory.delete", "memory", key, namespace, {"version": rows[0][0]})
+            audit.record(
+                cur,
+                self._e,
+                now,
+                actor,
+                "memory.delete",
+                "memory",
+                f"{namespace}/{key}",
+                namespace,
+                {"version": rows[0][0]},
+            )
 
         self._e.write(op)
 
@@ -188,7 +285,17 @@ class MemoryStore:
                     raise Conflict(f"memory {namespace}/{key} is not deleted")
                 raise NotFound(f"memory {namespace}/{key} not found")
             m = _memory(rows[0])
-            audit.record(cur, self._e, now, actor, "memory.restore", "memory", key, namespace, {"version": m.version})
+            audit.record(
+                cur,
+                self._e,
+                now,
+                actor,
+                "memory.restore",
+                "memory",
+                f"{namespace}/{key}",
+                namespace,
+                {"version": m.version},
+            )
             return m
 
         return self._e.write(op)
@@ -236,8 +343,9 @@ class MemoryStore:
                 f"DELETE FROM memory_versions WHERE namespace = {ph} AND key = {ph}", [(g[0], g[1]) for g in gone]
             )
             audit.record_many(
-                cur, self._e,
-                [(now, actor, "memory.purge", "memory", k, ns, f'{{"version":{v}}}') for ns, k, v in gone],
+                cur,
+                self._e,
+                [(now, actor, "memory.purge", "memory", f"{ns}/{k}", ns, f'{{"version":{v}}}') for ns, k, v in gone],
             )
             return len(gone)
 

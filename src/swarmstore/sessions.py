@@ -47,8 +47,18 @@ def _session(r: Row) -> Session:
     if r[6] != "{}":
         state.update({"temp:" + k: v for k, v in orjson.loads(r[6]).items()})
     return Session(
-        r[0], r[1], r[2], r[3], r[4], state, _obj(r[7]), to_dt(r[8]), to_dt(r[9]),
-        opt_dt(r[10]), opt_dt(r[11]), r[12],
+        r[0],
+        r[1],
+        r[2],
+        r[3],
+        r[4],
+        state,
+        _obj(r[7]),
+        to_dt(r[8]),
+        to_dt(r[9]),
+        opt_dt(r[10]),
+        opt_dt(r[11]),
+        r[12],
     )
 
 
@@ -101,7 +111,9 @@ class Sessions:
         now = now_us()
 
         def op(cur: Cursor) -> Session:
-            if not cur.execute(self._q.session_insert, (sid, app, user, project, "{}", "{}", meta, now, now)).fetchall():
+            if not cur.execute(
+                self._q.session_insert, (sid, app, user, project, "{}", "{}", meta, now, now)
+            ).fetchall():
                 raise Conflict(f"a session with id {sid!r} already exists")
             if delta:
                 self._apply(cur, sid, app, user, "{}", "{}", delta, now)
@@ -211,7 +223,9 @@ class Sessions:
             cur.execute(self._q.event_insert, (session_id, seq, type, actor, body, delta_text, now))
             if delta:
                 self._apply(cur, session_id, app, user, state, "{}", delta, now)
-            audit.record(cur, self._e, now, actor, "session.event", "session", session_id, None, {"seq": seq, "type": type})
+            audit.record(
+                cur, self._e, now, actor, "session.event", "session", session_id, None, {"seq": seq, "type": type}
+            )
             flat = None if delta_text is None else orjson.loads(delta_text)
             return Event(session_id, seq, type, actor, orjson.loads(body), to_dt(now), flat)
 

@@ -69,7 +69,11 @@ def open(url: str, **options: Any) -> Store:
     (default 1 MiB), ``actor`` (default actor recorded in the audit log).
     """
     store_opts = {k: options.pop(k) for k in ("max_value_bytes", "actor") if k in options}
-    engine_opts = {k: options.pop(k) for k in ("synchronous", "busy_timeout_ms", "cache_size_kib") if k in options}
+    engine_opts = {
+        k: options.pop(k)
+        for k in ("synchronous", "busy_timeout_ms", "cache_size_kib", "wal_autocheckpoint", "mmap_size")
+        if k in options
+    }
     if options:
         from .errors import InvalidInput
 

@@ -104,6 +104,7 @@ CREATE TABLE audit (
     namespace TEXT,
     detail    TEXT NOT NULL DEFAULT '{}'
 );
+-- One secondary index only: each index costs a page write per audited commit (measured: the
+-- namespace and actor indexes cut put_many from ~115k to ~74k entries/s). Filters on namespace,
+-- actor and action scan newest-first from the end of the log.
 CREATE INDEX audit_entity ON audit (entity, entity_id);
-CREATE INDEX audit_namespace ON audit (namespace) WHERE namespace IS NOT NULL;
-CREATE INDEX audit_actor ON audit (actor) WHERE actor IS NOT NULL;

@@ -1,0 +1,1 @@
+"""``python -m swarmstore.bench``: the reference report's operations, each beside raw SQL on the same file."""

@@ -1,0 +1,60 @@
+"""Run the benchmark: ``python -m swarmstore.bench [--quick] [--scale S] [--json FILE]``."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import random
+import shutil
+import tempfile
+import time
+
+import apsw
+
+import swarmstore
+
+from . import foundation
+from .harness import fmt_table
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(prog="python -m swarmstore.bench", description=__doc__)
+    ap.add_argument("--scale", type=float, default=1.0, help="data size multiplier (1.0 = 100k memories, 10k sessions)")
+    ap.add_argument("--quick", action="store_true", help="small data and few samples (a smoke run)")
+    ap.add_argument("--json", metavar="FILE", help="also write the results as JSON")
+    ap.add_argument("--dir", help="where to put the database file (default: a temp dir)")
+    ap.add_argument("--seed", type=int, default=1)
+    args = ap.parse_args(argv)
+    scale = 0.05 if args.quick else args.scale
+    n = 2_000 if args.quick else 20_000
+    rnd = random.Random(args.seed)
+    workdir = tempfile.mkdtemp(prefix="swarmstore-bench-", dir=args.dir)
+    path = os.path.join(workdir, "bench.db")
+    try:
+        t0 = time.perf_counter()
+        store = swarmstore.open(path)
+        data = foundation.build(store, scale, rnd)
+        built = time.perf_counter() - t0
+        print(
+            f"swarmstore {swarmstore.__version__} | SQLite {apsw.sqlite_lib_version()} (apsw) | "
+            f"Python {platform.python_version()} | {os.cpu_count()} CPUs"
+        )
+        print(
+            f"data: {len(data['keys']):,} memories, {len(data['sessions']):,} sessions, built in {built:.1f}s; file {path}"
+        )
+        print("ratio = raw ops/s / swarmstore ops/s (1.00x = as fast as raw SQL through apsw on the same file)\n")
+        results = foundation.run(store, path, data, n, rnd)
+        print(fmt_table(results))
+        store.close()
+        if args.json:
+            with open(args.json, "w") as f:
+                json.dump({"scale": scale, "n": n, "results": [r.as_dict() for r in results]}, f, indent=2)
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

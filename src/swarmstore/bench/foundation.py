@@ -1,0 +1,170 @@
+"""Sessions and memory: the reference report's operations at realistic sizes on a file database."""
+
+from __future__ import annotations
+
+import random
+from typing import Any
+
+import apsw
+
+from .. import Store
+from ..clock import now_us
+from ..engine.sqlite.engine import QUERIES as Q
+from .harness import Result, measure
+
+
+def build(store: Store, scale: float, rnd: random.Random) -> dict[str, Any]:
+    """100k memories (500 users x 4 namespaces x 25 keys + 50 projects x 10 areas x 100 keys) and 10k sessions."""
+    users, projects = max(2, int(500 * scale)), max(2, int(50 * scale))
+    items = []
+    for u in range(users):
+        for ns in ("prefs", "facts", "history", "style"):
+            for k in range(25):
+                items.append({"namespace": f"user:u{u:03d}:{ns}", "key": f"k{k:03d}", "value": _value(rnd)})
+    for p in range(projects):
+        for a in range(10):
+            for k in range(100):
+                items.append({"namespace": f"project:p{p:02d}:area{a}", "key": f"k{k:03d}", "value": _value(rnd)})
+    for i in range(0, len(items), 5000):
+        store.memory.put_many(items[i : i + 5000])
+    sessions = []
+    for i in range(max(10, int(10_000 * scale))):
+        s = store.sessions.create("bench", f"u{i % users:03d}", project=f"p{i % projects:02d}", state={"turn": 0})
+        sessions.append(s.id)
+    prefixes = [f"user:u{u:03d}" for u in range(users)] + [
+        f"project:p{p:02d}:area{a}" for p in range(projects) for a in range(10)
+    ]
+    return {"keys": [(i["namespace"], i["key"]) for i in items], "sessions": sessions, "prefixes": prefixes}
+
+
+def _value(rnd: random.Random) -> dict[str, Any]:
+    return {"text": "".join(rnd.choices("abcdefghij klmnop", k=rnd.randint(60, 140))), "score": rnd.random()}
+
+
+def run(store: Store, path: str, data: dict[str, Any], n: int, rnd: random.Random) -> list[Result]:
+    # The baseline connection gets exactly the store's settings, so only swarmstore's own code differs.
+    raw = apsw.Connection(path)
+    raw.set_busy_timeout(5000)
+    for pragma in (
+        "synchronous=NORMAL",
+        "foreign_keys=ON",
+        "cache_size=-65536",
+        "wal_autocheckpoint=10000",
+        "mmap_size=268435456",
+    ):
+        raw.execute(f"PRAGMA {pragma}")
+    rc = raw.cursor()
+    keys, sids, prefixes = data["keys"], data["sessions"], data["prefixes"]
+    rk = [rnd.choice(keys) for _ in range(n)]
+    rs = [rnd.choice(sids) for _ in range(n)]
+    rp = [rnd.choice(prefixes) for _ in range(n)]
+    out: list[Result] = []
+
+    def pair(ours: Result, base: Result, target: str, ok: bool) -> None:
+        ours.baseline, ours.target, ours.ok = base, target, ok
+        out.append(ours)
+
+    # -- reads
+    r = measure("session get by id", lambda i: store.sessions.get(rs[i]), n, 500)
+    b = measure("raw", lambda i: rc.execute(Q.session_get, (rs[i],)).fetchall(), n, 500)
+    pair(r, b, "p99<50µs, <=2.5x raw", r.p99_us < 50 and r.p99_us <= 2.5 * b.p99_us)
+
+    r = measure("memory get", lambda i: store.memory.get(*rk[i]), n, 500)
+    b = measure("raw", lambda i: rc.execute(Q.memory_get, (*rk[i], now_us())).fetchall(), n, 500)
+    pair(r, b, "p99<50µs, <=2.5x raw", r.p99_us < 50 and r.p99_us <= 2.5 * b.p99_us)
+
+    def raw_list(i: int) -> Any:
+        p = rp[i]
+        return rc.execute(Q.memory_list, (p, "", True, now_us(), None, p + ":", "", p + ";", 101)).fetchall()
+
+    def our_list(i: int) -> None:
+        page = store.memory.list(rp[i], limit=100)
+        assert len(page) == 100
+
+    m = max(200, n // 10)
+    r = measure("namespace listing (100 rows)", our_list, m, 50)
+    b = measure("raw", raw_list, m, 50)
+    pair(r, b, "<=3x raw", r.p99_us <= 3 * b.p99_us)
+
+    # -- writes: one transaction per call, each with its audit row
+    w = min(n, 20_000)
+
+    def raw_put(ns: str, key: str, value: str) -> None:
+        t = now_us()
+        rc.execute("BEGIN IMMEDIATE")
+        v = rc.execute(Q.memory_upsert, (ns, key, "semantic", value, None, None, t, None)).fetchall()[0][0]
+        rc.execute(Q.audit_insert, (t, None, "memory.put", "memory", f"{ns}/{key}", ns, f'{{"version":{v}}}'))
+        rc.execute("COMMIT")
+
+    val = {"text": "x" * 120, "score": 0.5}
+    val_text = '{"text":"' + "x" * 120 + '","score":0.5}'
+    r = measure("memory write (new key)", lambda i: store.memory.put(f"bench:new:n{i % 50}", f"k{i}", val), w, 0)
+    b = measure("raw", lambda i: raw_put(f"bench:raw:n{i % 50}", f"k{i}", val_text), w, 0)
+    pair(r, b, ">=15,000/s", r.ops_per_s >= 15_000)
+
+    r = measure("memory update (new version)", lambda i: store.memory.put(*rk[i % n], val), w, 0)
+    b = measure("raw", lambda i: raw_put(*rk[(i + 7) % n], val_text), w, 0)
+    pair(r, b, ">=15,000/s", r.ops_per_s >= 15_000)
+
+    content = {"role": "assistant", "text": "y" * 100}
+    content_text = '{"role":"assistant","text":"' + "y" * 100 + '"}'
+
+    def raw_append(sid: str) -> None:
+        t = now_us()
+        rc.execute("BEGIN IMMEDIATE")
+        seq = rc.execute(Q.session_next_seq, (t, sid)).fetchall()[0][0]
+        rc.execute(Q.event_insert, (sid, seq, "message", "agent", content_text, None, t))
+        rc.execute(Q.audit_insert, (t, "agent", "session.event", "session", sid, None, '{"seq":1}'))
+        rc.execute("COMMIT")
+
+    r = measure("event append", lambda i: store.sessions.append_event(rs[i % n], "message", "agent", content), w, 0)
+    b = measure("raw", lambda i: raw_append(rs[(i + 3) % n]), w, 0)
+    pair(r, b, ">=15,000/s", r.ops_per_s >= 15_000)
+
+    batches = 20
+    r = measure(
+        "put_many (1,000 entries)",
+        lambda i: store.memory.put_many(
+            [{"namespace": f"bench:batch:b{i}", "key": f"k{j}", "value": val} for j in range(1000)]
+        ),
+        batches,
+        1,
+        per=1000,
+    )
+
+    def raw_many(i: int) -> None:
+        t = now_us()
+        ns = f"bench:rawbatch:b{i}"
+        rc.execute("BEGIN IMMEDIATE")
+        vs = rc.executemany(
+            Q.memory_upsert, [(ns, f"k{j}", "semantic", val_text, None, None, t, None) for j in range(1000)]
+        ).fetchall()
+        rc.executemany(
+            Q.audit_insert,
+            [(t, None, "memory.put", "memory", f"{ns}/k{j}", ns, f'{{"version":{v[0]}}}') for j, v in enumerate(vs)],
+        )
+        rc.execute("COMMIT")
+
+    b = measure("raw", raw_many, batches, 1, per=1000)
+    pair(r, b, ">=100,000 entries/s", r.ops_per_s >= 100_000)
+
+    r = measure(
+        "session create (50 in a row)", lambda i: [store.sessions.create("bench", "burst") for _ in range(50)], 20, 2
+    )
+
+    def raw_create(i: int) -> None:
+        for j in range(50):
+            t = now_us()
+            sid = f"raw-{i}-{j}-{t}"
+            rc.execute("BEGIN IMMEDIATE")
+            rc.execute(Q.session_insert, (sid, "bench", "burst", None, "{}", "{}", "{}", t, t)).fetchall()
+            rc.execute(Q.audit_insert, (t, "burst", "session.create", "session", sid, None, "{}"))
+            rc.execute(Q.session_get, (sid,)).fetchall()
+            rc.execute("COMMIT")
+
+    b = measure("raw", raw_create, 20, 2)
+    r.extra["note"] = "p50/p99 are per burst of 50"
+    pair(r, b, "(async target in issue 5)", r.p99_us < 2_000_000)
+    r.ok = None
+    raw.close()
+    return out
