@@ -1,0 +1,346 @@
+"""``swarmstore`` CLI: init, demo, mem, session, audit, stats."""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Annotated, Any
+
+import orjson
+import typer
+
+import swarmstore
+from swarmstore import Store
+from swarmstore.errors import SwarmstoreError
+
+from .output import console, emit_json, plain, short, table, when
+
+DEFAULT_DB = os.path.join(".swarmstore", "swarm.db")
+
+app = typer.Typer(
+    help="swarmstore: the durable state of an agent swarm.", no_args_is_help=True, pretty_exceptions_enable=False
+)
+mem = typer.Typer(help="Long-term memory: versioned entries in namespaces.", no_args_is_help=True)
+session = typer.Typer(help="Sessions and their event logs.", no_args_is_help=True)
+audit_app = typer.Typer(help="The audit log.", no_args_is_help=True)
+app.add_typer(mem, name="mem")
+app.add_typer(session, name="session")
+app.add_typer(audit_app, name="audit")
+
+DbOpt = Annotated[
+    str | None, typer.Option("--db", help="Store path or URL (default: $SWARMSTORE_URL or ./.swarmstore/swarm.db).")
+]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")]
+
+
+class _State:
+    db: str | None = None
+
+
+def db_url(db: str | None) -> str:
+    return db or _State.db or os.environ.get("SWARMSTORE_URL") or DEFAULT_DB
+
+
+@contextmanager
+def opened(db: str | None, create: bool = False) -> Iterator[Store]:
+    url = db_url(db)
+    path = url[len("sqlite:///") :] if url.startswith("sqlite:///") else url
+    if "://" not in url or url.startswith("sqlite:///"):
+        if create:
+            os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+        elif not os.path.exists(path):
+            raise SwarmstoreError(f"no store at {path} (run `swarmstore init` or pass --db)")
+    store = swarmstore.open(url)
+    try:
+        yield store
+    finally:
+        store.close()
+
+
+def parse_value(text: str) -> Any:
+    """CLI values are JSON when they parse as JSON, else plain strings."""
+    try:
+        return orjson.loads(text)
+    except orjson.JSONDecodeError:
+        return text
+
+
+@app.callback()
+def _root(db: DbOpt = None) -> None:
+    _State.db = db
+
+
+@app.command()
+def init(db: DbOpt = None) -> None:
+    """Create (or migrate) the store."""
+    with opened(db, create=True) as st:
+        console.print(f"store ready at [bold]{st.url}[/] (schema {st.engine.stats()['schema_version']})")
+
+
+@app.command()
+def demo(
+    db: DbOpt = None,
+    json_out: JsonOpt = False,
+) -> None:
+    """Build a small example swarm state and print what it made."""
+    from swarmstore.demo import run_demo
+
+    with opened(db, create=True) as st:
+        summary = run_demo(st, quiet=json_out)
+    if json_out:
+        emit_json(summary)
+
+
+@app.command()
+def stats(db: DbOpt = None, json_out: JsonOpt = False) -> None:
+    """Row counts, file and WAL size."""
+    with opened(db) as st:
+        info = st.stats()
+    if json_out:
+        emit_json(info)
+        return
+    rows = [[k, v] for k, v in info.items() if k != "rows"] + [[f"rows.{k}", v] for k, v in info["rows"].items()]
+    table("store", ["what", "value"], rows)
+
+
+# -- memory ------------------------------------------------------------------------------------
+
+
+@mem.command("put")
+def mem_put(
+    namespace: str,
+    key: str,
+    value: Annotated[str, typer.Argument(help="JSON, or a plain string.")],
+    type_: Annotated[str, typer.Option("--type", help="semantic | episodic | procedural")] = "semantic",
+    ttl: Annotated[float | None, typer.Option(help="Seconds until the entry expires.")] = None,
+    metadata: Annotated[str | None, typer.Option(help="JSON object.")] = None,
+    expected_version: Annotated[int | None, typer.Option(help="Fail unless this is the current version.")] = None,
+    actor: Annotated[str | None, typer.Option()] = None,
+    db: DbOpt = None,
+    json_out: JsonOpt = False,
+) -> None:
+    """Write a new version of a memory entry."""
+    meta = None if metadata is None else parse_value(metadata)
+    with opened(db, create=True) as st:
+        m = st.memory.put(namespace, key, parse_value(value), type_, meta, ttl, expected_version, actor)
+    if json_out:
+        emit_json(m)
+    else:
+        console.print(f"{m.namespace}/{m.key} is now version {m.version}")
+
+
+@mem.command("get")
+def mem_get(
+    namespace: str,
+    key: str,
+    version: Annotated[int | None, typer.Option(help="An exact older version.")] = None,
+    db: DbOpt = None,
+    json_out: JsonOpt = False,
+) -> None:
+    """Show one memory entry."""
+    with opened(db) as st:
+        m = st.memory.get(namespace, key, version)
+    if json_out:
+        emit_json(m)
+    else:
+        table(
+            f"{m.namespace}/{m.key}",
+            ["field", "value"],
+            [
+                ["value", orjson.dumps(m.value).decode()],
+                ["type", m.type],
+                ["version", m.version],
+                ["metadata", orjson.dumps(m.metadata).decode()],
+                ["created by", m.created_by or ""],
+                ["updated", when(m.updated_at)],
+                ["expires", when(m.expires_at)],
+            ],
+        )
+
+
+@mem.command("ls")
+def mem_ls(
+    prefix: Annotated[str, typer.Argument(help="Namespace prefix ('' for all).")] = "",
+    type_: Annotated[str | None, typer.Option("--type")] = None,
+    limit: int = 100,
+    cursor: str | None = None,
+    namespaces: Annotated[bool, typer.Option("--namespaces", help="List namespaces instead of entries.")] = False,
+    db: DbOpt = None,
+    json_out: JsonOpt = False,
+) -> None:
+    """List current entries (or namespaces) under a prefix."""
+    with opened(db) as st:
+        if namespaces:
+            names = st.memory.namespaces(prefix)
+            if json_out:
+                emit_json(names)
+            else:
+                table(f"namespaces under {prefix or '(all)'}", ["namespace"], [[n] for n in names])
+            return
+        page = st.memory.list(prefix, type_, limit, cursor)
+    if json_out:
+        emit_json({"items": page.items, "next_cursor": page.next_cursor})
+        return
+    table(
+        f"memory under {prefix or '(all)'}",
+        ["namespace", "key", "v", "type", "value", "updated"],
+        [[m.namespace, m.key, m.version, m.type, short(m.value), when(m.updated_at)] for m in page],
+    )
+    if page.next_cursor:
+        console.print(f"more: --cursor {page.next_cursor}")
+
+
+@mem.command("history")
+def mem_history(namespace: str, key: str, db: DbOpt = None, json_out: JsonOpt = False) -> None:
+    """Every version of an entry."""
+    with opened(db) as st:
+        versions = st.memory.history(namespace, key)
+    if json_out:
+        emit_json(versions)
+        return
+    table(
+        f"history of {namespace}/{key}",
+        ["version", "value", "by", "at"],
+        [[m.version, short(m.value), m.updated_by or "", when(m.updated_at)] for m in versions],
+    )
+
+
+@mem.command("rm")
+def mem_rm(namespace: str, key: str, actor: str | None = None, db: DbOpt = None) -> None:
+    """Soft-delete an entry (restorable)."""
+    with opened(db) as st:
+        st.memory.delete(namespace, key, actor=actor)
+    console.print(f"deleted {namespace}/{key} (restore with `swarmstore mem restore`)")
+
+
+@mem.command("restore")
+def mem_restore(namespace: str, key: str, actor: str | None = None, db: DbOpt = None) -> None:
+    """Bring back a soft-deleted entry."""
+    with opened(db) as st:
+        m = st.memory.restore(namespace, key, actor=actor)
+    console.print(f"restored {namespace}/{key} at version {m.version}")
+
+
+@mem.command("purge")
+def mem_purge(prefix: str = "", db: DbOpt = None) -> None:
+    """Remove deleted and expired entries for good."""
+    with opened(db) as st:
+        n = st.memory.purge(prefix)
+    console.print(f"purged {n} entries")
+
+
+# -- sessions ----------------------------------------------------------------------------------
+
+
+@session.command("ls")
+def session_ls(
+    app_: Annotated[str | None, typer.Option("--app")] = None,
+    user: str | None = None,
+    project: str | None = None,
+    status: Annotated[list[str] | None, typer.Option(help="Repeat for several.")] = None,
+    limit: int = 50,
+    cursor: str | None = None,
+    db: DbOpt = None,
+    json_out: JsonOpt = False,
+) -> None:
+    """List sessions, newest first."""
+    with opened(db) as st:
+        page = st.sessions.list(app=app_, user=user, project=project, status=status, limit=limit, cursor=cursor)
+    if json_out:
+        emit_json({"items": page.items, "next_cursor": page.next_cursor})
+        return
+    table(
+        "sessions",
+        ["id", "app", "user", "project", "status", "events", "updated"],
+        [[s.id, s.app, s.user, s.project or "", s.status, s.event_count, when(s.updated_at)] for s in page],
+    )
+    if page.next_cursor:
+        console.print(f"more: --cursor {page.next_cursor}")
+
+
+@session.command("show")
+def session_show(session_id: str, db: DbOpt = None, json_out: JsonOpt = False) -> None:
+    """One session with its merged state."""
+    with opened(db) as st:
+        s = st.sessions.get(session_id)
+        merged = st.sessions.state(session_id)
+    if json_out:
+        emit_json({"session": s, "state": merged})
+        return
+    table(
+        f"session {s.id}",
+        ["field", "value"],
+        [
+            ["app / user", f"{s.app} / {s.user}"],
+            ["project", s.project or ""],
+            ["status", s.status],
+            ["events", s.event_count],
+            ["created", when(s.created_at)],
+            ["updated", when(s.updated_at)],
+            ["state (merged)", orjson.dumps(plain(merged)).decode()],
+            ["metadata", orjson.dumps(s.metadata).decode()],
+        ],
+    )
+
+
+@session.command("events")
+def session_events(
+    session_id: str, after: int = 0, limit: int = 100, db: DbOpt = None, json_out: JsonOpt = False
+) -> None:
+    """A session's events in order."""
+    with opened(db) as st:
+        page = st.sessions.events(session_id, after, limit)
+    if json_out:
+        emit_json({"items": page.items, "next_cursor": page.next_cursor})
+        return
+    table(
+        f"events of {session_id}",
+        ["seq", "type", "actor", "content", "at"],
+        [[e.seq, e.type, e.actor, short(e.content), when(e.created_at)] for e in page],
+    )
+    if page.next_cursor:
+        console.print(f"more: --after {page.next_cursor}")
+
+
+# -- audit -------------------------------------------------------------------------------------
+
+
+@audit_app.command("ls")
+def audit_ls(
+    entity: str | None = None,
+    entity_id: str | None = None,
+    actor: str | None = None,
+    action: Annotated[str | None, typer.Option(help="An action, or a family like 'memory.*'.")] = None,
+    namespace: str | None = None,
+    limit: int = 50,
+    cursor: str | None = None,
+    db: DbOpt = None,
+    json_out: JsonOpt = False,
+) -> None:
+    """The audit log, newest first."""
+    with opened(db) as st:
+        page = st.audit.list(
+            entity=entity, entity_id=entity_id, actor=actor, action=action, namespace=namespace, limit=limit, cursor=cursor
+        )
+    if json_out:
+        emit_json({"items": page.items, "next_cursor": page.next_cursor})
+        return
+    table(
+        "audit",
+        ["id", "at", "actor", "action", "entity", "detail"],
+        [[a.id, when(a.at), a.actor or "", a.action, f"{a.entity} {a.entity_id}", short(a.detail, 40)] for a in page],
+    )
+    if page.next_cursor:
+        console.print(f"more: --cursor {page.next_cursor}")
+
+
+def main() -> None:
+    """Entry point: user mistakes print one line and exit non-zero, never a traceback."""
+    try:
+        app()
+    except SwarmstoreError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        sys.exit(1)
+

@@ -1,0 +1,48 @@
+"""Rendering for the CLI: rich tables for people, JSON for scripts."""
+
+from __future__ import annotations
+
+import dataclasses
+from datetime import datetime
+from typing import Any
+
+import orjson
+from rich.console import Console
+from rich.table import Table
+
+console = Console()
+
+
+def plain(obj: Any) -> Any:
+    """Models to JSON-ready dicts."""
+    if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
+        return {f.name: plain(getattr(obj, f.name)) for f in dataclasses.fields(obj)}
+    if isinstance(obj, datetime):
+        return obj.isoformat()
+    if isinstance(obj, dict):
+        return {k: plain(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [plain(v) for v in obj]
+    return obj
+
+
+def emit_json(obj: Any) -> None:
+    print(orjson.dumps(plain(obj), option=orjson.OPT_INDENT_2).decode())
+
+
+def short(value: Any, width: int = 60) -> str:
+    text = value if isinstance(value, str) else orjson.dumps(plain(value)).decode()
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def when(dt: datetime | None) -> str:
+    return "" if dt is None else dt.strftime("%Y-%m-%d %H:%M:%S")
+
+
+def table(title: str, columns: list[str], rows: list[list[Any]]) -> None:
+    t = Table(title=title, title_justify="left")
+    for c in columns:
+        t.add_column(c, overflow="fold")
+    for r in rows:
+        t.add_row(*[str(x) for x in r])
+    console.print(t)

@@ -1,0 +1,150 @@
+from __future__ import annotations
+
+import time
+from datetime import timedelta
+
+import pytest
+
+from swarmstore import Store
+from swarmstore.errors import Conflict, InvalidInput, NotFound
+
+
+def test_put_creates_then_versions(store: Store) -> None:
+    m1 = store.memory.put("project:acme:decisions", "db", {"choice": "sqlite"}, actor="planner", metadata={"src": "adr"})
+    assert (m1.version, m1.value, m1.created_by, m1.metadata) == (1, {"choice": "sqlite"}, "planner", {"src": "adr"})
+    m2 = store.memory.put("project:acme:decisions", "db", {"choice": "postgres"}, actor="coder")
+    assert m2.version == 2
+    assert m2.created_by == "planner", "creator is kept across versions"
+    assert m2.metadata == {"src": "adr"}, "metadata=None keeps the previous metadata"
+    assert m2.updated_by == "coder"
+    got = store.memory.get("project:acme:decisions", "db")
+    assert (got.version, got.value, got.created_by) == (2, {"choice": "postgres"}, "planner")
+    assert store.memory.get("project:acme:decisions", "db", version=1).value == {"choice": "sqlite"}
+    assert [m.value["choice"] for m in store.memory.history("project:acme:decisions", "db")] == ["sqlite", "postgres"]
+
+
+def test_metadata_replaced_when_given_and_type_changes(store: Store) -> None:
+    store.memory.put("a", "k", 1, metadata={"x": 1})
+    m = store.memory.put("a", "k", 2, type="procedural", metadata={"y": 2})
+    assert m.metadata == {"y": 2} and m.type == "procedural"
+    assert store.memory.get("a", "k").type == "procedural"
+
+
+def test_expected_version(store: Store) -> None:
+    store.memory.put("a", "k", 1, expected_version=0)
+    with pytest.raises(Conflict):
+        store.memory.put("a", "k", 2, expected_version=0)
+    store.memory.put("a", "k", 2, expected_version=1)
+    with pytest.raises(Conflict):
+        store.memory.put("a", "k", 3, expected_version=1)
+    assert store.memory.get("a", "k").value == 2
+    assert len(store.memory.history("a", "k")) == 2
+
+
+def test_soft_delete_restore_and_reput(store: Store) -> None:
+    store.memory.put("user:alice", "k", "v1")
+    store.memory.delete("user:alice", "k")
+    with pytest.raises(NotFound):
+        store.memory.get("user:alice", "k")
+    assert [m.key for m in store.memory.list("user:alice")] == []
+    assert len(store.memory.history("user:alice", "k")) == 1, "history survives a delete"
+    with pytest.raises(NotFound):
+        store.memory.delete("user:alice", "k")
+    restored = store.memory.restore("user:alice", "k")
+    assert restored.value == "v1" and not restored.deleted
+    with pytest.raises(Conflict):
+        store.memory.restore("user:alice", "k")
+    store.memory.delete("user:alice", "k")
+    m = store.memory.put("user:alice", "k", "v2", expected_version=0)
+    assert m.version == 2, "a put on a deleted key continues the version numbers"
+    assert store.memory.get("user:alice", "k").value == "v2"
+
+
+def test_prefix_listing_is_segment_exact(store: Store) -> None:
+    for ns in ["user:alice", "user:alice:prefs", "user:alice:prefs:deep", "user:alice2", "user:alice-x", "user:alic", "user"]:
+        store.memory.put(ns, "k", ns)
+    got = [m.namespace for m in store.memory.list("user:alice")]
+    assert got == ["user:alice", "user:alice:prefs", "user:alice:prefs:deep"]
+    assert [m.namespace for m in store.memory.list("user:alice:prefs")] == ["user:alice:prefs", "user:alice:prefs:deep"]
+    assert len(store.memory.list("")) == 7
+    assert store.memory.namespaces("user:alice") == ["user:alice", "user:alice:prefs", "user:alice:prefs:deep"]
+    assert store.memory.namespaces("user:alice", max_depth=2) == ["user:alice"]
+
+
+def test_wildcards_are_plain_characters(store: Store) -> None:
+    store.memory.put("a_b", "100%_done*", 1)
+    store.memory.put("axb", "k", 2)
+    store.memory.put("a", "k", 3)
+    assert [m.namespace for m in store.memory.list("a_b")] == ["a_b"], "_ matches only itself"
+    assert [m.namespace for m in store.memory.list("a")] == ["a"]
+    for bad in ["%", "*", "a%", "a*", "a:%", "a:", ":a", "a::b", "a b"]:
+        with pytest.raises(InvalidInput):
+            store.memory.list(bad)
+    assert store.memory.get("a_b", "100%_done*").value == 1
+
+
+def test_listing_pagination_and_type_filter(store: Store) -> None:
+    items = [{"namespace": f"p:n{i % 3}", "key": f"k{i:02d}", "value": i, "type": "episodic" if i % 2 else "semantic"} for i in range(25)]
+    items.append({"namespace": "p", "key": "root", "value": -1})
+    store.memory.put_many(items)
+    seen, cursor = [], None
+    while True:
+        page = store.memory.list("p", limit=4, cursor=cursor)
+        seen += [(m.namespace, m.key) for m in page]
+        cursor = page.next_cursor
+        if cursor is None:
+            break
+    assert seen == sorted(seen) and len(seen) == 26 and len(set(seen)) == 26
+    assert seen[0] == ("p", "root")
+    assert {m.type for m in store.memory.list("p", type="episodic")} == {"episodic"}
+    assert len(store.memory.list("p", type="episodic")) == 12
+
+
+def test_ttl_hides_at_once_and_purge_removes(store: Store) -> None:
+    store.memory.put("t", "short", 1, ttl=0.05)
+    store.memory.put("t", "long", 2, ttl=timedelta(hours=1))
+    store.memory.put("t", "gone", 3)
+    store.memory.delete("t", "gone")
+    assert store.memory.get("t", "short").expires_at is not None
+    time.sleep(0.08)
+    with pytest.raises(NotFound):
+        store.memory.get("t", "short")
+    assert [m.key for m in store.memory.list("t")] == ["long"]
+    assert store.memory.purge("t") == 2
+    with pytest.raises(NotFound):
+        store.memory.history("t", "short")
+    with pytest.raises(NotFound):
+        store.memory.restore("t", "gone")
+    assert store.memory.get("t", "long").value == 2
+    # an expired key can be written again and continues its versions? purge removed it, so it restarts at 1
+    assert store.memory.put("t", "short", 9).version == 1
+
+
+def test_put_many_is_all_or_nothing(store: Store) -> None:
+    store.memory.put("b", "existing", 0)
+    with pytest.raises(InvalidInput) as exc:
+        store.memory.put_many([{"namespace": "b", "key": "x", "value": 1}, {"namespace": "b", "key": "y", "value": {1, 2}}])
+    assert exc.value.field == "items[1].value"
+    with pytest.raises(Conflict):
+        store.memory.put_many(
+            [{"namespace": "b", "key": "x", "value": 1}, {"namespace": "b", "key": "existing", "value": 1, "expected_version": 5}]
+        )
+    assert [m.key for m in store.memory.list("b")] == ["existing"]
+    out = store.memory.put_many([{"namespace": "b", "key": "x", "value": 1}, {"namespace": "b", "key": "x", "value": 2}])
+    assert [m.version for m in out] == [1, 2]
+    assert store.memory.put_many([]) == []
+
+
+def test_audit_rows_for_memory(store: Store) -> None:
+    store.memory.put("ns", "k", 1, actor="a1")
+    store.memory.put("ns", "k", 2, actor="a2")
+    store.memory.delete("ns", "k", actor="a3")
+    store.memory.restore("ns", "k", actor="a4")
+    rows = list(store.audit.list(entity="memory", entity_id="ns/k"))
+    assert [(r.action, r.actor, r.detail["version"]) for r in rows] == [
+        ("memory.restore", "a4", 2), ("memory.delete", "a3", 2), ("memory.put", "a2", 2), ("memory.put", "a1", 1),
+    ]
+    assert all(r.namespace == "ns" for r in rows)
+    assert len(store.audit.list(action="memory.*")) == 4
+    assert len(store.audit.list(actor="a2")) == 1
+    assert len(store.audit.list(namespace="ns")) == 4 and len(store.audit.list(namespace="other")) == 0

@@ -1,0 +1,32 @@
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+import swarmstore
+from swarmstore import Store
+
+# Engine factories: each takes a temp dir and returns a store URL. The conformance suite runs on all.
+ENGINES: dict[str, Callable[[Path], str]] = {
+    "sqlite": lambda tmp: str(tmp / "swarm.db"),
+}
+
+
+@pytest.fixture(params=sorted(ENGINES))
+def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    return ENGINES[request.param](tmp_path)
+
+
+@pytest.fixture
+def store(store_url: str) -> Iterator[Store]:
+    st = swarmstore.open(store_url)
+    yield st
+    st.close()
+
+
+@pytest.fixture
+def db_path(tmp_path: Path) -> str:
+    return os.path.join(tmp_path, "swarm.db")

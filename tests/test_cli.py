@@ -1,0 +1,67 @@
+"""The CLI as a user runs it: a real subprocess per command."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+
+def run(*args: str, db: str | None = None, env: dict[str, str] | None = None, cwd: str | None = None) -> subprocess.CompletedProcess[str]:
+    cmd = [sys.executable, "-m", "swarmstore.cli", *args]
+    if db:
+        cmd += ["--db", db]
+    full_env = {**os.environ, "COLUMNS": "200", **(env or {})}
+    return subprocess.run(cmd, capture_output=True, text=True, env=full_env, cwd=cwd, timeout=60)
+
+
+def test_demo_and_inspection(tmp_path: Path) -> None:
+    db = str(tmp_path / "s.db")
+    r = run("demo", db=db)
+    assert r.returncode == 0, r.stderr
+    assert "project:acme:decisions" in r.stdout and "audit rows" in r.stdout
+    r = run("mem", "ls", "project:acme", "--json", db=db)
+    items = json.loads(r.stdout)["items"]
+    assert {i["key"] for i in items} >= {"storage", "ids", "api"}
+    r = run("mem", "history", "project:acme:decisions", "ids", "--json", db=db)
+    assert [v["version"] for v in json.loads(r.stdout)] == [1, 2]
+    r = run("session", "ls", "--json", db=db)
+    sessions = json.loads(r.stdout)["items"]
+    assert len(sessions) == 3
+    r = run("session", "events", sessions[0]["id"], "--json", db=db)
+    assert [e["seq"] for e in json.loads(r.stdout)["items"]] == [1, 2, 3, 4, 5]
+    r = run("session", "show", sessions[0]["id"], db=db)
+    assert r.returncode == 0 and sessions[0]["id"] in r.stdout
+    r = run("audit", "ls", "--action", "memory.*", "--json", db=db)
+    assert all(a["action"].startswith("memory.") for a in json.loads(r.stdout)["items"])
+    r = run("stats", "--json", db=db)
+    assert json.loads(r.stdout)["rows"]["sessions"] == 3
+
+
+def test_mem_roundtrip_and_errors(tmp_path: Path) -> None:
+    db = str(tmp_path / "s.db")
+    assert run("init", db=db).returncode == 0
+    assert run("mem", "put", "user:alice", "color", '"blue"', db=db).returncode == 0
+    r = run("mem", "put", "user:alice", "color", '{"v": 2}', "--expected-version", "1", db=db)
+    assert r.returncode == 0 and "version 2" in r.stdout
+    r = run("mem", "put", "user:alice", "color", "x", "--expected-version", "1", db=db)
+    assert r.returncode == 1 and r.stderr.startswith("error:") and "Traceback" not in r.stderr
+    assert json.loads(run("mem", "get", "user:alice", "color", "--json", db=db).stdout)["value"] == {"v": 2}
+    assert run("mem", "rm", "user:alice", "color", db=db).returncode == 0
+    r = run("mem", "get", "user:alice", "color", db=db)
+    assert r.returncode == 1 and "not found" in r.stderr and len(r.stderr.strip().splitlines()) == 1
+    assert run("mem", "restore", "user:alice", "color", db=db).returncode == 0
+    r = run("mem", "put", "bad ns", "k", "v", db=db)
+    assert r.returncode == 1 and "namespace" in r.stderr and "Traceback" not in r.stderr
+    r = run("stats", db=str(tmp_path / "missing.db"))
+    assert r.returncode == 1 and "no store" in r.stderr
+
+
+def test_env_var_and_default_location(tmp_path: Path) -> None:
+    db = str(tmp_path / "env.db")
+    assert run("mem", "put", "a", "k", "1", env={"SWARMSTORE_URL": db}).returncode == 0
+    assert os.path.exists(db)
+    assert run("mem", "put", "a", "k", "1", cwd=str(tmp_path)).returncode == 0
+    assert (tmp_path / ".swarmstore" / "swarm.db").exists()

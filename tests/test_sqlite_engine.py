@@ -1,0 +1,77 @@
+"""SQLite-specific behaviour: schema migrations, pragmas, query plans of the hot queries."""
+
+from __future__ import annotations
+
+import apsw
+import pytest
+
+import swarmstore
+from swarmstore.engine.sqlite.engine import QUERIES as Q
+from swarmstore.engine.sqlite.engine import SCHEMA_VERSION
+from swarmstore.errors import SchemaError
+
+
+def test_schema_created_and_reopen_is_idempotent(db_path: str) -> None:
+    with swarmstore.open(db_path) as st:
+        st.memory.put("a", "k", 1)
+        assert st.stats()["schema_version"] == SCHEMA_VERSION
+    with swarmstore.open("sqlite:///" + db_path) as st:
+        assert st.memory.get("a", "k").value == 1
+    conn = apsw.Connection(db_path)
+    assert conn.execute("SELECT count(*) FROM schema_version").fetchall()[0][0] == SCHEMA_VERSION
+
+
+def test_newer_schema_is_refused(db_path: str) -> None:
+    swarmstore.open(db_path).close()
+    conn = apsw.Connection(db_path)
+    conn.execute("INSERT INTO schema_version VALUES (999, 'future', 0)")
+    conn.close()
+    with pytest.raises(SchemaError, match="999"):
+        swarmstore.open(db_path)
+
+
+def test_pragmas(db_path: str) -> None:
+    with swarmstore.open(db_path, synchronous="full") as st:
+        def check(cur: apsw.Cursor) -> tuple[str, int, int]:
+            return (
+                cur.execute("PRAGMA journal_mode").fetchall()[0][0],
+                cur.execute("PRAGMA synchronous").fetchall()[0][0],
+                cur.execute("PRAGMA foreign_keys").fetchall()[0][0],
+            )
+        assert st.engine.read(check) == ("wal", 2, 1)
+
+
+def plan(conn: apsw.Connection, sql: str, params: tuple[object, ...]) -> str:
+    return "\n".join(str(r[3]) for r in conn.execute("EXPLAIN QUERY PLAN " + sql, params).fetchall())
+
+
+HOT = {
+    "session_get": (Q.session_get, ("id",)),
+    "session_next_seq": (Q.session_next_seq, (1, "id")),
+    "events_page": (Q.events_page, ("id", 0, 100)),
+    "memory_get": (Q.memory_get, ("ns", "k", 1)),
+    "memory_get_version": (Q.memory_get_version, ("ns", "k", 1)),
+    "memory_history": (Q.memory_history, ("ns", "k")),
+    "memory_list": (Q.memory_list, ("p", "", 1, 1, None, "p:", "", "p;", 101)),
+    "memory_next_namespace": (Q.memory_next_namespace, ("a", "b", 1)),
+    "memory_delete": (Q.memory_delete, ("ns", "k", 1)),
+    "session_state_all": (Q.session_state_all, ("id",)),
+    "audit_by_entity": ("SELECT * FROM audit WHERE entity = ? AND entity_id = ? ORDER BY id DESC LIMIT 100", ("memory", "a/k")),
+    "audit_newest": ("SELECT * FROM audit ORDER BY id DESC LIMIT 100", ()),
+    "sessions_by_app_user": ("SELECT id FROM sessions WHERE app = ? AND user = ? ORDER BY id DESC LIMIT 100", ("a", "u")),
+    "sessions_by_status": ("SELECT id FROM sessions WHERE status IN (?) ORDER BY id DESC LIMIT 100", ("active",)),
+}
+
+
+@pytest.mark.parametrize("name", sorted(HOT))
+def test_hot_queries_use_an_index_and_no_temp_btree(db_path: str, name: str) -> None:
+    with swarmstore.open(db_path) as st:
+        st.memory.put("ns", "k", 1)
+    conn = apsw.Connection(db_path)
+    conn.execute("ANALYZE")
+    sql, params = HOT[name]
+    text = plan(conn, sql, params)
+    assert "TEMP B-TREE" not in text, text
+    for line in text.splitlines():
+        if line.startswith("SCAN"):
+            assert "USING" in line or name == "audit_newest", f"full scan in {name}: {text}"
