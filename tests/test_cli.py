@@ -9,7 +9,9 @@ import sys
 from pathlib import Path
 
 
-def run(*args: str, db: str | None = None, env: dict[str, str] | None = None, cwd: str | None = None) -> subprocess.CompletedProcess[str]:
+def run(
+    *args: str, db: str | None = None, env: dict[str, str] | None = None, cwd: str | None = None
+) -> subprocess.CompletedProcess[str]:
     cmd = [sys.executable, "-m", "swarmstore.cli", *args]
     if db:
         cmd += ["--db", db]

@@ -38,7 +38,9 @@ def test_four_processes_append_and_update(db_path: str) -> None:
         sid = st.sessions.create("app", "u").id
         st.memory.put("shared", "counter", 0)
     running = [
-        subprocess.Popen([sys.executable, "-c", WORKER, db_path, sid, f"w{i}", str(n)], stdout=subprocess.PIPE, text=True)
+        subprocess.Popen(
+            [sys.executable, "-c", WORKER, db_path, sid, f"w{i}", str(n)], stdout=subprocess.PIPE, text=True
+        )
         for i in range(procs)
     ]
     seqs: list[int] = []

@@ -17,12 +17,18 @@ segment = st.sampled_from(["a", "a2", "a-b", "a.b", "ab", "b", "_", "a_"])
 namespaces = st.lists(segment, min_size=1, max_size=3).map(":".join)
 keys = st.sampled_from(["k", "k2", "%", "_", "*"])
 json_values = st.recursive(
-    st.none() | st.booleans() | st.integers(-(2**63), 2**63 - 1) | st.floats(allow_nan=False, allow_infinity=False) | st.text(max_size=5),
+    st.none()
+    | st.booleans()
+    | st.integers(-(2**63), 2**63 - 1)
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | st.text(max_size=5),
     lambda children: st.lists(children, max_size=3) | st.dictionaries(st.text(max_size=3), children, max_size=3),
     max_leaves=5,
 )
 ops = st.lists(
-    st.tuples(st.sampled_from(["put", "put", "put", "delete", "restore"]), namespaces, keys, json_values), min_size=1, max_size=40
+    st.tuples(st.sampled_from(["put", "put", "put", "delete", "restore"]), namespaces, keys, json_values),
+    min_size=1,
+    max_size=40,
 )
 
 SETTINGS = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
@@ -70,7 +76,11 @@ def test_history_is_the_sequence_of_puts(sequence: list[tuple[str, str, str, Any
 
 
 @SETTINGS
-@given(st.lists(st.tuples(namespaces, keys), min_size=0, max_size=30, unique=True), st.just("") | namespaces, st.integers(1, 7))
+@given(
+    st.lists(st.tuples(namespaces, keys), min_size=0, max_size=30, unique=True),
+    st.just("") | namespaces,
+    st.integers(1, 7),
+)
 def test_prefix_listing_matches_model(entries: list[tuple[str, str]], prefix: str, page_size: int) -> None:
     with tempfile.TemporaryDirectory() as d, swarmstore.open(os.path.join(d, "p.db")) as store:
         if entries:

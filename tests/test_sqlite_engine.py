@@ -32,12 +32,14 @@ def test_newer_schema_is_refused(db_path: str) -> None:
 
 def test_pragmas(db_path: str) -> None:
     with swarmstore.open(db_path, synchronous="full") as st:
+
         def check(cur: apsw.Cursor) -> tuple[str, int, int]:
             return (
                 cur.execute("PRAGMA journal_mode").fetchall()[0][0],
                 cur.execute("PRAGMA synchronous").fetchall()[0][0],
                 cur.execute("PRAGMA foreign_keys").fetchall()[0][0],
             )
+
         assert st.engine.read(check) == ("wal", 2, 1)
 
 
@@ -56,9 +58,15 @@ HOT = {
     "memory_next_namespace": (Q.memory_next_namespace, ("a", "b", 1)),
     "memory_delete": (Q.memory_delete, ("ns", "k", 1)),
     "session_state_all": (Q.session_state_all, ("id",)),
-    "audit_by_entity": ("SELECT * FROM audit WHERE entity = ? AND entity_id = ? ORDER BY id DESC LIMIT 100", ("memory", "a/k")),
+    "audit_by_entity": (
+        "SELECT * FROM audit WHERE entity = ? AND entity_id = ? ORDER BY id DESC LIMIT 100",
+        ("memory", "a/k"),
+    ),
     "audit_newest": ("SELECT * FROM audit ORDER BY id DESC LIMIT 100", ()),
-    "sessions_by_app_user": ("SELECT id FROM sessions WHERE app = ? AND user = ? ORDER BY id DESC LIMIT 100", ("a", "u")),
+    "sessions_by_app_user": (
+        "SELECT id FROM sessions WHERE app = ? AND user = ? ORDER BY id DESC LIMIT 100",
+        ("a", "u"),
+    ),
     "sessions_by_status": ("SELECT id FROM sessions WHERE status IN (?) ORDER BY id DESC LIMIT 100", ("active",)),
 }
 

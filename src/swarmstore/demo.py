@@ -28,7 +28,10 @@ def run_demo(store: Store, quiet: bool = False) -> dict[str, Any]:
         s = store.sessions.create("swarm-demo", name, project=project, state={"goal": goal, "app:release": "1.0"})
         for turn in range(5):
             store.sessions.append_event(
-                s.id, "message", name, {"turn": turn, "text": f"{name} step {turn}: {goal.lower()}"},
+                s.id,
+                "message",
+                name,
+                {"turn": turn, "text": f"{name} step {turn}: {goal.lower()}"},
                 state_delta={"turn": turn, "temp:scratch": f"draft {turn}", "user:last_turn": turn},
             )
         sessions.append(s.id)
@@ -36,14 +39,24 @@ def run_demo(store: Store, quiet: bool = False) -> dict[str, Any]:
 
     for key, value in DECISIONS.items():
         store.memory.put(f"project:{project}:decisions", key, value, actor="planner")
-    store.memory.put(f"project:{project}:decisions", "ids", "time-ordered UUIDv7 strings (monotonic per process)", actor="reviewer")
+    store.memory.put(
+        f"project:{project}:decisions", "ids", "time-ordered UUIDv7 strings (monotonic per process)", actor="reviewer"
+    )
     store.memory.put_many(
         [
-            {"namespace": f"user:{name}:prefs", "key": "style", "value": {"verbosity": i + 1}, "type": "procedural", "actor": name}
+            {
+                "namespace": f"user:{name}:prefs",
+                "key": "style",
+                "value": {"verbosity": i + 1},
+                "type": "procedural",
+                "actor": name,
+            }
             for i, (name, _) in enumerate(AGENTS)
         ]
     )
-    store.memory.put(f"project:{project}:log", "standup", "coder blocked on review", type="episodic", ttl=3600, actor="coder")
+    store.memory.put(
+        f"project:{project}:log", "standup", "coder blocked on review", type="episodic", ttl=3600, actor="coder"
+    )
     store.memory.put(f"project:{project}:scratch", "tmp", "to be deleted", actor="coder")
     store.memory.delete(f"project:{project}:scratch", "tmp", actor="coder")
     elapsed = time.perf_counter() - t0

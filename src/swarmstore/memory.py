@@ -7,6 +7,7 @@ key continues its version numbers.
 
 from __future__ import annotations
 
+import builtins
 from collections.abc import Iterable, Mapping
 from datetime import datetime, timedelta
 from typing import Any, NamedTuple
@@ -87,7 +88,7 @@ class MemoryStore:
             check_namespace(namespace, where + "namespace"),
             check_key(key, where + "key"),
             codec.dumps(value, where + "value", limit),
-            type if type in MEMORY_TYPES else check_choice(type, where + "type", sorted(MEMORY_TYPES)),  # type: ignore[arg-type]
+            type if type in MEMORY_TYPES else check_choice(type, where + "type", sorted(MEMORY_TYPES)),
             None if metadata is None else codec.dumps_dict(metadata, where + "metadata", limit),
             seconds_us(ttl, where + "ttl"),  # type: ignore[arg-type]
             None if expected_version is None else check_int(expected_version, where + "expected_version", 0),
@@ -400,13 +401,13 @@ class MemoryStore:
         nxt = encode_cursor(items[-1].namespace, items[-1].key) if len(rows) > limit else None
         return Page(items, nxt)
 
-    def namespaces(self, prefix: str = "", max_depth: int | None = None) -> list[str]:
+    def namespaces(self, prefix: str = "", max_depth: int | None = None) -> builtins.list[str]:
         """Namespaces under ``prefix`` (itself included) that hold live entries, in order."""
         prefix = check_prefix(prefix)
         if max_depth is not None:
             check_int(max_depth, "max_depth", 1)
         now = now_us()
-        out: list[str] = []
+        out: builtins.list[str] = []
         if prefix and self._e.query(self._q.memory_exact_namespace, (prefix, now)):
             out.append(prefix)
         last, hi = children_range(prefix) if prefix else ("", _TOP)

@@ -7,6 +7,7 @@ until the next event is appended.
 
 from __future__ import annotations
 
+import builtins
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -39,7 +40,7 @@ _MISSING: Any = object()
 
 
 def _obj(text: str) -> dict[str, Any]:
-    return {} if text == "{}" else orjson.loads(text)  # type: ignore[no-any-return]
+    return {} if text == "{}" else orjson.loads(text)
 
 
 def _session(r: Row) -> Session:
@@ -279,7 +280,11 @@ class Sessions:
         self._change_state(session_id, {}, {scope: [bare]}, actor)
 
     def _change_state(
-        self, session_id: str, delta: dict[str, dict[str, Any]], removals: dict[str, list[str]], actor: str | None
+        self,
+        session_id: str,
+        delta: dict[str, dict[str, Any]],
+        removals: dict[str, builtins.list[str]],
+        actor: str | None,
     ) -> None:
         actor = self._ctx.actor_or_default(actor)
         now = now_us()
@@ -320,7 +325,7 @@ class Sessions:
         temp: str,
         delta: dict[str, dict[str, Any]],
         now: int,
-        removals: dict[str, list[str]] | None = None,
+        removals: dict[str, builtins.list[str]] | None = None,
     ) -> None:
         removals = removals or {}
         limit = self._ctx.max_value_bytes

@@ -10,7 +10,9 @@ from swarmstore.errors import Conflict, InvalidInput, NotFound
 
 
 def test_put_creates_then_versions(store: Store) -> None:
-    m1 = store.memory.put("project:acme:decisions", "db", {"choice": "sqlite"}, actor="planner", metadata={"src": "adr"})
+    m1 = store.memory.put(
+        "project:acme:decisions", "db", {"choice": "sqlite"}, actor="planner", metadata={"src": "adr"}
+    )
     assert (m1.version, m1.value, m1.created_by, m1.metadata) == (1, {"choice": "sqlite"}, "planner", {"src": "adr"})
     m2 = store.memory.put("project:acme:decisions", "db", {"choice": "postgres"}, actor="coder")
     assert m2.version == 2
@@ -61,7 +63,15 @@ def test_soft_delete_restore_and_reput(store: Store) -> None:
 
 
 def test_prefix_listing_is_segment_exact(store: Store) -> None:
-    for ns in ["user:alice", "user:alice:prefs", "user:alice:prefs:deep", "user:alice2", "user:alice-x", "user:alic", "user"]:
+    for ns in [
+        "user:alice",
+        "user:alice:prefs",
+        "user:alice:prefs:deep",
+        "user:alice2",
+        "user:alice-x",
+        "user:alic",
+        "user",
+    ]:
         store.memory.put(ns, "k", ns)
     got = [m.namespace for m in store.memory.list("user:alice")]
     assert got == ["user:alice", "user:alice:prefs", "user:alice:prefs:deep"]
@@ -84,7 +94,10 @@ def test_wildcards_are_plain_characters(store: Store) -> None:
 
 
 def test_listing_pagination_and_type_filter(store: Store) -> None:
-    items = [{"namespace": f"p:n{i % 3}", "key": f"k{i:02d}", "value": i, "type": "episodic" if i % 2 else "semantic"} for i in range(25)]
+    items = [
+        {"namespace": f"p:n{i % 3}", "key": f"k{i:02d}", "value": i, "type": "episodic" if i % 2 else "semantic"}
+        for i in range(25)
+    ]
     items.append({"namespace": "p", "key": "root", "value": -1})
     store.memory.put_many(items)
     seen, cursor = [], None
@@ -123,14 +136,21 @@ def test_ttl_hides_at_once_and_purge_removes(store: Store) -> None:
 def test_put_many_is_all_or_nothing(store: Store) -> None:
     store.memory.put("b", "existing", 0)
     with pytest.raises(InvalidInput) as exc:
-        store.memory.put_many([{"namespace": "b", "key": "x", "value": 1}, {"namespace": "b", "key": "y", "value": {1, 2}}])
+        store.memory.put_many(
+            [{"namespace": "b", "key": "x", "value": 1}, {"namespace": "b", "key": "y", "value": {1, 2}}]
+        )
     assert exc.value.field == "items[1].value"
     with pytest.raises(Conflict):
         store.memory.put_many(
-            [{"namespace": "b", "key": "x", "value": 1}, {"namespace": "b", "key": "existing", "value": 1, "expected_version": 5}]
+            [
+                {"namespace": "b", "key": "x", "value": 1},
+                {"namespace": "b", "key": "existing", "value": 1, "expected_version": 5},
+            ]
         )
     assert [m.key for m in store.memory.list("b")] == ["existing"]
-    out = store.memory.put_many([{"namespace": "b", "key": "x", "value": 1}, {"namespace": "b", "key": "x", "value": 2}])
+    out = store.memory.put_many(
+        [{"namespace": "b", "key": "x", "value": 1}, {"namespace": "b", "key": "x", "value": 2}]
+    )
     assert [m.version for m in out] == [1, 2]
     assert store.memory.put_many([]) == []
 
@@ -142,7 +162,10 @@ def test_audit_rows_for_memory(store: Store) -> None:
     store.memory.restore("ns", "k", actor="a4")
     rows = list(store.audit.list(entity="memory", entity_id="ns/k"))
     assert [(r.action, r.actor, r.detail["version"]) for r in rows] == [
-        ("memory.restore", "a4", 2), ("memory.delete", "a3", 2), ("memory.put", "a2", 2), ("memory.put", "a1", 1),
+        ("memory.restore", "a4", 2),
+        ("memory.delete", "a3", 2),
+        ("memory.put", "a2", 2),
+        ("memory.put", "a1", 1),
     ]
     assert all(r.namespace == "ns" for r in rows)
     assert len(store.audit.list(action="memory.*")) == 4

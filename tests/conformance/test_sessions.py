@@ -8,7 +8,15 @@ from swarmstore.errors import Conflict, InvalidInput, InvalidTransition, NotFoun
 
 def test_create_get_and_duplicate_id(store: Store) -> None:
     s = store.sessions.create("app", "alice", project="acme", state={"goal": "x"}, metadata={"m": 1}, id="s-1")
-    assert (s.id, s.app, s.user, s.project, s.status, s.state, s.metadata) == ("s-1", "app", "alice", "acme", "created", {"goal": "x"}, {"m": 1})
+    assert (s.id, s.app, s.user, s.project, s.status, s.state, s.metadata) == (
+        "s-1",
+        "app",
+        "alice",
+        "acme",
+        "created",
+        {"goal": "x"},
+        {"m": 1},
+    )
     assert store.sessions.get("s-1") == s
     with pytest.raises(Conflict):
         store.sessions.create("app", "bob", id="s-1")
@@ -97,7 +105,9 @@ def test_scoped_state(store: Store) -> None:
     assert store.sessions.state(a) == {"x": 2, "temp:t": 1, "temp:y": 3, "user:lang": "fr", "app:mode": "fast"}
     e = store.sessions.append_event(a, "message", "alice", "hi", state_delta={"temp:z": 1, "x": 3})
     assert e.state_delta == {"temp:z": 1, "x": 3}
-    assert store.sessions.state(a) == {"x": 3, "temp:z": 1, "user:lang": "fr", "app:mode": "fast"}, "temp keys set before the event are gone"
+    assert store.sessions.state(a) == {"x": 3, "temp:z": 1, "user:lang": "fr", "app:mode": "fast"}, (
+        "temp keys set before the event are gone"
+    )
     store.sessions.append_event(a, "message", "alice", "again")
     assert "temp:z" not in store.sessions.state(a)
     with pytest.raises(InvalidInput):
@@ -123,6 +133,9 @@ def test_session_audit(store: Store) -> None:
     store.sessions.terminate(sid, actor="orchestrator")
     rows = list(store.audit.list(entity="session", entity_id=sid))
     assert [(r.action, r.actor) for r in rows] == [
-        ("session.status", "orchestrator"), ("session.state", "agent-2"), ("session.event", "agent-1"), ("session.create", "orchestrator"),
+        ("session.status", "orchestrator"),
+        ("session.state", "agent-2"),
+        ("session.event", "agent-1"),
+        ("session.create", "orchestrator"),
     ]
     assert rows[0].detail == {"from": "active", "to": "terminated"}

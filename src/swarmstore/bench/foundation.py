@@ -102,8 +102,8 @@ def run(store: Store, path: str, data: dict[str, Any], n: int, rnd: random.Rando
     b = measure("raw", lambda i: raw_put(f"bench:raw:n{i % 50}", f"k{i}", val_text), w, 0)
     pair(r, b, ">=15,000/s", r.ops_per_s >= 15_000)
 
-    r = measure("memory update (new version)", lambda i: store.memory.put(*rk[i % n], val), w, 0)
-    b = measure("raw", lambda i: raw_put(*rk[(i + 7) % n], val_text), w, 0)
+    r = measure("memory update (new version)", lambda i: store.memory.put(rk[i % n][0], rk[i % n][1], val), w, 0)
+    b = measure("raw", lambda i: raw_put(rk[(i + 7) % n][0], rk[(i + 7) % n][1], val_text), w, 0)
     pair(r, b, ">=15,000/s", r.ops_per_s >= 15_000)
 
     content = {"role": "assistant", "text": "y" * 100}

@@ -322,7 +322,13 @@ def audit_ls(
     """The audit log, newest first."""
     with opened(db) as st:
         page = st.audit.list(
-            entity=entity, entity_id=entity_id, actor=actor, action=action, namespace=namespace, limit=limit, cursor=cursor
+            entity=entity,
+            entity_id=entity_id,
+            actor=actor,
+            action=action,
+            namespace=namespace,
+            limit=limit,
+            cursor=cursor,
         )
     if json_out:
         emit_json({"items": page.items, "next_cursor": page.next_cursor})
@@ -343,4 +349,3 @@ def main() -> None:
     except SwarmstoreError as exc:
         print(f"error: {exc}", file=sys.stderr)
         sys.exit(1)
-

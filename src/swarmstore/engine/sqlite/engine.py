@@ -140,7 +140,8 @@ class SqliteEngine:
                 cur = self._local.cur
             except AttributeError:
                 cur = self._reader()
-            return cur.execute(sql, params).fetchall()
+            rows: list[Row] = cur.execute(sql, params).fetchall()
+            return rows
         except apsw.Error as exc:
             raise translate(exc) from exc
 
@@ -208,7 +209,7 @@ class SqliteEngine:
                 "version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL)"
             )
             row = cur.execute("SELECT max(version) FROM schema_version").fetchall()[0]
-            current = row[0] or 0
+            current = int(row[0] or 0)
             if current > SCHEMA_VERSION:
                 raise errors.SchemaError(
                     f"{self.path} has schema version {current}, newer than this swarmstore "
