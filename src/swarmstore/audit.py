@@ -12,7 +12,8 @@ from .clock import from_dt, to_dt
 from .engine.base import Cursor, Engine, Row
 from .models import AuditEntry, Page
 from .namespaces import check_prefix, children_range
-from .validation import check_limit, check_name, decode_cursor, encode_cursor
+from .paging import newest_first
+from .validation import check_limit, check_name
 
 _COLS = "id, at, actor, action, entity, entity_id, namespace, detail"
 
@@ -94,16 +95,4 @@ class Audit:
         if until is not None:
             where.append(f"at < {ph}")
             params.append(from_dt(until, "until"))
-        if cursor is not None:
-            (last,) = decode_cursor(cursor, 1)
-            where.append(f"id < {ph}")
-            params.append(int(last))
-        sql = f"SELECT {_COLS} FROM audit"
-        if where:
-            sql += " WHERE " + " AND ".join(where)
-        sql += f" ORDER BY id DESC LIMIT {ph}"
-        params.append(limit + 1)
-        rows = self._e.query(sql, params)
-        items = [_entry(r) for r in rows[:limit]]
-        nxt = encode_cursor(items[-1].id) if len(rows) > limit else None
-        return Page(items, nxt)
+        return newest_first(self._e, f"SELECT {_COLS} FROM audit", where, params, cursor, limit, _entry, int)

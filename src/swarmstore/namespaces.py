@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 
 from .errors import InvalidInput
+from .validation import check_name
 
 MAX_NAMESPACE = 512
 MAX_KEY = 1024
@@ -43,15 +44,7 @@ def check_prefix(prefix: object, field: str = "prefix") -> str:
 
 def check_key(key: object, field: str = "key") -> str:
     """Keys are any non-empty string up to 1024 characters without control characters."""
-    if not isinstance(key, str):
-        raise InvalidInput(field, f"expected a string, got {type(key).__name__}")
-    if not key:
-        raise InvalidInput(field, "must not be empty")
-    if len(key) > MAX_KEY:
-        raise InvalidInput(field, f"longer than {MAX_KEY} characters")
-    if not key.isprintable():
-        raise InvalidInput(field, "must not contain control characters")
-    return key
+    return check_name(key, field, MAX_KEY)
 
 
 def children_range(prefix: str) -> tuple[str, str]:

@@ -20,7 +20,8 @@ from .engine.base import Cursor, Row
 from .errors import Conflict, InvalidInput, InvalidTransition, NotFound
 from .ids import new_id
 from .models import Event, Page, Session
-from .validation import check_choices, check_int, check_limit, check_name, decode_cursor, encode_cursor, opt_name
+from .paging import newest_first
+from .validation import check_choices, check_int, check_limit, check_name, opt_name
 
 STATUSES = ("created", "active", "paused", "terminated", "archived")
 TRANSITIONS: dict[str, frozenset[str]] = {
@@ -153,18 +154,7 @@ class Sessions:
             statuses = check_choices(status, "status", STATUSES)
             where.append(f"status IN ({', '.join([ph] * len(statuses))})")
             params += statuses
-        if cursor is not None:
-            (last,) = decode_cursor(cursor, 1)
-            where.append(f"id < {ph}")
-            params.append(str(last))
-        sql = f"SELECT {_COLS} FROM sessions"
-        if where:
-            sql += " WHERE " + " AND ".join(where)
-        sql += f" ORDER BY id DESC LIMIT {ph}"
-        params.append(limit + 1)
-        rows = self._e.query(sql, params)
-        items = [_session(r) for r in rows[:limit]]
-        return Page(items, encode_cursor(items[-1].id) if len(rows) > limit else None)
+        return newest_first(self._e, f"SELECT {_COLS} FROM sessions", where, params, cursor, limit, _session)
 
     def set_status(self, id: str, status: str, *, actor: str | None = None) -> Session:
         """Move a session along ``created -> active <-> paused -> terminated -> archived``."""
