@@ -45,6 +45,26 @@ def _memory(r: Row) -> Memory:
     )
 
 
+def _written(
+    p: _Put, version: int, meta: str, created_by: str | None, created_at: int, now: int, expires: int | None
+) -> Memory:
+    """The Memory a put just wrote, from its prepared input and the upsert's returned columns."""
+    return Memory(
+        p.namespace,
+        p.key,
+        orjson.loads(p.value),
+        p.type,
+        version,
+        {} if meta == "{}" else orjson.loads(meta),
+        created_by,
+        to_dt(created_at),
+        to_dt(now),
+        opt_dt(expires),
+        False,
+        p.actor,
+    )
+
+
 class _Put(NamedTuple):
     namespace: str
     key: str
@@ -113,20 +133,7 @@ class MemoryStore:
         audit_rows.append(
             (now, p.actor, "memory.put", "memory", f"{p.namespace}/{p.key}", p.namespace, f'{{"version":{version}}}')
         )
-        return Memory(
-            p.namespace,
-            p.key,
-            orjson.loads(p.value),
-            p.type,
-            version,
-            {} if meta == "{}" else orjson.loads(meta),
-            created_by,
-            to_dt(created_at),
-            to_dt(now),
-            opt_dt(expires),
-            False,
-            p.actor,
-        )
+        return _written(p, version, meta, created_by, created_at, now, expires)
 
     def put(
         self,
@@ -216,7 +223,6 @@ class MemoryStore:
         ]
         returned = cur.executemany(self._q.memory_upsert, params).fetchall()
         out = []
-        updated = to_dt(now)
         for p, prm, (version, meta, created_by, created_at) in zip(prepared, params, returned, strict=True):
             audit_rows.append(
                 (
@@ -229,22 +235,7 @@ class MemoryStore:
                     f'{{"version":{version}}}',
                 )
             )
-            out.append(
-                Memory(
-                    p.namespace,
-                    p.key,
-                    orjson.loads(p.value),
-                    p.type,
-                    version,
-                    {} if meta == "{}" else orjson.loads(meta),
-                    created_by,
-                    to_dt(created_at),
-                    updated,
-                    opt_dt(prm[7]),
-                    False,
-                    p.actor,
-                )
-            )
+            out.append(_written(p, version, meta, created_by, created_at, now, prm[7]))
         return out
 
     def delete(self, namespace: str, key: str, *, actor: str | None = None) -> None:
