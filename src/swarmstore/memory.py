@@ -27,6 +27,11 @@ _TOP = "~"  # sorts after every namespace character
 _PUT_FIELDS = frozenset({"namespace", "key", "value", "type", "metadata", "ttl", "expected_version", "actor"})
 
 
+def entity_id(namespace: str, key: str) -> str:
+    """The audit log's id of a memory entry: ``namespace/key`` (namespaces never contain '/')."""
+    return f"{namespace}/{key}"
+
+
 def _memory(r: Row) -> Memory:
     meta = r[5]
     return Memory(
@@ -42,6 +47,18 @@ def _memory(r: Row) -> Memory:
         opt_dt(r[9]),
         r[10] is not None,
         r[11],
+    )
+
+
+def _put_audit_row(p: _Put, version: int, now: int) -> tuple[Any, ...]:
+    return (
+        now,
+        p.actor,
+        "memory.put",
+        "memory",
+        entity_id(p.namespace, p.key),
+        p.namespace,
+        f'{{"version":{version}}}',
     )
 
 
@@ -74,11 +91,6 @@ class _Put(NamedTuple):
     ttl_us: int | None
     expected_version: int | None
     actor: str | None
-
-
-def entity_id(namespace: str, key: str) -> str:
-    """The audit log's id of a memory entry: ``namespace/key`` (namespaces never contain '/')."""
-    return f"{namespace}/{key}"
 
 
 class MemoryStore:
@@ -130,9 +142,7 @@ class MemoryStore:
         version, meta, created_by, created_at = cur.execute(
             self._q.memory_upsert, (p.namespace, p.key, p.type, p.value, p.metadata, p.actor, now, expires)
         ).fetchall()[0]
-        audit_rows.append(
-            (now, p.actor, "memory.put", "memory", f"{p.namespace}/{p.key}", p.namespace, f'{{"version":{version}}}')
-        )
+        audit_rows.append(_put_audit_row(p, version, now))
         return _written(p, version, meta, created_by, created_at, now, expires)
 
     def put(
@@ -224,17 +234,7 @@ class MemoryStore:
         returned = cur.executemany(self._q.memory_upsert, params).fetchall()
         out = []
         for p, prm, (version, meta, created_by, created_at) in zip(prepared, params, returned, strict=True):
-            audit_rows.append(
-                (
-                    now,
-                    p.actor,
-                    "memory.put",
-                    "memory",
-                    f"{p.namespace}/{p.key}",
-                    p.namespace,
-                    f'{{"version":{version}}}',
-                )
-            )
+            audit_rows.append(_put_audit_row(p, version, now))
             out.append(_written(p, version, meta, created_by, created_at, now, prm[7]))
         return out
 
@@ -256,7 +256,7 @@ class MemoryStore:
                 actor,
                 "memory.delete",
                 "memory",
-                f"{namespace}/{key}",
+                entity_id(namespace, key),
                 namespace,
                 {"version": rows[0][0]},
             )
@@ -284,7 +284,7 @@ class MemoryStore:
                 actor,
                 "memory.restore",
                 "memory",
-                f"{namespace}/{key}",
+                entity_id(namespace, key),
                 namespace,
                 {"version": m.version},
             )
@@ -337,7 +337,10 @@ class MemoryStore:
             audit.record_many(
                 cur,
                 self._e,
-                [(now, actor, "memory.purge", "memory", f"{ns}/{k}", ns, f'{{"version":{v}}}') for ns, k, v in gone],
+                [
+                    (now, actor, "memory.purge", "memory", entity_id(ns, k), ns, f'{{"version":{v}}}')
+                    for ns, k, v in gone
+                ],
             )
             return len(gone)
 

@@ -15,7 +15,7 @@ import swarmstore
 from swarmstore import Store
 from swarmstore.errors import SwarmstoreError
 
-from .output import console, emit_json, plain, short, table, when
+from .output import console, emit_json, plain, short, show_page, table, when
 
 DEFAULT_DB = os.path.join(".swarmstore", "swarm.db")
 
@@ -180,16 +180,14 @@ def mem_ls(
                 table(f"namespaces under {prefix or '(all)'}", ["namespace"], [[n] for n in names])
             return
         page = st.memory.list(prefix, type_, limit, cursor)
-    if json_out:
-        emit_json({"items": page.items, "next_cursor": page.next_cursor})
-        return
-    table(
+    show_page(
+        page,
+        json_out,
         f"memory under {prefix or '(all)'}",
         ["namespace", "key", "v", "type", "value", "updated"],
         [[m.namespace, m.key, m.version, m.type, short(m.value), when(m.updated_at)] for m in page],
+        more_flag="--cursor",
     )
-    if page.next_cursor:
-        console.print(f"more: --cursor {page.next_cursor}")
 
 
 @mem.command("history")
@@ -248,16 +246,14 @@ def session_ls(
     """List sessions, newest first."""
     with opened(db) as st:
         page = st.sessions.list(app=app_, user=user, project=project, status=status, limit=limit, cursor=cursor)
-    if json_out:
-        emit_json({"items": page.items, "next_cursor": page.next_cursor})
-        return
-    table(
+    show_page(
+        page,
+        json_out,
         "sessions",
         ["id", "app", "user", "project", "status", "events", "updated"],
         [[s.id, s.app, s.user, s.project or "", s.status, s.event_count, when(s.updated_at)] for s in page],
+        more_flag="--cursor",
     )
-    if page.next_cursor:
-        console.print(f"more: --cursor {page.next_cursor}")
 
 
 @session.command("show")
@@ -292,16 +288,14 @@ def session_events(
     """A session's events in order."""
     with opened(db) as st:
         page = st.sessions.events(session_id, after, limit)
-    if json_out:
-        emit_json({"items": page.items, "next_cursor": page.next_cursor})
-        return
-    table(
+    show_page(
+        page,
+        json_out,
         f"events of {session_id}",
         ["seq", "type", "actor", "content", "at"],
         [[e.seq, e.type, e.actor, short(e.content), when(e.created_at)] for e in page],
+        more_flag="--after",
     )
-    if page.next_cursor:
-        console.print(f"more: --after {page.next_cursor}")
 
 
 # -- audit -------------------------------------------------------------------------------------
@@ -330,16 +324,14 @@ def audit_ls(
             limit=limit,
             cursor=cursor,
         )
-    if json_out:
-        emit_json({"items": page.items, "next_cursor": page.next_cursor})
-        return
-    table(
+    show_page(
+        page,
+        json_out,
         "audit",
         ["id", "at", "actor", "action", "entity", "detail"],
         [[a.id, when(a.at), a.actor or "", a.action, f"{a.entity} {a.entity_id}", short(a.detail, 40)] for a in page],
+        more_flag="--cursor",
     )
-    if page.next_cursor:
-        console.print(f"more: --cursor {page.next_cursor}")
 
 
 def main() -> None:

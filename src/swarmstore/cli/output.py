@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
 import orjson
 from rich.console import Console
 from rich.table import Table
+
+from ..models import Page
 
 console = Console()
 
@@ -46,3 +49,20 @@ def table(title: str, columns: list[str], rows: list[list[Any]]) -> None:
     for r in rows:
         t.add_row(*[str(x) for x in r])
     console.print(t)
+
+
+def show_page(
+    page: Page[Any],
+    json_out: bool,
+    title: str,
+    columns: list[str],
+    rows: Iterable[list[Any]],
+    more_flag: str = "--cursor",
+) -> None:
+    """A listing page: JSON with ``next_cursor`` for scripts, or a table and how to get the next page."""
+    if json_out:
+        emit_json({"items": page.items, "next_cursor": page.next_cursor})
+        return
+    table(title, columns, list(rows))
+    if page.next_cursor:
+        console.print(f"more: {more_flag} {page.next_cursor}")
