@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from .engine.base import Engine
+from .validation import check_name
 
 DEFAULT_MAX_VALUE_BYTES = 1 << 20
 
@@ -18,6 +19,4 @@ class Context:
     def actor_or_default(self, actor: str | None) -> str | None:
         if actor is None:
             return self.actor
-        from .validation import check_name
-
         return check_name(actor, "actor")
