@@ -49,11 +49,13 @@ def plan(conn: apsw.Connection, sql: str, params: tuple[object, ...]) -> str:
 
 HOT = {
     "session_get": (Q.session_get, ("id",)),
-    "session_next_seq": (Q.session_next_seq, (1, "id")),
+    "session_for_append": (Q.session_for_append, ("id",)),
+    "session_touch": (Q.session_touch, (1, "id")),
     "events_page": (Q.events_page, ("id", 0, 100)),
     "memory_get": (Q.memory_get, ("ns", "k", 1)),
-    "memory_get_version": (Q.memory_get_version, ("ns", "k", 1)),
-    "memory_history": (Q.memory_history, ("ns", "k")),
+    "memory_get_version": (Q.memory_get_version, ("ns", "k", "ns/k", 1)),
+    "memory_history": (Q.memory_history, ("ns", "k", "ns/k")),
+    "memory_forget_history": (Q.memory_forget_history, ("ns/k",)),
     "memory_list": (Q.memory_list, ("p", "", 1, 1, None, "p:", "", "p;", 101)),
     "memory_next_namespace": (Q.memory_next_namespace, ("a", "b", 1)),
     "memory_delete": (Q.memory_delete, ("ns", "k", 1)),

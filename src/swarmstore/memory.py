@@ -1,8 +1,9 @@
 """Long-term memory: versioned entries in hierarchical namespaces, soft-deleted, with TTL.
 
-The current version of each key lives in one row (what get/list read, in key order); every
-version ever written is kept in the history. Deleting flags the current row; a later put on the
-key continues its version numbers.
+The current version of each key lives in one row (what get/list read, in key order). Every
+version ever written is kept in the audit row of the put that wrote it (a snapshot of its content),
+so a put costs one current row and one audit row. Deleting flags the current row; a later put on the
+key continues its version numbers; purging removes the row and the snapshots.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from .engine.base import Cursor, Row
 from .errors import Conflict, InvalidInput, NotFound
 from .models import MEMORY_TYPES, Memory, Page
 from .namespaces import check_key, check_namespace, check_prefix, children_range
-from .validation import check_choice, check_int, check_limit, decode_cursor, encode_cursor
+from .validation import check_choice, check_int, check_limit, check_name, decode_cursor, encode_cursor
 
 _TOP = "~"  # sorts after every namespace character
 _PUT_FIELDS = frozenset({"namespace", "key", "value", "type", "metadata", "ttl", "expected_version", "actor"})
@@ -50,7 +51,28 @@ def _memory(r: Row) -> Memory:
     )
 
 
-def _put_audit_row(p: _Put, version: int, now: int) -> tuple[Any, ...]:
+def _from_snapshot(r: Row) -> Memory:
+    """A historical version: (namespace, key, snapshot, version, created_by, created_at, at, deleted_at, actor)."""
+    snap = orjson.loads(r[2])
+    return Memory(
+        r[0],
+        r[1],
+        snap["value"],
+        snap["type"],
+        r[3],
+        snap["metadata"],
+        r[4],
+        to_dt(r[5]),
+        to_dt(r[6]),
+        opt_dt(snap["expires_at"]),
+        r[7] is not None,
+        r[8],
+    )
+
+
+def _put_audit_row(p: _Put, version: int, meta: str, now: int, expires: int | None) -> tuple[Any, ...]:
+    """The audit row of a put, which is also the version's history entry (its snapshot)."""
+    exp = "null" if expires is None else expires
     return (
         now,
         p.actor,
@@ -59,13 +81,18 @@ def _put_audit_row(p: _Put, version: int, now: int) -> tuple[Any, ...]:
         entity_id(p.namespace, p.key),
         p.namespace,
         f'{{"version":{version}}}',
+        version,
+        f'{{"type":"{p.type}","expires_at":{exp},"metadata":{meta},"value":{p.value}}}',
     )
 
 
 def _written(
-    p: _Put, version: int, meta: str, created_by: str | None, created_at: int, now: int, expires: int | None
+    p: _Put, version: int, meta: str, created_by: str | None, created_at: int, now: datetime, expires: int | None
 ) -> Memory:
-    """The Memory a put just wrote, from its prepared input and the upsert's returned columns."""
+    """The Memory a put just wrote, from its prepared input and the upsert's returned columns.
+
+    ``now`` is the write time as a datetime, made once per transaction.
+    """
     return Memory(
         p.namespace,
         p.key,
@@ -74,8 +101,8 @@ def _written(
         version,
         {} if meta == "{}" else orjson.loads(meta),
         created_by,
-        to_dt(created_at),
-        to_dt(now),
+        now if version == 1 else to_dt(created_at),
+        now,
         opt_dt(expires),
         False,
         p.actor,
@@ -113,21 +140,24 @@ class MemoryStore:
         ttl: object,
         expected_version: object,
         actor: object,
-        where: str = "",
     ) -> _Put:
         limit = self._ctx.max_value_bytes
-        return _Put(
-            check_namespace(namespace, where + "namespace"),
-            check_key(key, where + "key"),
-            codec.dumps(value, where + "value", limit),
-            type if type in MEMORY_TYPES else check_choice(type, where + "type", sorted(MEMORY_TYPES)),
-            None if metadata is None else codec.dumps_dict(metadata, where + "metadata", limit),
-            seconds_us(ttl, where + "ttl"),  # type: ignore[arg-type]
-            None if expected_version is None else check_int(expected_version, where + "expected_version", 0),
-            self._ctx.actor_or_default(actor),  # type: ignore[arg-type]
+        # tuple.__new__ skips the NamedTuple's Python-level __new__ (a third of this call's cost).
+        return tuple.__new__(
+            _Put,
+            (
+                check_namespace(namespace, "namespace"),
+                check_key(key, "key"),
+                codec.dumps(value, "value", limit),
+                type if type in MEMORY_TYPES else check_choice(type, "type", sorted(MEMORY_TYPES)),
+                None if metadata is None else codec.dumps_dict(metadata, "metadata", limit),
+                None if ttl is None else seconds_us(ttl, "ttl"),  # type: ignore[arg-type]
+                None if expected_version is None else check_int(expected_version, "expected_version", 0),
+                self._ctx.actor if actor is None else check_name(actor, "actor"),
+            ),
         )
 
-    def _put(self, cur: Cursor, p: _Put, now: int, audit_rows: list[tuple[Any, ...]]) -> Memory:
+    def _put(self, cur: Cursor, p: _Put, now: int, now_dt: datetime, audit_rows: list[tuple[Any, ...]]) -> Memory:
         if p.expected_version is not None:
             rows = cur.execute(self._q.memory_get_any, (p.namespace, p.key)).fetchall()
             live = 0
@@ -142,8 +172,8 @@ class MemoryStore:
         version, meta, created_by, created_at = cur.execute(
             self._q.memory_upsert, (p.namespace, p.key, p.type, p.value, p.metadata, p.actor, now, expires)
         ).fetchall()[0]
-        audit_rows.append(_put_audit_row(p, version, now))
-        return _written(p, version, meta, created_by, created_at, now, expires)
+        audit_rows.append(_put_audit_row(p, version, meta, now, expires))
+        return _written(p, version, meta, created_by, created_at, now_dt, expires)
 
     def put(
         self,
@@ -167,8 +197,8 @@ class MemoryStore:
 
         def op(cur: Cursor) -> Memory:
             rows: list[tuple[Any, ...]] = []
-            m = self._put(cur, p, now, rows)
-            cur.execute(self._q.audit_insert, rows[0])
+            m = self._put(cur, p, now, to_dt(now), rows)
+            cur.execute(self._q.audit_insert_version, rows[0])
             return m
 
         return self._e.write(op)
@@ -177,65 +207,78 @@ class MemoryStore:
         """Write a batch in one transaction: all items or none. Each item has ``put``'s arguments."""
         prepared = []
         for i, item in enumerate(items):
-            where = f"items[{i}]."
-            if not isinstance(item, Mapping):
-                raise InvalidInput(f"items[{i}]", f"expected a mapping, got {type(item).__name__}")
-            unknown = set(item) - _PUT_FIELDS
-            if unknown:
-                raise InvalidInput(f"items[{i}]", f"unknown field(s): {', '.join(sorted(map(str, unknown)))}")
-            for required in ("namespace", "key", "value"):
-                if required not in item:
-                    raise InvalidInput(where + required, "is required")
-            prepared.append(
-                self._prepare(
-                    item["namespace"],
-                    item["key"],
-                    item["value"],
-                    item.get("type", "semantic"),
-                    item.get("metadata"),
-                    item.get("ttl"),
-                    item.get("expected_version"),
-                    item.get("actor"),
-                    where,
-                )
-            )
+            try:
+                prepared.append(self._prepare_item(item))
+            except InvalidInput as exc:
+                raise InvalidInput(f"items[{i}]" + (exc.field and "." + exc.field), exc.message) from None
         if not prepared:
             return []
         now = now_us()
 
+        now_dt = to_dt(now)
+
         def op(cur: Cursor) -> list[Memory]:
             rows: list[tuple[Any, ...]] = []
             if any(p.expected_version is not None for p in prepared):
-                out = [self._put(cur, p, now, rows) for p in prepared]
+                out = [self._put(cur, p, now, now_dt, rows) for p in prepared]
             else:
-                out = self._put_batch(cur, prepared, now, rows)
-            audit.record_many(cur, self._e, rows)
+                out = self._put_batch(cur, prepared, now, now_dt, rows)
+            cur.executemany(self._q.audit_insert_version, rows)
             return out
 
         return self._e.write(op)
 
+    def _prepare_item(self, item: object) -> _Put:
+        if type(item) is not dict and not isinstance(item, Mapping):
+            raise InvalidInput("", f"expected a mapping, got {type(item).__name__}")
+        if not item.keys() <= _PUT_FIELDS:
+            unknown = item.keys() - _PUT_FIELDS
+            raise InvalidInput("", f"unknown field(s): {', '.join(sorted(map(str, unknown)))}")
+        try:
+            namespace, key, value = item["namespace"], item["key"], item["value"]
+        except KeyError as exc:
+            raise InvalidInput(str(exc.args[0]), "is required") from None
+        get = item.get
+        return self._prepare(
+            namespace,
+            key,
+            value,
+            get("type", "semantic"),
+            get("metadata"),
+            get("ttl"),
+            get("expected_version"),
+            get("actor"),
+        )
+
     def _put_batch(
-        self, cur: Cursor, prepared: list[_Put], now: int, audit_rows: list[tuple[Any, ...]]
+        self, cur: Cursor, prepared: list[_Put], now: int, now_dt: datetime, audit_rows: list[tuple[Any, ...]]
     ) -> list[Memory]:
-        """Unconditional puts as one executemany (rows come back in input order)."""
-        params = [
-            (
-                p.namespace,
-                p.key,
-                p.type,
-                p.value,
-                p.metadata,
-                p.actor,
-                now,
-                None if p.ttl_us is None else now + p.ttl_us,
-            )
-            for p in prepared
-        ]
-        returned = cur.executemany(self._q.memory_upsert, params).fetchall()
+        """Unconditional puts: read what the batch's keys continue from, then one executemany upsert."""
+        by_ns: dict[str, list[str]] = {}
+        for p in prepared:
+            by_ns.setdefault(p.namespace, []).append(p.key)
+        # (namespace, key) -> (version, metadata, created_by, created_at) as the batch goes on
+        known: dict[tuple[str, str], tuple[int, str, str | None, int]] = {}
+        for ns, keys in by_ns.items():
+            for key, version, meta, created_by, created_at in cur.execute(
+                self._q.memory_batch_existing, (ns, orjson.dumps(keys).decode())
+            ).fetchall():
+                known[ns, key] = (version, meta, created_by, created_at)
+        params = []
         out = []
-        for p, prm, (version, meta, created_by, created_at) in zip(prepared, params, returned, strict=True):
-            audit_rows.append(_put_audit_row(p, version, now))
-            out.append(_written(p, version, meta, created_by, created_at, now, prm[7]))
+        for p in prepared:
+            expires = None if p.ttl_us is None else now + p.ttl_us
+            prev = known.get((p.namespace, p.key))
+            if prev is None:
+                version, meta, created_by, created_at = 1, p.metadata or "{}", p.actor, now
+            else:
+                version, created_by, created_at = prev[0] + 1, prev[2], prev[3]
+                meta = prev[1] if p.metadata is None else p.metadata
+            known[p.namespace, p.key] = (version, meta, created_by, created_at)
+            params.append((p.namespace, p.key, p.type, p.value, p.metadata, p.actor, now, expires))
+            audit_rows.append(_put_audit_row(p, version, meta, now, expires))
+            out.append(_written(p, version, meta, created_by, created_at, now_dt, expires))
+        cur.executemany(self._q.memory_upsert_quiet, params)
         return out
 
     def delete(self, namespace: str, key: str, *, actor: str | None = None) -> None:
@@ -331,9 +374,7 @@ class MemoryStore:
 
         def op(cur: Cursor) -> int:
             gone = cur.execute(sql, params).fetchall()
-            cur.executemany(
-                f"DELETE FROM memory_versions WHERE namespace = {ph} AND key = {ph}", [(g[0], g[1]) for g in gone]
-            )
+            cur.executemany(self._q.memory_forget_history, [(entity_id(g[0], g[1]),) for g in gone])
             audit.record_many(
                 cur,
                 self._e,
@@ -354,21 +395,23 @@ class MemoryStore:
         check_key(key)
         if version is None:
             rows = self._e.query(self._q.memory_get, (namespace, key, now_us()))
-        else:
-            rows = self._e.query(self._q.memory_get_version, (namespace, key, check_int(version, "version", 1)))
+            if rows:
+                return _memory(rows[0])
+            raise NotFound(f"memory {namespace}/{key} not found")
+        version = check_int(version, "version", 1)
+        rows = self._e.query(self._q.memory_get_version, (namespace, key, entity_id(namespace, key), version))
         if not rows:
-            what = f"memory {namespace}/{key}" + ("" if version is None else f" version {version}")
-            raise NotFound(f"{what} not found")
-        return _memory(rows[0])
+            raise NotFound(f"memory {namespace}/{key} version {version} not found")
+        return _from_snapshot(rows[0])
 
     def history(self, namespace: str, key: str) -> list[Memory]:
         """Every version of a key, oldest first (also for deleted keys)."""
         check_namespace(namespace)
         check_key(key)
-        rows = self._e.query(self._q.memory_history, (namespace, key))
+        rows = self._e.query(self._q.memory_history, (namespace, key, entity_id(namespace, key)))
         if not rows:
             raise NotFound(f"memory {namespace}/{key} not found")
-        return [_memory(r) for r in rows]
+        return [_from_snapshot(r) for r in rows]
 
     def list(
         self, prefix: str = "", type: str | None = None, limit: int = 100, cursor: str | None = None

@@ -19,8 +19,13 @@ SEP = ":"
 _NS = re.compile(r"[A-Za-z0-9_.\-]+(?::[A-Za-z0-9_.\-]+)*")
 
 
+_VALID: set[str] = set()  # namespaces already checked: a swarm writes to few, very often
+
+
 def check_namespace(namespace: object, field: str = "namespace") -> str:
     """Validate and return a namespace."""
+    if namespace in _VALID:
+        return namespace
     if not isinstance(namespace, str):
         raise InvalidInput(field, f"expected a string, got {type(namespace).__name__}")
     if not namespace:
@@ -32,6 +37,9 @@ def check_namespace(namespace: object, field: str = "namespace") -> str:
             field,
             f"{namespace!r} is malformed: use segments of letters, digits, '_', '.', '-' joined by ':'",
         )
+    if len(_VALID) >= 4096:
+        _VALID.clear()
+    _VALID.add(namespace)
     return namespace
 
 

@@ -33,10 +33,6 @@ TRANSITIONS: dict[str, frozenset[str]] = {
 }
 OPEN = frozenset({"created", "active", "paused"})
 SCOPES = ("user:", "app:", "temp:")
-_COLS = (
-    "id, app, user, project, status, state, temp, metadata, created_at, updated_at, "
-    "terminated_at, archived_at, next_seq"
-)
 _MISSING: Any = object()
 
 
@@ -154,7 +150,7 @@ class Sessions:
             statuses = check_choices(status, "status", STATUSES)
             where.append(f"status IN ({', '.join([ph] * len(statuses))})")
             params += statuses
-        return newest_first(self._e, f"SELECT {_COLS} FROM sessions", where, params, cursor, limit, _session)
+        return newest_first(self._e, self._q.session_select, where, params, cursor, limit, _session)
 
     def set_status(self, id: str, status: str, *, actor: str | None = None) -> Session:
         """Move a session along ``created -> active <-> paused -> terminated -> archived``."""
@@ -207,11 +203,18 @@ class Sessions:
         now = now_us()
 
         def op(cur: Cursor) -> Event:
-            rows = cur.execute(self._q.session_next_seq, (now, session_id)).fetchall()
+            rows = cur.execute(self._q.session_for_append, (session_id,)).fetchall()
             if not rows:
-                self._why_closed(cur, session_id)
-            seq, app, user, state, _temp = rows[0]
+                raise NotFound(f"session {session_id!r} not found")
+            status, app, user, state, temp, last = rows[0]
+            if status not in OPEN:
+                raise InvalidTransition(f"session {session_id!r} is {status}: no more events can be appended")
+            # The next seq comes from the events key, so the session row is rewritten only when the
+            # append changes it (first event, temp keys to drop, a state delta).
+            seq = last + 1
             cur.execute(self._q.event_insert, (session_id, seq, type, actor, body, delta_text, now))
+            if status == "created" or temp != "{}":
+                cur.execute(self._q.session_touch, (now, session_id))
             if delta:
                 self._apply(cur, session_id, app, user, state, "{}", delta, now)
             audit.record(
@@ -346,9 +349,3 @@ class Sessions:
             for k in removals.get("app:", []):
                 a.pop(k, None)
             cur.execute(self._q.app_state_save, (app, codec.dumps(a, "state", limit), now))
-
-    def _why_closed(self, cur: Cursor, session_id: str) -> None:
-        rows = cur.execute(self._q.session_status_of, (session_id,)).fetchall()
-        if not rows:
-            raise NotFound(f"session {session_id!r} not found")
-        raise InvalidTransition(f"session {session_id!r} is {rows[0][0]}: no more events can be appended")

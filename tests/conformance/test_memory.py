@@ -129,8 +129,30 @@ def test_ttl_hides_at_once_and_purge_removes(store: Store) -> None:
     with pytest.raises(NotFound):
         store.memory.restore("t", "gone")
     assert store.memory.get("t", "long").value == 2
-    # an expired key can be written again and continues its versions? purge removed it, so it restarts at 1
+    # purge removed the key and its history, so it restarts at version 1 with a one-entry history
     assert store.memory.put("t", "short", 9).version == 1
+    assert [(m.version, m.value) for m in store.memory.history("t", "short")] == [(1, 9)]
+    with pytest.raises(NotFound):
+        store.memory.get("t", "gone", version=1)
+    # the audit trail of the purged keys stays; only their content is gone
+    actions = [e.action for e in store.audit.list(entity="memory", entity_id="t/gone")]
+    assert actions == ["memory.purge", "memory.delete", "memory.put"]
+
+
+def test_history_keeps_each_versions_own_type_metadata_ttl_and_actor(store: Store) -> None:
+    store.memory.put("h", "k", {"a": 1}, type="episodic", metadata={"src": "x"}, actor="ann")
+    store.memory.put("h", "k", [1, 2], type="procedural", ttl=3600, actor="bob")
+    store.memory.put("h", "k", "three", metadata={"src": "y"})
+    h = store.memory.history("h", "k")
+    assert [(m.version, m.value, m.type, m.metadata, m.updated_by) for m in h] == [
+        (1, {"a": 1}, "episodic", {"src": "x"}, "ann"),
+        (2, [1, 2], "procedural", {"src": "x"}, "bob"),
+        (3, "three", "semantic", {"src": "y"}, None),
+    ]
+    assert h[0].expires_at is None and h[1].expires_at is not None and h[2].expires_at is None
+    assert all(m.created_by == "ann" for m in h)
+    assert store.memory.get("h", "k", version=2) == h[1]
+    assert h[0].updated_at <= h[1].updated_at <= h[2].updated_at
 
 
 def test_put_many_is_all_or_nothing(store: Store) -> None:

@@ -70,7 +70,10 @@ def test_events_sequence_and_paging(store: Store) -> None:
     for i in range(25):
         e = store.sessions.append_event(sid, "message", "agent", {"i": i})
         assert e.seq == i + 1
-    assert store.sessions.get(sid).status == "active", "the first event activates a created session"
+    got = store.sessions.get(sid)
+    assert got.status == "active", "the first event activates a created session"
+    assert got.event_count == 25 and got.updated_at == e.created_at, "updated_at is the last activity"
+    assert [s.event_count for s in store.sessions.list(app="app")] == [25]
     seqs, after = [], 0
     while True:
         page = store.sessions.events(sid, after=after, limit=10)

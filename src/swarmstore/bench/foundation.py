@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import random
-from typing import Any
+from typing import Any, cast
 
 import apsw
 
@@ -14,7 +15,8 @@ from .harness import Result, measure
 
 
 def build(store: Store, scale: float, rnd: random.Random) -> dict[str, Any]:
-    """100k memories (500 users x 4 namespaces x 25 keys + 50 projects x 10 areas x 100 keys) and 10k sessions."""
+    """100k memories (500 users x 4 namespaces x 25 keys + 50 projects x 10 areas x 100 keys) and 10k
+    sessions, each started with one event (as live sessions are)."""
     users, projects = max(2, int(500 * scale)), max(2, int(50 * scale))
     items = []
     for u in range(users):
@@ -30,6 +32,7 @@ def build(store: Store, scale: float, rnd: random.Random) -> dict[str, Any]:
     sessions = []
     for i in range(max(10, int(10_000 * scale))):
         s = store.sessions.create("bench", f"u{i % users:03d}", project=f"p{i % projects:02d}", state={"turn": 0})
+        store.sessions.append_event(s.id, "started", "orchestrator", {"goal": "bench"})
         sessions.append(s.id)
     prefixes = [f"user:u{u:03d}" for u in range(users)] + [
         f"project:p{p:02d}:area{a}" for p in range(projects) for a in range(10)
@@ -92,8 +95,12 @@ def run(store: Store, path: str, data: dict[str, Any], n: int, rnd: random.Rando
     def raw_put(ns: str, key: str, value: str) -> None:
         t = now_us()
         rc.execute("BEGIN IMMEDIATE")
-        v = rc.execute(Q.memory_upsert, (ns, key, "semantic", value, None, None, t, None)).fetchall()[0][0]
-        rc.execute(Q.audit_insert, (t, None, "memory.put", "memory", f"{ns}/{key}", ns, f'{{"version":{v}}}'))
+        v, meta = rc.execute(Q.memory_upsert, (ns, key, "semantic", value, None, None, t, None)).fetchall()[0][:2]
+        snap = f'{{"type":"semantic","expires_at":null,"metadata":{meta},"value":{value}}}'
+        rc.execute(
+            Q.audit_insert_version,
+            (t, None, "memory.put", "memory", f"{ns}/{key}", ns, f'{{"version":{v}}}', v, snap),
+        )
         rc.execute("COMMIT")
 
     val = {"text": "x" * 120, "score": 0.5}
@@ -112,8 +119,11 @@ def run(store: Store, path: str, data: dict[str, Any], n: int, rnd: random.Rando
     def raw_append(sid: str) -> None:
         t = now_us()
         rc.execute("BEGIN IMMEDIATE")
-        seq = rc.execute(Q.session_next_seq, (t, sid)).fetchall()[0][0]
+        status, _app, _user, _state, temp, last = rc.execute(Q.session_for_append, (sid,)).fetchall()[0]
+        seq = cast(int, last) + 1
         rc.execute(Q.event_insert, (sid, seq, "message", "agent", content_text, None, t))
+        if status == "created" or temp != "{}":
+            rc.execute(Q.session_touch, (t, sid))
         rc.execute(Q.audit_insert, (t, "agent", "session.event", "session", sid, None, '{"seq":1}'))
         rc.execute("COMMIT")
 
@@ -121,7 +131,7 @@ def run(store: Store, path: str, data: dict[str, Any], n: int, rnd: random.Rando
     b = measure("raw", lambda i: raw_append(rs[(i + 3) % n]), w, 0)
     pair(r, b, ">=15,000/s", r.ops_per_s >= 15_000)
 
-    batches = 20
+    batches = 50
     r = measure(
         "put_many (1,000 entries)",
         lambda i: store.memory.put_many(
@@ -135,14 +145,16 @@ def run(store: Store, path: str, data: dict[str, Any], n: int, rnd: random.Rando
     def raw_many(i: int) -> None:
         t = now_us()
         ns = f"bench:rawbatch:b{i}"
+        keys = [f"k{j}" for j in range(1000)]
         rc.execute("BEGIN IMMEDIATE")
-        vs = rc.executemany(
-            Q.memory_upsert, [(ns, f"k{j}", "semantic", val_text, None, None, t, None) for j in range(1000)]
-        ).fetchall()
-        rc.executemany(
-            Q.audit_insert,
-            [(t, None, "memory.put", "memory", f"{ns}/k{j}", ns, f'{{"version":{v[0]}}}') for j, v in enumerate(vs)],
-        )
+        known = {r[0]: r for r in rc.execute(Q.memory_batch_existing, (ns, json.dumps(keys))).fetchall()}
+        rc.executemany(Q.memory_upsert_quiet, [(ns, k, "semantic", val_text, None, None, t, None) for k in keys])
+        audit_rows = []
+        for k in keys:
+            v = cast(int, known[k][1]) + 1 if k in known else 1
+            snap = f'{{"type":"semantic","expires_at":null,"metadata":{{}},"value":{val_text}}}'
+            audit_rows.append((t, None, "memory.put", "memory", f"{ns}/{k}", ns, f'{{"version":{v}}}', v, snap))
+        rc.executemany(Q.audit_insert_version, audit_rows)
         rc.execute("COMMIT")
 
     b = measure("raw", raw_many, batches, 1, per=1000)

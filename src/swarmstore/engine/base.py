@@ -36,10 +36,16 @@ class Queries:
 _NAME = re.compile(r"^--\s*name:\s*(\w+)\s*$", re.M)
 
 
+_INCLUDE = re.compile(r"\{\{(\w+)\}\}")
+
+
 def load_queries(package: str, filename: str = "queries.sql") -> Queries:
     text = resources.files(package).joinpath(filename).read_text()
     parts = _NAME.split(text)
     statements = {parts[i]: parts[i + 1].strip().rstrip(";") for i in range(1, len(parts), 2)}
+    # A statement may embed an earlier one as {{name}} (a shared column list, say).
+    for name, sql in statements.items():
+        statements[name] = _INCLUDE.sub(lambda m: statements[m.group(1)], sql)
     return Queries(statements)
 
 
