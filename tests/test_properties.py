@@ -26,7 +26,7 @@ json_values = st.recursive(
     max_leaves=5,
 )
 ops = st.lists(
-    st.tuples(st.sampled_from(["put", "put", "put", "delete", "restore"]), namespaces, keys, json_values),
+    st.tuples(st.sampled_from(["put", "put", "put", "batch", "delete", "restore"]), namespaces, keys, json_values),
     min_size=1,
     max_size=40,
 )
@@ -47,6 +47,14 @@ def test_history_is_the_sequence_of_puts(sequence: list[tuple[str, str, str, Any
                 puts.setdefault(k, []).append(value)
                 live[k] = True
                 assert m.version == len(puts[k])
+            elif op == "batch":  # the batch path computes versions itself: the same key twice in one batch
+                got = store.memory.put_many(
+                    [{"namespace": ns, "key": key, "value": value}, {"namespace": ns, "key": key, "value": [value]}]
+                )
+                puts.setdefault(k, []).extend([value, [value]])
+                live[k] = True
+                assert [m.version for m in got] == [len(puts[k]) - 1, len(puts[k])]
+                assert store.memory.get(ns, key).version == len(puts[k])
             elif op == "delete":
                 try:
                     store.memory.delete(ns, key)
