@@ -3,8 +3,25 @@
 from __future__ import annotations
 
 from . import errors
-from .models import AuditEntry, Event, Memory, Page, Session
+from .models import Agent, AuditEntry, Event, Memory, Page, PruneResult, Session, Task, TaskNode
 from .store import Store, open
+from .worker import TaskContext, Worker, WorkerStats
 
-__all__ = ["AuditEntry", "Event", "Memory", "Page", "Session", "Store", "errors", "open"]
+__all__ = [
+    "Agent",
+    "AuditEntry",
+    "Event",
+    "Memory",
+    "Page",
+    "PruneResult",
+    "Session",
+    "Store",
+    "Task",
+    "TaskContext",
+    "TaskNode",
+    "Worker",
+    "WorkerStats",
+    "errors",
+    "open",
+]
 __version__ = "0.1.0"

@@ -15,6 +15,8 @@ class Context:
     engine: Engine
     max_value_bytes: int = DEFAULT_MAX_VALUE_BYTES
     actor: str | None = None
+    retry_base_us: int = 1_000_000  # first retry backoff of a failed task; doubles per attempt
+    max_task_depth: int = 100  # longest allowed prerequisite chain
 
     def actor_or_default(self, actor: str | None) -> str | None:
         if actor is None:

@@ -42,3 +42,19 @@ class Busy(SwarmstoreError):
 
 class StorageError(SwarmstoreError):
     """The storage engine failed (I/O error, corrupt file, disk full...)."""
+
+
+class DependencyError(InvalidInput):
+    """A task's prerequisites are unusable: unknown, too many, or the chain is too deep."""
+
+
+class CycleError(DependencyError):
+    """The dependencies would form a cycle (a task waiting on itself, directly or not)."""
+
+
+class LeaseLost(Conflict):
+    """The lease token is stale: the task was rescued after its lease expired and may run elsewhere."""
+
+
+class TaskCancelled(SwarmstoreError):
+    """The task was cancelled while it ran; its worker should stop and drop the result."""

@@ -69,6 +69,95 @@ class AuditEntry:
     detail: dict[str, Any]
 
 
+TaskStatus = Literal["blocked", "ready", "running", "completed", "failed", "cancelled"]
+AgentStatus = Literal["idle", "busy", "stopping", "stopped"]
+
+
+@dataclass(slots=True)
+class Task:
+    """A unit of work in the queue. ``score`` is the claim urgency at read time (higher = sooner):
+    seconds past the time by which the task should have been claimed (see ``swarmstore.tasks``)."""
+
+    id: str
+    summary: str
+    payload: Any
+    queue: str
+    status: str
+    priority: int
+    score: float
+    attempt: int
+    max_attempts: int
+    lease_token: str | None
+    lease_expires_at: datetime | None
+    worker_id: str | None
+    result: Any
+    error: str | None
+    parent_id: str | None
+    depends_on: list[str]
+    created_at: datetime
+    agent_type: str | None = None
+    source: str = "human"
+    session_id: str | None = None
+    deadline: datetime | None = None
+    estimated_seconds: float | None = None
+    timeout_seconds: float = 3600.0
+    not_before: datetime | None = None
+    idempotency_key: str | None = None
+    on_dependency_failure: str = "cancel"
+    waiting_on: int = 0
+    dependants: int = 0
+    metadata: dict[str, Any] = field(default_factory=dict)
+    updated_at: datetime | None = None
+    started_at: datetime | None = None
+    finished_at: datetime | None = None
+
+    @property
+    def finished(self) -> bool:
+        return self.status in ("completed", "failed", "cancelled")
+
+
+@dataclass(slots=True)
+class TaskNode:
+    """One task of a tree (``tasks.tree``) with its subtasks."""
+
+    task: Task
+    children: list[TaskNode] = field(default_factory=list)
+
+    def walk(self, depth: int = 0) -> Iterator[tuple[int, Task]]:
+        """Every task of the tree, depth first, with its depth (the root is 0)."""
+        yield depth, self.task
+        for child in self.children:
+            yield from child.walk(depth + 1)
+
+
+@dataclass(slots=True)
+class Agent:
+    id: str
+    name: str
+    agent_type: str
+    model: str | None
+    session_id: str | None
+    status: str
+    current_task: str | None
+    metadata: dict[str, Any]
+    registered_at: datetime
+    last_seen_at: datetime
+    stopped_at: datetime | None = None
+    alive: bool = True
+
+
+@dataclass(slots=True)
+class PruneResult:
+    """What ``tasks.prune`` removed (or would remove, with ``dry_run``)."""
+
+    removed: list[str]
+    dry_run: bool = False
+
+    @property
+    def count(self) -> int:
+        return len(self.removed)
+
+
 @dataclass(slots=True)
 class Page(Generic[T]):
     """One page of a listing: iterate over it; pass ``next_cursor`` back to get the next page."""

@@ -5,26 +5,46 @@ from __future__ import annotations
 from types import TracebackType
 from typing import Any
 
+from .agents import Agents
 from .audit import Audit
+from .clock import seconds_us
 from .context import DEFAULT_MAX_VALUE_BYTES, Context
 from .engine import open_engine
 from .engine.base import Engine
 from .memory import MemoryStore
 from .sessions import Sessions
+from .tasks import Tasks
 from .validation import check_int, opt_name
 
 
 class Store:
     """An open swarmstore. Safe to share between threads; many processes may open the same file.
 
-    Services: ``sessions``, ``memory``, ``audit``.
+    Services: ``sessions``, ``memory``, ``tasks``, ``agents``, ``audit``.
     """
 
-    def __init__(self, engine: Engine, *, max_value_bytes: int = DEFAULT_MAX_VALUE_BYTES, actor: str | None = None):
+    def __init__(
+        self,
+        engine: Engine,
+        *,
+        max_value_bytes: int = DEFAULT_MAX_VALUE_BYTES,
+        actor: str | None = None,
+        retry_base_seconds: float = 1.0,
+        max_task_depth: int = 100,
+    ):
         self.engine = engine
-        self._ctx = Context(engine, check_int(max_value_bytes, "max_value_bytes", 1), opt_name(actor, "actor"))
+        base = seconds_us(retry_base_seconds, "retry_base_seconds")
+        self._ctx = Context(
+            engine,
+            check_int(max_value_bytes, "max_value_bytes", 1),
+            opt_name(actor, "actor"),
+            base if base is not None else 1_000_000,
+            check_int(max_task_depth, "max_task_depth", 1, 10_000),
+        )
         self.sessions = Sessions(self._ctx)
         self.memory = MemoryStore(self._ctx)
+        self.tasks = Tasks(self._ctx)
+        self.agents = Agents(self._ctx)
         self.audit = Audit(engine)
 
     @property
@@ -34,13 +54,16 @@ class Store:
     def stats(self) -> dict[str, Any]:
         """Row counts, file and WAL size, schema version."""
         info = self.engine.stats()
-        sessions, events, memories, memory_keys, versions, audit_rows = self.engine.query(self.engine.q.count_rows)[0]
+        counts = self.engine.query(self.engine.q.count_rows)[0]
+        sessions, events, memories, memory_keys, versions, audit_rows, tasks, agents = counts
         info["rows"] = {
             "sessions": sessions,
             "events": events,
             "memories_live": memories,
             "memories_all": memory_keys,
             "memory_versions": versions,
+            "tasks": tasks,
+            "agents": agents,
             "audit": audit_rows,
         }
         return info
@@ -66,9 +89,13 @@ def open(url: str, **options: Any) -> Store:
 
     ``"swarm.db"`` or ``"sqlite:///path/swarm.db"`` use the embedded SQLite engine.
     Options: ``synchronous`` ("normal" or "full"), ``busy_timeout_ms``, ``max_value_bytes``
-    (default 1 MiB), ``actor`` (default actor recorded in the audit log).
+    (default 1 MiB), ``actor`` (default actor recorded in the audit log), ``retry_base_seconds``
+    (first retry backoff of a failed task, default 1 s), ``max_task_depth`` (longest allowed
+    prerequisite chain, default 100).
     """
-    store_opts = {k: options.pop(k) for k in ("max_value_bytes", "actor") if k in options}
+    store_opts = {
+        k: options.pop(k) for k in ("max_value_bytes", "actor", "retry_base_seconds", "max_task_depth") if k in options
+    }
     engine_opts = {
         k: options.pop(k)
         for k in ("synchronous", "busy_timeout_ms", "cache_size_kib", "wal_autocheckpoint", "mmap_size")

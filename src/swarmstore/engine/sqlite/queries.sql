@@ -162,4 +162,235 @@ VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
 -- name: count_rows
 SELECT (SELECT count(*) FROM sessions), (SELECT count(*) FROM events),
        (SELECT count(*) FROM memories WHERE deleted_at IS NULL), (SELECT count(*) FROM memories),
-       (SELECT count(*) FROM audit WHERE entity = 'memory' AND snapshot IS NOT NULL), (SELECT count(*) FROM audit)
+       (SELECT count(*) FROM audit WHERE entity = 'memory' AND snapshot IS NOT NULL), (SELECT count(*) FROM audit),
+       (SELECT count(*) FROM tasks), (SELECT count(*) FROM agents)
+
+-- ---------------------------------------------------------------------------------------------
+-- tasks. rank = min(ready_at + patience, deadline_cap): the time by which a task should be claimed.
+
+-- name: task_select
+SELECT id, summary, payload, queue, agent_type, status, priority, source, rank, deadline, estimated_us,
+       attempt, max_attempts, timeout_us, not_before, lease_token, lease_expires_at, worker_id, result,
+       error, parent_id, session_id, idempotency_key, on_dependency_failure, deps, waiting, dependants,
+       metadata, created_at, updated_at, started_at, finished_at, ready_at
+FROM tasks
+
+-- name: task_get
+{{task_select}} WHERE id = ?
+
+-- name: task_by_key
+{{task_select}} WHERE idempotency_key = ?
+
+-- name: tasks_by_ids
+{{task_select}} WHERE id IN (SELECT value FROM json_each(?))
+
+-- name: task_insert
+INSERT INTO tasks (id, summary, payload, queue, agent_type, status, priority, source, rank, patience,
+                   deadline_cap, ready_at, not_before, deadline, estimated_us, max_attempts, timeout_us,
+                   parent_id, session_id, idempotency_key, on_dependency_failure, deps, waiting,
+                   dependants, depth, metadata, created_at, updated_at, finished_at, error)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+
+-- name: task_dep_insert
+INSERT INTO task_deps (task_id, depends_on) VALUES (?, ?)
+
+-- name: task_prereqs
+SELECT id, status, depth FROM tasks WHERE id IN (SELECT value FROM json_each(?))
+
+-- name: task_add_dependant
+-- A new dependant makes a waiting prerequisite more urgent (up to 20 dependants count).
+UPDATE tasks
+SET dependants = dependants + 1,
+    patience = patience - CASE WHEN dependants < 20 THEN ?2 ELSE 0 END,
+    rank = CASE WHEN status = 'ready'
+                THEN min(ready_at + patience - CASE WHEN dependants < 20 THEN ?2 ELSE 0 END,
+                         coalesce(deadline_cap, ready_at + patience))
+                ELSE rank END
+WHERE id = ?1 AND status IN ('blocked', 'ready', 'running')
+
+-- name: task_claim_one_queue
+UPDATE tasks
+SET status = 'running', attempt = attempt + 1, lease_token = ?1, lease_us = ?2,
+    lease_expires_at = min(?3 + ?2, ?3 + timeout_us), worker_id = ?4, started_at = ?3, updated_at = ?3
+WHERE id IN (
+    SELECT id FROM tasks
+    WHERE status = 'ready' AND queue = ?5 AND not_before <= ?3
+      AND (?6 IS NULL OR agent_type IS NULL OR agent_type IN (SELECT value FROM json_each(?6)))
+    ORDER BY rank, id LIMIT ?7)
+RETURNING id
+
+-- name: task_candidates
+SELECT id, rank FROM tasks
+WHERE status = 'ready' AND queue = ?1 AND not_before <= ?2
+  AND (?3 IS NULL OR agent_type IS NULL OR agent_type IN (SELECT value FROM json_each(?3)))
+ORDER BY rank, id LIMIT ?4
+
+-- name: task_claim_ids
+UPDATE tasks
+SET status = 'running', attempt = attempt + 1, lease_token = ?1, lease_us = ?2,
+    lease_expires_at = min(?3 + ?2, ?3 + timeout_us), worker_id = ?4, started_at = ?3, updated_at = ?3
+WHERE id IN (SELECT value FROM json_each(?5)) AND status = 'ready'
+RETURNING id
+
+-- name: task_expired
+SELECT id, attempt, max_attempts FROM tasks
+WHERE status = 'running' AND lease_expires_at < ?
+LIMIT 1000
+
+-- name: task_heartbeat
+UPDATE tasks
+SET lease_expires_at = min(?3 + coalesce(?4, lease_us), started_at + timeout_us), updated_at = ?3
+WHERE id = ?1 AND status = 'running' AND lease_token = ?2
+RETURNING id
+
+-- name: task_complete
+UPDATE tasks
+SET status = 'completed', result = ?3, finished_at = ?4, updated_at = ?4, lease_expires_at = NULL
+WHERE id = ?1 AND status = 'running' AND lease_token = ?2
+RETURNING dependants
+
+-- name: task_finish_running
+-- A running task's attempt ends: back to ready (retry after backoff, or handed back) or failed.
+UPDATE tasks
+SET status = ?4, error = coalesce(?5, error), not_before = ?6, ready_at = ?6,
+    rank = min(?6 + patience, coalesce(deadline_cap, ?6 + patience)),
+    attempt = attempt - ?7, lease_token = NULL, lease_expires_at = NULL, updated_at = ?3,
+    finished_at = CASE WHEN ?4 = 'failed' THEN ?3 END
+WHERE id = ?1 AND status = 'running' AND (?2 IS NULL OR lease_token = ?2)
+RETURNING attempt
+
+-- name: task_dependants_open
+SELECT t.id, t.status, t.on_dependency_failure, t.waiting
+FROM task_deps d JOIN tasks t ON t.id = d.task_id
+WHERE d.depends_on = ? AND t.status IN ('blocked', 'ready', 'running')
+
+-- name: task_release_dependants
+-- After a prerequisite completes: one fewer to wait for; those with none left become ready.
+UPDATE tasks
+SET waiting = waiting - 1,
+    status = CASE WHEN waiting = 1 THEN 'ready' ELSE status END,
+    ready_at = CASE WHEN waiting = 1 THEN max(?2, not_before) ELSE ready_at END,
+    rank = CASE WHEN waiting = 1
+                THEN min(max(?2, not_before) + patience, coalesce(deadline_cap, max(?2, not_before) + patience))
+                ELSE rank END,
+    updated_at = ?2
+WHERE id IN (SELECT task_id FROM task_deps WHERE depends_on = ?1) AND status = 'blocked'
+RETURNING id, status
+
+-- name: task_release_one
+UPDATE tasks
+SET waiting = waiting - 1,
+    status = CASE WHEN waiting = 1 THEN 'ready' ELSE status END,
+    ready_at = CASE WHEN waiting = 1 THEN max(?2, not_before) ELSE ready_at END,
+    rank = CASE WHEN waiting = 1
+                THEN min(max(?2, not_before) + patience, coalesce(deadline_cap, max(?2, not_before) + patience))
+                ELSE rank END,
+    updated_at = ?2
+WHERE id = ?1 AND status = 'blocked'
+RETURNING status
+
+-- name: task_end
+-- Cancel or fail an unfinished task (not through its lease): cancellation, dependency failure.
+UPDATE tasks
+SET status = ?2, error = ?3, finished_at = ?4, updated_at = ?4
+WHERE id = ?1 AND status IN ('blocked', 'ready', 'running')
+RETURNING status
+
+-- name: task_downstream
+-- Every unfinished task below a root: its dependants and its children, transitively.
+WITH RECURSIVE below(id) AS (
+    SELECT ?1
+    UNION
+    SELECT d.task_id FROM task_deps d JOIN below b ON d.depends_on = b.id
+    UNION
+    SELECT t.id FROM tasks t JOIN below b ON t.parent_id = b.id
+)
+SELECT t.id FROM below b JOIN tasks t ON t.id = b.id
+WHERE t.id <> ?1 AND t.status IN ('blocked', 'ready', 'running')
+
+-- name: task_retry
+UPDATE tasks
+SET status = ?2, waiting = ?3, attempt = 0, error = NULL, result = NULL, finished_at = NULL,
+    lease_token = NULL, lease_expires_at = NULL, not_before = ?4, ready_at = ?4,
+    rank = min(?4 + patience, coalesce(deadline_cap, ?4 + patience)), updated_at = ?4
+WHERE id = ?1 AND status IN ('failed', 'cancelled')
+RETURNING id
+
+-- name: task_prereq_states
+SELECT t.id, t.status FROM task_deps d JOIN tasks t ON t.id = d.depends_on WHERE d.task_id = ?
+
+-- name: task_children
+{{task_select}} WHERE parent_id = ? ORDER BY id
+
+-- name: task_dependencies
+{{task_select}} WHERE id IN (SELECT depends_on FROM task_deps WHERE task_id = ?) ORDER BY id
+
+-- name: task_dependants
+{{task_select}} WHERE id IN (SELECT task_id FROM task_deps WHERE depends_on = ?) ORDER BY id
+
+-- name: task_subtree
+WITH RECURSIVE sub(id) AS (
+    SELECT ?1
+    UNION
+    SELECT t.id FROM tasks t JOIN sub s ON t.parent_id = s.id
+)
+{{task_select}} WHERE id IN (SELECT id FROM sub) ORDER BY id
+
+-- name: task_plan_edges
+-- The given tasks and their unfinished prerequisites, transitively, with their edges.
+WITH RECURSIVE need(id) AS (
+    SELECT value FROM json_each(?1)
+    UNION
+    SELECT d.depends_on FROM task_deps d JOIN need n ON d.task_id = n.id
+    JOIN tasks p ON p.id = d.depends_on WHERE p.status <> 'completed'
+)
+SELECT n.id, t.status, (SELECT json_group_array(d.depends_on) FROM task_deps d WHERE d.task_id = n.id)
+FROM need n LEFT JOIN tasks t ON t.id = n.id
+
+-- name: task_counts
+SELECT queue, status, count(*) FROM tasks GROUP BY queue, status
+
+-- name: task_oldest_ready
+SELECT min(ready_at) FROM tasks WHERE status = 'ready'
+
+-- name: task_finished_since
+SELECT status, count(*) FROM tasks WHERE finished_at >= ? GROUP BY status
+
+-- name: task_prunable
+SELECT t.id FROM tasks t
+WHERE t.finished_at < ?1 AND t.status IN (SELECT value FROM json_each(?2))
+  AND NOT EXISTS (
+      SELECT 1 FROM task_deps d JOIN tasks u ON u.id = d.task_id
+      WHERE d.depends_on = t.id AND u.status IN ('blocked', 'ready', 'running'))
+  AND NOT EXISTS (
+      SELECT 1 FROM tasks c WHERE c.parent_id = t.id AND c.status IN ('blocked', 'ready', 'running'))
+LIMIT ?3
+
+-- name: task_delete
+DELETE FROM tasks WHERE id = ?
+
+-- name: task_deps_delete
+DELETE FROM task_deps WHERE task_id = ?
+
+-- ---------------------------------------------------------------------------------------------
+-- agents
+
+-- name: agent_select
+SELECT id, name, agent_type, model, session_id, status, current_task, metadata, registered_at,
+       last_seen_at, stopped_at
+FROM agents
+
+-- name: agent_get
+{{agent_select}} WHERE id = ?
+
+-- name: agent_insert
+INSERT INTO agents (id, name, agent_type, model, session_id, status, metadata, registered_at, last_seen_at)
+VALUES (?, ?, ?, ?, ?, 'idle', ?, ?, ?)
+
+-- name: agent_heartbeat
+UPDATE agents
+SET last_seen_at = ?2, status = coalesce(?3, status),
+    current_task = CASE WHEN ?4 THEN ?5 ELSE current_task END,
+    stopped_at = CASE WHEN coalesce(?3, status) = 'stopped' THEN ?2 END
+WHERE id = ?1
+RETURNING status

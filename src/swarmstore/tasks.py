@@ -1,0 +1,915 @@
+"""The task queue: a DAG of prioritised tasks, claimed atomically by many workers under leases.
+
+Lifecycle::
+
+    blocked --(prerequisites completed)--> ready --claim--> running --complete--> completed
+                                             ^                 |--fail (attempts left)--> ready, after backoff
+                                             |                 |--fail (last attempt)---> failed
+                                             +--retry(failed | cancelled)  lease expired -> ready | failed
+    cancel: blocked | ready | running --> cancelled      (completed, failed, cancelled are terminal)
+
+Priority
+--------
+Every ready task has a *target*: the time by which it should be claimed. Claims take the earliest
+target first, then the earliest submitted. ``Task.score`` is ``now - target`` in seconds, so a
+higher score is claimed sooner and every waiting task's score grows by one per second (aging: a
+task that waits long enough overtakes any task submitted later, so nothing starves)::
+
+    target   = min(ready_at + patience, deadline - estimated - 60 s)        (the second term only with a deadline)
+    patience = (10 - priority) * 360 s          each priority step is worth 6 minutes of waiting
+               - source bonus                    human 300 s, system 120 s, agent 0 s
+               - 60 s * min(dependants, 20)      tasks waiting on this one make it more urgent
+               - deadline bonus                  600 s, plus up to 600 s more the nearer the deadline
+
+so a nearer deadline scores higher than a farther one or none, and a deadline close enough to be at
+risk takes over (earliest deadline first). Because the target is a fixed time, the order stays
+right as time passes without re-ranking; when a dependant arrives the prerequisite's target moves
+earlier in the same transaction.
+"""
+
+from __future__ import annotations
+
+import builtins
+import random
+import secrets
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import datetime, timedelta
+from typing import Any, NamedTuple
+
+import orjson
+
+from . import codec
+from .clock import from_dt, now_us, opt_dt, seconds_us, to_dt
+from .context import Context
+from .engine.base import Cursor, Row
+from .errors import (
+    CycleError,
+    DependencyError,
+    InvalidInput,
+    InvalidTransition,
+    LeaseLost,
+    NotFound,
+    TaskCancelled,
+)
+from .ids import new_id
+from .models import Page, PruneResult, Task, TaskNode
+from .paging import newest_first
+from .validation import check_choice, check_choices, check_int, check_limit, check_name, opt_name
+
+STATUSES = ("blocked", "ready", "running", "completed", "failed", "cancelled")
+OPEN = ("blocked", "ready", "running")
+FINISHED = ("completed", "failed", "cancelled")
+SOURCES = ("human", "agent", "system")
+POLICIES = ("cancel", "fail", "run")
+MAX_PREREQUISITES = 50
+
+S = 1_000_000  # microseconds per second
+PRIORITY_STEP = 360 * S
+SOURCE_BONUS = {"human": 300 * S, "system": 120 * S, "agent": 0}
+UNBLOCK_BONUS = 60 * S
+UNBLOCK_CAP = 20
+DEADLINE_BONUS = 600 * S
+DEADLINE_HORIZON = 3600 * S
+DEADLINE_MARGIN = 60 * S
+MAX_BACKOFF = 300 * S
+
+_SUBMIT_FIELDS = frozenset(
+    {
+        "summary",
+        "payload",
+        "queue",
+        "agent_type",
+        "priority",
+        "depends_on",
+        "parent",
+        "session_id",
+        "deadline",
+        "estimated_seconds",
+        "max_attempts",
+        "timeout_seconds",
+        "not_before",
+        "idempotency_key",
+        "source",
+        "metadata",
+        "on_dependency_failure",
+        "ref",
+    }
+)
+
+
+def patience(priority: int, source: str, dependants: int, deadline: int | None, now: int) -> int:
+    """The wait (µs) a ready task is allowed before it is due; see the module docstring."""
+    p = (10 - priority) * PRIORITY_STEP - SOURCE_BONUS[source] - UNBLOCK_BONUS * min(dependants, UNBLOCK_CAP)
+    if deadline is not None:
+        p -= DEADLINE_BONUS + DEADLINE_BONUS * DEADLINE_HORIZON // (DEADLINE_HORIZON + max(0, deadline - now))
+    return p
+
+
+def deadline_cap(deadline: int | None, estimated: int | None) -> int | None:
+    if deadline is None:
+        return None
+    return deadline - (estimated or 0) - DEADLINE_MARGIN
+
+
+def _json(text: str | None) -> Any:
+    return None if text is None else orjson.loads(text)
+
+
+def _task(r: Row, now: int) -> Task:
+    return Task(
+        id=r[0],
+        summary=r[1],
+        payload=orjson.loads(r[2]),
+        queue=r[3],
+        agent_type=r[4],
+        status=r[5],
+        priority=r[6],
+        source=r[7],
+        score=(now - r[8]) / S,
+        deadline=opt_dt(r[9]),
+        estimated_seconds=None if r[10] is None else r[10] / S,
+        attempt=r[11],
+        max_attempts=r[12],
+        timeout_seconds=r[13] / S,
+        not_before=opt_dt(r[14]) if r[14] else None,
+        lease_token=r[15],
+        lease_expires_at=opt_dt(r[16]),
+        worker_id=r[17],
+        result=_json(r[18]),
+        error=r[19],
+        parent_id=r[20],
+        session_id=r[21],
+        idempotency_key=r[22],
+        on_dependency_failure=r[23],
+        depends_on=orjson.loads(r[24]),
+        waiting_on=r[25],
+        dependants=r[26],
+        metadata=orjson.loads(r[27]),
+        created_at=to_dt(r[28]),
+        updated_at=to_dt(r[29]),
+        started_at=opt_dt(r[30]),
+        finished_at=opt_dt(r[31]),
+    )
+
+
+class _New(NamedTuple):
+    """A validated submission, before its id and dependency state are known."""
+
+    ref: str | None
+    summary: str
+    payload: str
+    queue: str
+    agent_type: str | None
+    priority: int
+    depends_on: list[str]
+    parent: str | None
+    session_id: str | None
+    deadline: int | None
+    estimated: int | None
+    max_attempts: int
+    timeout: int
+    not_before: int
+    idempotency_key: str | None
+    source: str
+    metadata: str
+    policy: str
+
+
+def _opt_seconds(value: object, field: str) -> int | None:
+    return None if value is None else seconds_us(value, field)  # type: ignore[arg-type]
+
+
+def _opt_time(value: object, field: str) -> int | None:
+    return None if value is None else from_dt(value, field)  # type: ignore[arg-type]
+
+
+class Tasks:
+    """``store.tasks``: submit, claim, finish and inspect tasks."""
+
+    def __init__(self, ctx: Context) -> None:
+        self._ctx = ctx
+        self._e = ctx.engine
+        self._q = ctx.engine.q
+
+    # -- submitting ----------------------------------------------------------------------------
+
+    def submit(
+        self,
+        summary: str,
+        payload: Any = None,
+        *,
+        queue: str = "default",
+        agent_type: str | None = None,
+        priority: int = 5,
+        depends_on: Iterable[str] = (),
+        parent: str | None = None,
+        session_id: str | None = None,
+        deadline: datetime | None = None,
+        estimated_seconds: float | None = None,
+        max_attempts: int = 3,
+        timeout_seconds: float = 3600,
+        not_before: datetime | None = None,
+        idempotency_key: str | None = None,
+        source: str = "human",
+        metadata: Mapping[str, Any] | None = None,
+        on_dependency_failure: str = "cancel",
+        actor: str | None = None,
+    ) -> Task:
+        """Submit one task; it waits (``blocked``) until every task in ``depends_on`` completes.
+
+        The same ``idempotency_key`` returns the existing task. ``on_dependency_failure`` says what
+        happens when a prerequisite fails or is cancelled: ``cancel`` this task (default), ``fail``
+        it, or ``run`` it anyway.
+        """
+        item = {
+            "summary": summary,
+            "payload": payload,
+            "queue": queue,
+            "agent_type": agent_type,
+            "priority": priority,
+            "depends_on": depends_on,
+            "parent": parent,
+            "session_id": session_id,
+            "deadline": deadline,
+            "estimated_seconds": estimated_seconds,
+            "max_attempts": max_attempts,
+            "timeout_seconds": timeout_seconds,
+            "not_before": not_before,
+            "idempotency_key": idempotency_key,
+            "source": source,
+            "metadata": metadata,
+            "on_dependency_failure": on_dependency_failure,
+        }
+        new = self._prepare(item)
+        actor = self._ctx.actor_or_default(actor)
+        return self._e.write(lambda cur: self._submit(cur, [new], actor)[0])
+
+    def submit_many(self, items: Iterable[Mapping[str, Any]], *, actor: str | None = None) -> list[Task]:
+        """Submit a whole DAG atomically. Each item has ``submit``'s arguments plus an optional
+        ``ref``: a name that ``depends_on`` and ``parent`` of other items in the batch may use
+        instead of a task id. Returns the tasks in input order."""
+        prepared = []
+        for i, item in enumerate(items):
+            try:
+                if not isinstance(item, Mapping):
+                    raise InvalidInput("", f"expected a mapping, got {type(item).__name__}")
+                unknown = item.keys() - _SUBMIT_FIELDS
+                if unknown:
+                    raise InvalidInput("", f"unknown field(s): {', '.join(sorted(map(str, unknown)))}")
+                if "summary" not in item:
+                    raise InvalidInput("summary", "is required")
+                prepared.append(self._prepare(item))
+            except InvalidInput as exc:
+                cls = type(exc)
+                raise cls(f"items[{i}]" + (exc.field and "." + exc.field), exc.message) from None
+        if not prepared:
+            return []
+        actor = self._ctx.actor_or_default(actor)
+        return self._e.write(lambda cur: self._submit(cur, prepared, actor))
+
+    def _prepare(self, item: Mapping[str, Any]) -> _New:
+        get = item.get
+        limit = self._ctx.max_value_bytes
+        summary = item["summary"]
+        if not isinstance(summary, str) or not summary.strip():
+            raise InvalidInput("summary", "must be a non-empty string")
+        if len(summary) > 4000:
+            raise InvalidInput("summary", "longer than 4000 characters")
+        deps_in = get("depends_on") or ()
+        if isinstance(deps_in, str):
+            deps_in = (deps_in,)
+        deps: list[str] = []
+        for d in deps_in:
+            d = check_name(d, "depends_on")
+            if d not in deps:
+                deps.append(d)
+        if len(deps) > MAX_PREREQUISITES:
+            raise DependencyError("depends_on", f"{len(deps)} prerequisites; at most {MAX_PREREQUISITES} are allowed")
+        timeout = seconds_us(get("timeout_seconds", 3600), "timeout_seconds")
+        return _New(
+            opt_name(get("ref"), "ref"),
+            summary,
+            codec.dumps(get("payload"), "payload", limit),
+            check_name(get("queue", "default"), "queue"),
+            opt_name(get("agent_type"), "agent_type"),
+            check_int(get("priority", 5), "priority", 0, 10),
+            deps,
+            opt_name(get("parent"), "parent"),
+            opt_name(get("session_id"), "session_id"),
+            _opt_time(get("deadline"), "deadline"),
+            _opt_seconds(get("estimated_seconds"), "estimated_seconds"),
+            check_int(get("max_attempts", 3), "max_attempts", 1, 1000),
+            timeout if timeout is not None else 3600 * S,
+            _opt_time(get("not_before"), "not_before") or 0,
+            opt_name(get("idempotency_key"), "idempotency_key", 512),
+            check_choice(get("source", "human"), "source", SOURCES),
+            codec.dumps_dict(get("metadata"), "metadata", limit),
+            check_choice(get("on_dependency_failure", "cancel"), "on_dependency_failure", POLICIES),
+        )
+
+    def _submit(self, cur: Cursor, batch: list[_New], actor: str | None) -> list[Task]:
+        q = self._q
+        now = now_us()
+        out: list[str | None] = [None] * len(batch)
+        # Idempotency: a known key returns the existing task (and its ref resolves to it).
+        refs: dict[str, str] = {}
+        todo: list[int] = []
+        for i, n in enumerate(batch):
+            if n.idempotency_key is not None:
+                rows = cur.execute(q.task_by_key, (n.idempotency_key,)).fetchall()
+                if rows:
+                    out[i] = rows[0][0]
+                    if n.ref:
+                        refs[n.ref] = rows[0][0]
+                    continue
+            todo.append(i)
+        ids = {i: new_id() for i in todo}
+        for i in todo:
+            ref = batch[i].ref
+            if ref is not None:
+                if ref in refs:
+                    raise InvalidInput(f"items[{i}].ref", f"{ref!r} is used twice in the batch")
+                refs[ref] = ids[i]
+        local = {ids[i]: i for i in todo}
+        # Resolve refs, find the external prerequisites and parents.
+        deps_of: dict[int, list[str]] = {}
+        external: set[str] = set()
+        for i in todo:
+            resolved = []
+            for d in batch[i].depends_on:
+                tid = refs.get(d, d)
+                if tid == ids[i]:
+                    raise CycleError(self._where(batch, i, "depends_on"), "a task cannot depend on itself")
+                resolved.append(tid)
+                if tid not in local:
+                    external.add(tid)
+            deps_of[i] = list(dict.fromkeys(resolved))
+            parent = batch[i].parent
+            if parent is not None and refs.get(parent, parent) not in local:
+                external.add(refs.get(parent, parent))
+        known: dict[str, tuple[str, int]] = {}
+        if external:
+            for tid, status, depth in cur.execute(q.task_prereqs, (orjson.dumps(sorted(external)).decode(),)):
+                known[tid] = (status, depth)
+        for i in todo:
+            for d in deps_of[i]:
+                if d not in local and d not in known:
+                    raise DependencyError(self._where(batch, i, "depends_on"), f"unknown task {d!r}")
+            parent = batch[i].parent
+            if parent is not None:
+                pid = refs.get(parent, parent)
+                if pid not in local and pid not in known:
+                    raise NotFound(f"{self._where(batch, i, 'parent')}: unknown task {parent!r}")
+            sid = batch[i].session_id
+            if sid is not None and not cur.execute(q.session_status_of, (sid,)).fetchall():
+                raise NotFound(f"{self._where(batch, i, 'session_id')}: unknown session {sid!r}")
+        order = self._topological(batch, todo, deps_of, ids, local)
+        # Dependants inside the batch count towards each task's urgency from the start.
+        inner_dependants: dict[str, int] = {}
+        for i in todo:
+            for d in deps_of[i]:
+                inner_dependants[d] = inner_dependants.get(d, 0) + 1
+        max_depth = self._ctx.max_task_depth
+        state: dict[str, tuple[str, int]] = dict(known)  # id -> (status, depth) as the batch is laid out
+        rows, edges, audit_rows = [], [], []
+        bumped: dict[str, int] = {}
+        for i in order:
+            n, tid = batch[i], ids[i]
+            waiting, depth, ended, why = 0, 0, None, None
+            for d in deps_of[i]:
+                status, ddepth = state[d]
+                depth = max(depth, ddepth + 1)
+                if status in ("failed", "cancelled") and n.policy != "run":
+                    if ended is None:
+                        ended = "cancelled" if n.policy == "cancel" else "failed"
+                        why = f"dependency {d} {status}"
+                elif status not in ("completed", "failed", "cancelled"):
+                    waiting += 1
+                edges.append((tid, d))
+                if d not in local and status in OPEN:
+                    bumped[d] = bumped.get(d, 0) + 1
+            if depth > max_depth:
+                raise DependencyError(
+                    self._where(batch, i, "depends_on"), f"chain of {depth} prerequisites exceeds max depth {max_depth}"
+                )
+            status = ended or ("blocked" if waiting else "ready")
+            state[tid] = (status, depth)
+            ready_at = max(now, n.not_before)
+            pat = patience(n.priority, n.source, inner_dependants.get(tid, 0), n.deadline, now)
+            cap = deadline_cap(n.deadline, n.estimated)
+            rank = ready_at + pat if cap is None else min(ready_at + pat, cap)
+            parent = None if n.parent is None else refs.get(n.parent, n.parent)
+            rows.append(
+                (
+                    tid, n.summary, n.payload, n.queue, n.agent_type, status, n.priority, n.source, rank, pat,
+                    cap, ready_at if status == "ready" else None, n.not_before, n.deadline, n.estimated,
+                    n.max_attempts, n.timeout, parent, n.session_id, n.idempotency_key, n.policy,
+                    orjson.dumps(deps_of[i]).decode(), waiting, inner_dependants.get(tid, 0), depth, n.metadata,
+                    now, now, now if ended else None, why,
+                )
+            )  # fmt: skip
+            detail = {"summary": n.summary[:200], "queue": n.queue, "status": status}
+            audit_rows.append((now, actor, "task.submit", "task", tid, None, orjson.dumps(detail).decode()))
+        cur.executemany(q.task_insert, rows)
+        if edges:
+            cur.executemany(q.task_dep_insert, edges)
+        for d, times in bumped.items():
+            for _ in range(times):
+                cur.execute(q.task_add_dependant, (d, UNBLOCK_BONUS))
+        cur.executemany(q.audit_insert, audit_rows)
+        for i in todo:
+            out[i] = ids[i]
+        return self._fetch(cur, [x for x in out if x is not None], now)
+
+    @staticmethod
+    def _where(batch: list[_New], i: int, field: str) -> str:
+        return field if len(batch) == 1 else f"items[{i}].{field}"
+
+    def _topological(
+        self,
+        batch: list[_New],
+        todo: list[int],
+        deps_of: dict[int, list[str]],
+        ids: dict[int, str],
+        local: dict[str, int],
+    ) -> list[int]:
+        """Kahn's algorithm over the batch's inner edges; a leftover means a cycle."""
+        indegree = {i: 0 for i in todo}
+        users: dict[int, list[int]] = {i: [] for i in todo}
+        for i in todo:
+            for d in deps_of[i]:
+                j = local.get(d)
+                if j is not None:
+                    indegree[i] += 1
+                    users[j].append(i)
+        order = [i for i in todo if indegree[i] == 0]
+        k = 0
+        while k < len(order):
+            for u in users[order[k]]:
+                indegree[u] -= 1
+                if indegree[u] == 0:
+                    order.append(u)
+            k += 1
+        if len(order) < len(todo):
+            stuck = [batch[i].ref or ids[i] for i in todo if indegree[i] > 0]
+            raise CycleError("depends_on", f"the batch's dependencies form a cycle through {', '.join(stuck[:10])}")
+        return order
+
+    def _fetch(self, cur: Cursor, ids: list[str], now: int) -> list[Task]:
+        rows = cur.execute(self._q.tasks_by_ids, (orjson.dumps(ids).decode(),)).fetchall()
+        by_id = {r[0]: _task(r, now) for r in rows}
+        return [by_id[i] for i in ids]
+
+    # -- claiming and finishing ----------------------------------------------------------------
+
+    def claim(
+        self,
+        worker_id: str,
+        queues: str | Sequence[str] = ("default",),
+        agent_types: Sequence[str] | None = None,
+        lease_seconds: float = 60,
+        limit: int = 1,
+    ) -> list[Task]:
+        """Atomically move up to ``limit`` of the most urgent ready tasks to ``running``.
+
+        Each claimed task gets a lease (``lease_token``, ``lease_expires_at``) that the worker
+        keeps alive with ``heartbeat`` and presents to ``complete``/``fail``. Tasks whose lease
+        expired are rescued first (retried, or failed after their last attempt).
+        ``agent_types`` limits the claim to tasks for those agent types (and untyped tasks).
+        """
+        worker_id = check_name(worker_id, "worker_id")
+        queue_list = [queues] if isinstance(queues, str) else list(queues)
+        if not queue_list:
+            raise InvalidInput("queues", "name at least one queue")
+        for qn in queue_list:
+            check_name(qn, "queues")
+        types = None
+        if agent_types is not None:
+            types = orjson.dumps([check_name(t, "agent_types") for t in agent_types]).decode()
+        lease = seconds_us(lease_seconds, "lease_seconds")
+        limit = check_int(limit, "limit", 1, 1000)
+        token = secrets.token_hex(12)
+        q = self._q
+
+        def op(cur: Cursor) -> list[Task]:
+            now = now_us()
+            self._rescue(cur, now)
+            if len(queue_list) == 1:
+                claimed = [
+                    r[0]
+                    for r in cur.execute(
+                        q.task_claim_one_queue, (token, lease, now, worker_id, queue_list[0], types, limit)
+                    ).fetchall()
+                ]
+            else:
+                found = []
+                for qn in queue_list:
+                    found += cur.execute(q.task_candidates, (qn, now, types, limit)).fetchall()
+                found.sort(key=lambda r: (r[1], r[0]))
+                ids = [r[0] for r in found[:limit]]
+                claimed = [
+                    r[0]
+                    for r in cur.execute(
+                        q.task_claim_ids, (token, lease, now, worker_id, orjson.dumps(ids).decode())
+                    ).fetchall()
+                ]
+            if not claimed:
+                return []
+            tasks = self._fetch(cur, claimed, now)
+            tasks.sort(key=lambda t: (-t.score, t.id))
+            cur.executemany(
+                q.audit_insert,
+                [(now, worker_id, "task.claim", "task", t.id, None, f'{{"attempt":{t.attempt}}}') for t in tasks],
+            )
+            return tasks
+
+        return self._e.write(op)
+
+    def _rescue(self, cur: Cursor, now: int) -> int:
+        """Give tasks whose lease expired back to the queue (or fail them after their last attempt)."""
+        expired = cur.execute(self._q.task_expired, (now,)).fetchall()
+        for tid, attempt, max_attempts in expired:
+            if attempt < max_attempts:
+                cur.execute(self._q.task_finish_running, (tid, None, now, "ready", "lease expired", now, 0))
+                action = "task.rescue"
+            else:
+                cur.execute(
+                    self._q.task_finish_running, (tid, None, now, "failed", "lease expired on the last attempt", now, 0)
+                )
+                self._propagate(cur, tid, "failed", now)
+                action = "task.fail"
+            cur.execute(
+                self._q.audit_insert,
+                (now, None, action, "task", tid, None, f'{{"attempt":{attempt},"reason":"lease expired"}}'),
+            )
+        return len(expired)
+
+    def rescue_expired(self) -> int:
+        """Rescue tasks whose lease expired now (claims and workers also do it); returns how many."""
+        return self._e.write(lambda cur: self._rescue(cur, now_us()))
+
+    def _lease_problem(self, cur: Cursor, task_id: str, token: str) -> Exception:
+        rows = cur.execute(self._q.task_get, (task_id,)).fetchall()
+        if not rows:
+            return NotFound(f"task {task_id!r} not found")
+        t = _task(rows[0], now_us())
+        if t.status == "cancelled":
+            return TaskCancelled(f"task {task_id} was cancelled" + (f": {t.error}" if t.error else ""))
+        if t.lease_token != token:
+            return LeaseLost(f"task {task_id}: lease token is stale (the task was rescued and reassigned)")
+        return InvalidTransition(f"task {task_id} is {t.status}, not running")
+
+    def heartbeat(self, task_id: str, lease_token: str, lease_seconds: float | None = None) -> Task:
+        """Extend the lease of a running task (never beyond its timeout).
+
+        Raises TaskCancelled if the task was cancelled, LeaseLost if the token is stale.
+        """
+        check_name(task_id, "task_id")
+        check_name(lease_token, "lease_token")
+        lease = _opt_seconds(lease_seconds, "lease_seconds")
+
+        def op(cur: Cursor) -> Task:
+            now = now_us()
+            if not cur.execute(self._q.task_heartbeat, (task_id, lease_token, now, lease)).fetchall():
+                raise self._lease_problem(cur, task_id, lease_token)
+            cur.execute(self._q.audit_insert, (now, None, "task.heartbeat", "task", task_id, None, "{}"))
+            return self._fetch(cur, [task_id], now)[0]
+
+        return self._e.write(op)
+
+    def complete(self, task_id: str, lease_token: str, result: Any = None) -> Task:
+        """Finish a running task with ``result``; dependants with no other prerequisite left become ready."""
+        check_name(task_id, "task_id")
+        check_name(lease_token, "lease_token")
+        body = codec.dumps(result, "result", self._ctx.max_value_bytes)
+
+        def op(cur: Cursor) -> Task:
+            now = now_us()
+            rows = cur.execute(self._q.task_complete, (task_id, lease_token, body, now)).fetchall()
+            if not rows:
+                raise self._lease_problem(cur, task_id, lease_token)
+            released = []
+            if rows[0][0]:
+                released = [
+                    r[0]
+                    for r in cur.execute(self._q.task_release_dependants, (task_id, now)).fetchall()
+                    if r[1] == "ready"
+                ]
+            cur.execute(
+                self._q.audit_insert,
+                (now, None, "task.complete", "task", task_id, None, f'{{"released":{len(released)}}}'),
+            )
+            if released:
+                cur.executemany(
+                    self._q.audit_insert,
+                    [(now, None, "task.ready", "task", r, None, f'{{"after":"{task_id}"}}') for r in released],
+                )
+            return self._fetch(cur, [task_id], now)[0]
+
+        return self._e.write(op)
+
+    def fail(self, task_id: str, lease_token: str, error: str, retry: bool = True) -> Task:
+        """Record a failed attempt. With ``retry`` and attempts left, the task is ready again after
+        an exponential backoff with jitter; otherwise it is ``failed`` and its dependants follow
+        their ``on_dependency_failure`` policy."""
+        check_name(task_id, "task_id")
+        check_name(lease_token, "lease_token")
+        if not isinstance(error, str):
+            raise InvalidInput("error", f"expected a string, got {type(error).__name__}")
+        error = error[:10_000]
+
+        def op(cur: Cursor) -> Task:
+            now = now_us()
+            rows = cur.execute(self._q.task_get, (task_id,)).fetchall()
+            if not rows or rows[0][5] != "running" or rows[0][15] != lease_token:
+                raise self._lease_problem(cur, task_id, lease_token)
+            attempt, max_attempts = rows[0][11], rows[0][12]
+            if retry and attempt < max_attempts:
+                delay = self._backoff(attempt)
+                cur.execute(self._q.task_finish_running, (task_id, lease_token, now, "ready", error, now + delay, 0))
+                detail = {"attempt": attempt, "retry_in_s": round(delay / S, 3), "error": error[:200]}
+                action = "task.retry"
+            else:
+                cur.execute(self._q.task_finish_running, (task_id, lease_token, now, "failed", error, now, 0))
+                self._propagate(cur, task_id, "failed", now)
+                detail = {"attempt": attempt, "error": error[:200]}
+                action = "task.fail"
+            cur.execute(self._q.audit_insert, (now, None, action, "task", task_id, None, orjson.dumps(detail).decode()))
+            return self._fetch(cur, [task_id], now)[0]
+
+        return self._e.write(op)
+
+    def _backoff(self, attempt: int) -> int:
+        base = self._ctx.retry_base_us * (2 ** min(attempt - 1, 30))
+        return int(min(base, MAX_BACKOFF) * random.uniform(0.5, 1.5))
+
+    def release(self, task_id: str, lease_token: str) -> Task:
+        """Hand a running task back to the queue unfinished (the attempt does not count)."""
+        check_name(task_id, "task_id")
+        check_name(lease_token, "lease_token")
+
+        def op(cur: Cursor) -> Task:
+            now = now_us()
+            if not cur.execute(
+                self._q.task_finish_running, (task_id, lease_token, now, "ready", None, now, 1)
+            ).fetchall():
+                raise self._lease_problem(cur, task_id, lease_token)
+            cur.execute(self._q.audit_insert, (now, None, "task.release", "task", task_id, None, "{}"))
+            return self._fetch(cur, [task_id], now)[0]
+
+        return self._e.write(op)
+
+    def _propagate(self, cur: Cursor, root: str, status: str, now: int) -> None:
+        """A task ended without completing: apply each open dependant's failure policy, transitively."""
+        frontier = [(root, status)]
+        while frontier:
+            tid, why = frontier.pop()
+            for dep_id, _dep_status, policy, _waiting in cur.execute(self._q.task_dependants_open, (tid,)).fetchall():
+                if policy == "run":
+                    cur.execute(self._q.task_release_one, (dep_id, now))
+                    continue
+                new_status = "cancelled" if policy == "cancel" else "failed"
+                reason = f"dependency {tid} {why}"
+                if cur.execute(self._q.task_end, (dep_id, new_status, reason, now)).fetchall():
+                    cur.execute(
+                        self._q.audit_insert,
+                        (now, None, f"task.{'cancel' if new_status == 'cancelled' else 'fail'}", "task", dep_id, None,
+                         orjson.dumps({"reason": reason}).decode()),
+                    )  # fmt: skip
+                    frontier.append((dep_id, new_status))
+
+    def cancel(
+        self, task_id: str, cascade: bool = True, reason: str | None = None, *, actor: str | None = None
+    ) -> Task:
+        """Cancel a task and, with ``cascade``, every unfinished task downstream of it (its
+        dependants and subtasks, transitively). A running task is marked cancelled: its worker
+        learns at its next heartbeat. Completed tasks are never touched. Without ``cascade`` the
+        dependants follow their ``on_dependency_failure`` policy."""
+        check_name(task_id, "task_id")
+        actor = self._ctx.actor_or_default(actor)
+        why = "cancelled" if reason is None else check_name(reason, "reason", 2000)
+
+        def op(cur: Cursor) -> Task:
+            now = now_us()
+            rows = cur.execute(self._q.task_get, (task_id,)).fetchall()
+            if not rows:
+                raise NotFound(f"task {task_id!r} not found")
+            status = rows[0][5]
+            if status == "cancelled":
+                return _task(rows[0], now)
+            if status in FINISHED:
+                raise InvalidTransition(f"task {task_id} is {status}; finished tasks cannot be cancelled")
+            cur.execute(self._q.task_end, (task_id, "cancelled", why, now))
+            audit_rows = [(now, actor, "task.cancel", "task", task_id, None, orjson.dumps({"reason": why}).decode())]
+            if cascade:
+                below = [r[0] for r in cur.execute(self._q.task_downstream, (task_id,)).fetchall()]
+                reason_below = f"upstream task {task_id} cancelled"
+                for tid in below:
+                    cur.execute(self._q.task_end, (tid, "cancelled", reason_below, now))
+                detail = orjson.dumps({"reason": reason_below}).decode()
+                audit_rows += [(now, actor, "task.cancel", "task", tid, None, detail) for tid in below]
+            else:
+                self._propagate(cur, task_id, "cancelled", now)
+            cur.executemany(self._q.audit_insert, audit_rows)
+            return self._fetch(cur, [task_id], now)[0]
+
+        return self._e.write(op)
+
+    def retry(self, task_id: str, *, actor: str | None = None) -> Task:
+        """Queue a failed or cancelled task again with fresh attempts (``blocked`` if it still
+        waits on prerequisites). Its dependants that were cancelled stay cancelled."""
+        check_name(task_id, "task_id")
+        actor = self._ctx.actor_or_default(actor)
+
+        def op(cur: Cursor) -> Task:
+            now = now_us()
+            rows = cur.execute(self._q.task_get, (task_id,)).fetchall()
+            if not rows:
+                raise NotFound(f"task {task_id!r} not found")
+            if rows[0][5] not in ("failed", "cancelled"):
+                raise InvalidTransition(
+                    f"task {task_id} is {rows[0][5]}; only failed or cancelled tasks can be retried"
+                )
+            policy = rows[0][23]
+            waiting = 0
+            for pid, pstatus in cur.execute(self._q.task_prereq_states, (task_id,)).fetchall():
+                if pstatus in ("failed", "cancelled") and policy != "run":
+                    raise InvalidTransition(f"task {task_id}: prerequisite {pid} is {pstatus}; retry it first")
+                if pstatus in OPEN:
+                    waiting += 1
+            status = "blocked" if waiting else "ready"
+            cur.execute(self._q.task_retry, (task_id, status, waiting, now))
+            cur.execute(
+                self._q.audit_insert, (now, actor, "task.retry", "task", task_id, None, f'{{"status":"{status}"}}')
+            )
+            return self._fetch(cur, [task_id], now)[0]
+
+        return self._e.write(op)
+
+    # -- reading -------------------------------------------------------------------------------
+
+    def get(self, task_id: str) -> Task:
+        check_name(task_id, "task_id")
+        rows = self._e.query(self._q.task_get, (task_id,))
+        if not rows:
+            raise NotFound(f"task {task_id!r} not found")
+        return _task(rows[0], now_us())
+
+    def list(
+        self,
+        *,
+        status: str | Iterable[str] | None = None,
+        queue: str | None = None,
+        agent_type: str | None = None,
+        parent: str | None = None,
+        session_id: str | None = None,
+        limit: int = 100,
+        cursor: str | None = None,
+    ) -> Page[Task]:
+        """Tasks matching every given filter, newest first."""
+        limit = check_limit(limit)
+        ph = self._e.placeholder
+        where: builtins.list[str] = []
+        params: builtins.list[Any] = []
+        if status is not None:
+            statuses = check_choices(status, "status", STATUSES)
+            where.append(f"status IN ({', '.join([ph] * len(statuses))})")
+            params += statuses
+        for column, value in (
+            ("queue", queue),
+            ("agent_type", agent_type),
+            ("parent_id", parent),
+            ("session_id", session_id),
+        ):
+            if value is not None:
+                where.append(f"{column} = {ph}")
+                params.append(check_name(value, "parent" if column == "parent_id" else column))
+        now = now_us()
+        return newest_first(self._e, self._q.task_select, where, params, cursor, limit, lambda r: _task(r, now))
+
+    def children(self, task_id: str) -> builtins.list[Task]:
+        """Direct subtasks (``parent=task_id``), oldest first."""
+        self.get(task_id)
+        now = now_us()
+        return [_task(r, now) for r in self._e.query(self._q.task_children, (task_id,))]
+
+    def tree(self, root_id: str) -> TaskNode:
+        """The task and all its subtasks, transitively, as a tree (children oldest first)."""
+        check_name(root_id, "root_id")
+        now = now_us()
+        rows = self._e.query(self._q.task_subtree, (root_id,))
+        if not rows:
+            raise NotFound(f"task {root_id!r} not found")
+        nodes = {r[0]: TaskNode(_task(r, now)) for r in rows}
+        for node in nodes.values():  # rows are in id (submit) order, so children stay ordered
+            pid = node.task.parent_id
+            if node.task.id != root_id and pid in nodes:
+                nodes[pid].children.append(node)
+        return nodes[root_id]
+
+    def dependencies(self, task_id: str) -> builtins.list[Task]:
+        """The tasks ``task_id`` waits for."""
+        self.get(task_id)
+        now = now_us()
+        return [_task(r, now) for r in self._e.query(self._q.task_dependencies, (task_id,))]
+
+    def dependants(self, task_id: str) -> builtins.list[Task]:
+        """The tasks waiting for ``task_id``."""
+        self.get(task_id)
+        now = now_us()
+        return [_task(r, now) for r in self._e.query(self._q.task_dependants, (task_id,))]
+
+    def plan(self, task_ids: Iterable[str]) -> builtins.list[builtins.list[str]]:
+        """Topological batches to finish ``task_ids``: each batch's tasks may run in parallel once
+        the batches before it are done. Unfinished prerequisites are included; completed ones are not."""
+        ids = [check_name(t, "task_ids") for t in ([task_ids] if isinstance(task_ids, str) else task_ids)]
+        if not ids:
+            return []
+        rows = self._e.query(self._q.task_plan_edges, (orjson.dumps(ids).decode(),))
+        status = {r[0]: r[1] for r in rows}
+        missing = [t for t in ids if status.get(t) is None]
+        if missing:
+            raise NotFound(f"unknown task(s): {', '.join(missing[:10])}")
+        need = {r[0] for r in rows if r[1] != "completed"}
+        prereqs = {r[0]: [d for d in orjson.loads(r[2]) if d in need] for r in rows if r[0] in need}
+        users: dict[str, builtins.list[str]] = {t: [] for t in need}
+        indegree = {t: len(p) for t, p in prereqs.items()}
+        for t, ps in prereqs.items():
+            for p in ps:
+                users[p].append(t)
+        batch = sorted(t for t, n in indegree.items() if n == 0)
+        out = []
+        while batch:
+            out.append(batch)
+            nxt = []
+            for t in batch:
+                for u in users[t]:
+                    indegree[u] -= 1
+                    if indegree[u] == 0:
+                        nxt.append(u)
+            batch = sorted(nxt)
+        return out
+
+    def stats(self) -> dict[str, Any]:
+        """Counts per status and per queue, the oldest ready task's wait, and recent throughput."""
+        now = now_us()
+
+        def read(cur: Cursor) -> dict[str, Any]:
+            by_status = {s: 0 for s in STATUSES}
+            queues: dict[str, dict[str, int]] = {}
+            for queue, status, n in cur.execute(self._q.task_counts).fetchall():
+                by_status[status] += n
+                queues.setdefault(queue, {})[status] = n
+            oldest = cur.execute(self._q.task_oldest_ready).fetchall()[0][0]
+            throughput = {}
+            for minutes in (1, 5, 15):
+                done = dict(cur.execute(self._q.task_finished_since, (now - minutes * 60 * S,)).fetchall())
+                throughput[f"{minutes}m"] = {
+                    "completed": done.get("completed", 0),
+                    "failed": done.get("failed", 0),
+                    "completed_per_s": round(done.get("completed", 0) / (minutes * 60), 2),
+                }
+            return {
+                "total": sum(by_status.values()),
+                "by_status": by_status,
+                "by_queue": queues,
+                "oldest_ready_wait_s": None if oldest is None else round((now - oldest) / S, 3),
+                "throughput": throughput,
+            }
+
+        return self._e.read_snapshot(read)
+
+    # -- retention -----------------------------------------------------------------------------
+
+    def prune(
+        self,
+        older_than: float | timedelta,
+        statuses: Iterable[str] = FINISHED,
+        dry_run: bool = False,
+        *,
+        actor: str | None = None,
+    ) -> PruneResult:
+        """Remove finished tasks that finished more than ``older_than`` ago (seconds or timedelta),
+        never one that an unfinished task still depends on or has as parent."""
+        age = seconds_us(older_than, "older_than")
+        wanted = check_choices(list(statuses), "statuses", FINISHED)
+        actor = self._ctx.actor_or_default(actor)
+
+        def op(cur: Cursor) -> PruneResult:
+            now = now_us()
+            assert age is not None
+            ids = [
+                r[0]
+                for r in cur.execute(
+                    self._q.task_prunable, (now - age, orjson.dumps(wanted).decode(), 100_000)
+                ).fetchall()
+            ]
+            if dry_run or not ids:
+                return PruneResult(ids, dry_run)
+            gone = [(i,) for i in ids]
+            cur.executemany(self._q.task_deps_delete, gone)
+            cur.executemany(self._q.task_delete, gone)
+            cur.executemany(self._q.audit_insert, [(now, actor, "task.prune", "task", i, None, "{}") for i in ids])
+            return PruneResult(ids, False)
+
+        return self._e.write(op)
