@@ -254,7 +254,8 @@ RETURNING dependants
 UPDATE tasks
 SET status = ?4, error = coalesce(?5, error), not_before = ?6, ready_at = ?6,
     rank = min(?6 + patience, coalesce(deadline_cap, ?6 + patience)),
-    attempt = attempt - ?7, lease_token = NULL, lease_expires_at = NULL, updated_at = ?3,
+    attempt = attempt - ?7, lease_expires_at = NULL, updated_at = ?3,
+    lease_token = CASE WHEN ?4 = 'failed' THEN lease_token END,
     finished_at = CASE WHEN ?4 = 'failed' THEN ?3 END
 WHERE id = ?1 AND status = 'running' AND (?2 IS NULL OR lease_token = ?2)
 RETURNING attempt

@@ -1,0 +1,402 @@
+"""Task queue behaviour: submit, DAG rules, claims, leases, retries, cancellation, reads, prune."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+import swarmstore
+from swarmstore import Store
+from swarmstore.errors import (
+    CycleError,
+    DependencyError,
+    InvalidInput,
+    InvalidTransition,
+    LeaseLost,
+    NotFound,
+    TaskCancelled,
+)
+
+
+@pytest.fixture
+def fast(store_url: str) -> Iterator[Store]:
+    """A store whose retry backoff starts at 20 ms, so retries can be observed in a test."""
+    st = swarmstore.open(store_url, retry_base_seconds=0.02, max_task_depth=5)
+    yield st
+    st.close()
+
+
+def counts(store: Store) -> tuple[int, int]:
+    return store.stats()["rows"]["tasks"], store.stats()["rows"]["audit"]
+
+
+def claim_one(store: Store, worker: str = "w", **kw: object) -> swarmstore.Task:
+    got = store.tasks.claim(worker, **kw)  # type: ignore[arg-type]
+    assert len(got) == 1, got
+    return got[0]
+
+
+def test_submit_defaults_and_audit(store: Store) -> None:
+    t = store.tasks.submit("write the spec", {"file": "spec.md"}, metadata={"team": "a"})
+    assert (t.status, t.queue, t.priority, t.attempt, t.max_attempts, t.source) == (
+        "ready",
+        "default",
+        5,
+        0,
+        3,
+        "human",
+    )
+    assert t.payload == {"file": "spec.md"} and t.metadata == {"team": "a"} and t.depends_on == []
+    assert t.timeout_seconds == 3600 and t.lease_token is None and t.result is None
+    assert store.tasks.get(t.id) == t or store.tasks.get(t.id).id == t.id
+    [entry] = store.audit.list(entity="task", entity_id=t.id)
+    assert entry.action == "task.submit" and entry.detail["status"] == "ready"
+
+
+def test_bad_submissions_store_nothing(fast: Store) -> None:
+    a = fast.tasks.submit("a")
+    before = counts(fast)
+    bad: list[tuple[dict[str, object], type[Exception]]] = [
+        ({"summary": ""}, InvalidInput),
+        ({"summary": "x", "priority": 11}, InvalidInput),
+        ({"summary": "x", "priority": "high"}, InvalidInput),
+        ({"summary": "x", "source": "robot"}, InvalidInput),
+        ({"summary": "x", "payload": {1, 2}}, InvalidInput),
+        ({"summary": "x", "depends_on": ["nope"]}, DependencyError),
+        ({"summary": "x", "depends_on": [f"t{i}" for i in range(51)]}, DependencyError),
+        ({"summary": "x", "parent": "nope"}, NotFound),
+        ({"summary": "x", "session_id": "nope"}, NotFound),
+        ({"summary": "x", "deadline": datetime(2030, 1, 1)}, InvalidInput),  # naive datetime
+        ({"summary": "x", "max_attempts": 0}, InvalidInput),
+        ({"summary": "x", "timeout_seconds": -1}, InvalidInput),
+        ({"summary": "x", "on_dependency_failure": "shrug"}, InvalidInput),
+    ]
+    for kwargs, error in bad:
+        with pytest.raises(error):
+            fast.tasks.submit(**kwargs)  # type: ignore[arg-type]
+    with pytest.raises(CycleError):
+        fast.tasks.submit_many([{"summary": "self", "ref": "s", "depends_on": ["s"]}])
+    with pytest.raises(CycleError):
+        fast.tasks.submit_many(
+            [
+                {"summary": "x", "ref": "x", "depends_on": ["z", a.id]},
+                {"summary": "y", "ref": "y", "depends_on": ["x"]},
+                {"summary": "z", "ref": "z", "depends_on": ["y"]},
+            ]
+        )
+    with pytest.raises(InvalidInput) as exc:
+        fast.tasks.submit_many([{"summary": "ok"}, {"summary": "bad", "priority": -1}])
+    assert exc.value.field == "items[1].priority"
+    # a chain deeper than max_task_depth (5 here)
+    chain = [{"summary": f"c{i}", "ref": f"c{i}", "depends_on": [f"c{i - 1}"] if i else []} for i in range(7)]
+    with pytest.raises(DependencyError, match="max depth"):
+        fast.tasks.submit_many(chain)
+    assert counts(fast) == before
+
+
+def test_idempotency_key_returns_the_existing_task(store: Store) -> None:
+    a = store.tasks.submit("once", idempotency_key="job-1")
+    b = store.tasks.submit("twice", idempotency_key="job-1")
+    assert b.id == a.id and b.summary == "once"
+    [c, d] = store.tasks.submit_many(
+        [{"summary": "again", "idempotency_key": "job-1", "ref": "j"}, {"summary": "after", "depends_on": ["j"]}]
+    )
+    assert c.id == a.id and d.depends_on == [a.id]
+    assert store.stats()["rows"]["tasks"] == 2
+
+
+def test_dependencies_release_in_order(store: Store) -> None:
+    a = store.tasks.submit("a")
+    b = store.tasks.submit("b")
+    c = store.tasks.submit("c", depends_on=[a.id, b.id])
+    assert (c.status, c.waiting_on) == ("blocked", 2)
+    assert store.tasks.get(a.id).dependants == 1
+    ta = claim_one(store)
+    store.tasks.complete(ta.id, ta.lease_token or "", {"done": ta.summary})
+    assert store.tasks.get(c.id).status == "blocked"
+    tb = claim_one(store)
+    assert tb.id != ta.id
+    store.tasks.complete(tb.id, tb.lease_token or "")
+    after = store.tasks.get(c.id)
+    assert (after.status, after.waiting_on) == ("ready", 0)
+    assert store.tasks.get(ta.id).result == {"done": ta.summary}
+    assert [t.id for t in store.tasks.dependencies(c.id)] == sorted([a.id, b.id])
+    assert [t.id for t in store.tasks.dependants(a.id)] == [c.id]
+    # a prerequisite that is already completed does not block a new task
+    assert store.tasks.submit("d", depends_on=[a.id]).status == "ready"
+
+
+def test_failed_or_cancelled_prerequisite_at_submit_follows_the_policy(store: Store) -> None:
+    gone = store.tasks.submit("gone")
+    store.tasks.cancel(gone.id)
+    t = store.tasks.submit("x", depends_on=[gone.id])
+    assert t.status == "cancelled" and t.error is not None and gone.id in t.error
+    assert store.tasks.submit("y", depends_on=[gone.id], on_dependency_failure="fail").status == "failed"
+    assert store.tasks.submit("z", depends_on=[gone.id], on_dependency_failure="run").status == "ready"
+
+
+def test_claim_order_priority_deadline_unblocking_and_age(store: Store) -> None:
+    now = datetime.now(UTC)
+    low = store.tasks.submit("low", priority=1)
+    high = store.tasks.submit("high", priority=9)
+    far = store.tasks.submit("far deadline", deadline=now + timedelta(days=30))
+    near = store.tasks.submit("near deadline", deadline=now + timedelta(hours=1))
+    mid = store.tasks.submit("no deadline")
+    hub = store.tasks.submit("unblocks three")
+    for i in range(3):
+        store.tasks.submit(f"after hub {i}", depends_on=[hub.id])
+    same = store.tasks.submit("no deadline, later")
+    scores = {t.id: t.score for t in store.tasks.list(status="ready")}
+    assert scores[near.id] > scores[far.id] > scores[mid.id], "nearer deadline > farther > none"
+    assert scores[high.id] > scores[mid.id] > scores[low.id]
+    assert scores[hub.id] > scores[mid.id], "a task that unblocks others is more urgent"
+    assert scores[mid.id] > scores[same.id], "same priority: the older one first"
+    order = [t.id for t in store.tasks.claim("w", limit=100)]
+    assert order == sorted(scores, key=lambda i: (-scores[i], i))
+    assert order.index(near.id) < order.index(far.id) < order.index(mid.id) < order.index(same.id)
+    assert order[-1] == low.id
+
+
+def test_scores_age(store: Store) -> None:
+    t = store.tasks.submit("waits")
+    time.sleep(0.05)
+    later = store.tasks.get(t.id)
+    assert later.score - t.score >= 0.04
+
+
+def test_claim_filters_queues_and_agent_types(store: Store) -> None:
+    store.tasks.submit("default")
+    mail = store.tasks.submit("mail", queue="mail")
+    coder = store.tasks.submit("code", queue="mail", agent_type="coder", priority=9)
+    assert store.tasks.claim("w", queues="nothing") == []
+    assert [t.id for t in store.tasks.claim("w", queues=["mail"], agent_types=["writer"], limit=5)] == [mail.id]
+    assert [t.id for t in store.tasks.claim("w", queues=("mail", "default"), agent_types=["coder"])] == [coder.id]
+    assert [t.summary for t in store.tasks.claim("w", queues=("mail", "default"))] == ["default"]
+
+
+def test_not_before_delays_a_claim(store: Store) -> None:
+    store.tasks.submit("later", not_before=datetime.now(UTC) + timedelta(milliseconds=80))
+    assert store.tasks.claim("w") == []
+    time.sleep(0.1)
+    assert [t.summary for t in store.tasks.claim("w")] == ["later"]
+
+
+def test_lease_heartbeat_stale_token_and_rescue(store: Store) -> None:
+    t = store.tasks.submit("job", max_attempts=2)
+    first = claim_one(store, "w1", lease_seconds=0.05)
+    assert (first.status, first.attempt, first.worker_id) == ("running", 1, "w1")
+    assert first.lease_expires_at is not None
+    beat = store.tasks.heartbeat(t.id, first.lease_token or "", lease_seconds=0.05)
+    assert beat.lease_expires_at is not None and beat.lease_expires_at >= first.lease_expires_at
+    with pytest.raises(LeaseLost):
+        store.tasks.complete(t.id, "not-the-token")
+    time.sleep(0.08)
+    second = claim_one(store, "w2", lease_seconds=0.05)  # the claim rescued the expired lease first
+    assert (second.id, second.attempt, second.worker_id) == (t.id, 2, "w2")
+    assert second.lease_token != first.lease_token
+    with pytest.raises(LeaseLost):
+        store.tasks.complete(t.id, first.lease_token or "")
+    with pytest.raises(LeaseLost):
+        store.tasks.heartbeat(t.id, first.lease_token or "")
+    time.sleep(0.08)  # the last attempt's lease expires too: failed, not retried
+    assert store.tasks.rescue_expired() == 1
+    done = store.tasks.get(t.id)
+    assert done.status == "failed" and "lease expired" in (done.error or "")
+    assert [e.action for e in store.audit.list(entity_id=t.id)][:2] == ["task.fail", "task.claim"]
+
+
+def test_heartbeat_never_extends_past_the_timeout(store: Store) -> None:
+    store.tasks.submit("short", timeout_seconds=0.05)
+    t = claim_one(store, lease_seconds=60)
+    assert t.lease_expires_at is not None and t.started_at is not None
+    assert t.lease_expires_at - t.started_at <= timedelta(seconds=0.05)
+    beat = store.tasks.heartbeat(t.id, t.lease_token or "", lease_seconds=60)
+    assert beat.lease_expires_at is not None and beat.lease_expires_at - t.started_at <= timedelta(seconds=0.05)
+
+
+def test_fail_retries_with_backoff_then_fails_and_cancels_dependants(fast: Store) -> None:
+    t = fast.tasks.submit("flaky", max_attempts=2)
+    after = fast.tasks.submit("after", depends_on=[t.id])
+    runs = fast.tasks.submit("runs anyway", depends_on=[t.id], on_dependency_failure="run")
+    c = claim_one(fast)
+    retried = fast.tasks.fail(c.id, c.lease_token or "", "boom")
+    assert (retried.status, retried.attempt, retried.error) == ("ready", 1, "boom")
+    assert retried.not_before is not None and retried.not_before > datetime.now(UTC)
+    assert fast.tasks.claim("w") == [], "not claimable during its backoff"
+    time.sleep(0.05)
+    c2 = claim_one(fast)
+    assert (c2.id, c2.attempt) == (t.id, 2)
+    failed = fast.tasks.fail(c2.id, c2.lease_token or "", "boom again")
+    assert failed.status == "failed" and failed.finished_at is not None
+    a = fast.tasks.get(after.id)
+    assert a.status == "cancelled" and t.id in (a.error or "")
+    assert fast.tasks.get(runs.id).status == "ready"
+    with pytest.raises(InvalidTransition):
+        fast.tasks.complete(t.id, c2.lease_token or "")
+    # no retry requested: fails at once
+    fast.tasks.submit("fatal")
+    c3 = claim_one(fast)
+    assert fast.tasks.fail(c3.id, c3.lease_token or "", "no", retry=False).status == "failed"
+
+
+def test_release_hands_back_without_counting_the_attempt(store: Store) -> None:
+    store.tasks.submit("t")
+    c = claim_one(store)
+    back = store.tasks.release(c.id, c.lease_token or "")
+    assert (back.status, back.attempt, back.lease_token) == ("ready", 0, None)
+    assert claim_one(store).attempt == 1
+
+
+def test_cancel_cascades_downstream_and_to_subtasks(store: Store) -> None:
+    root = store.tasks.submit("feature")
+    done = store.tasks.submit("done child", parent=root.id)
+    c = claim_one(store)
+    assert c.id == root.id or c.id == done.id
+    other = store.tasks.submit("other")
+    if c.id == root.id:  # make sure the finished task is the child
+        store.tasks.release(c.id, c.lease_token or "")
+        c = next(t for t in store.tasks.claim("w", limit=10) if t.id == done.id)
+    store.tasks.complete(done.id, c.lease_token or "")
+    running_child = store.tasks.submit("running child", parent=root.id, priority=10)
+    run = claim_one(store)
+    assert run.id == running_child.id
+    dep = store.tasks.submit("after the feature", depends_on=[root.id])
+    grandchild = store.tasks.submit("grandchild", parent=running_child.id, depends_on=[dep.id])
+    cancelled = store.tasks.cancel(root.id, reason="scope cut")
+    assert cancelled.status == "cancelled" and cancelled.error == "scope cut"
+    statuses = {t.id: t.status for t in store.tasks.list(limit=100)}
+    assert statuses[done.id] == "completed", "completed tasks are never touched"
+    assert statuses[running_child.id] == statuses[dep.id] == statuses[grandchild.id] == "cancelled"
+    assert statuses[other.id] in ("ready", "running")
+    with pytest.raises(TaskCancelled):
+        store.tasks.heartbeat(run.id, run.lease_token or "")
+    with pytest.raises(TaskCancelled):
+        store.tasks.complete(run.id, run.lease_token or "")
+    assert store.tasks.cancel(root.id).status == "cancelled", "cancelling twice is a no-op"
+    with pytest.raises(InvalidTransition):
+        store.tasks.cancel(done.id)
+    with pytest.raises(NotFound):
+        store.tasks.cancel("nope")
+
+
+def test_cancel_without_cascade_applies_the_policies(store: Store) -> None:
+    a = store.tasks.submit("a")
+    x = store.tasks.submit("x", depends_on=[a.id])
+    y = store.tasks.submit("y", depends_on=[a.id], on_dependency_failure="run")
+    store.tasks.cancel(a.id, cascade=False)
+    assert store.tasks.get(x.id).status == "cancelled"
+    assert store.tasks.get(y.id).status == "ready"
+
+
+def test_retry_requeues_failed_and_cancelled(store: Store) -> None:
+    a = store.tasks.submit("a", max_attempts=1)
+    b = store.tasks.submit("b", depends_on=[a.id])
+    c = claim_one(store)
+    store.tasks.fail(c.id, c.lease_token or "", "bad")
+    assert store.tasks.get(b.id).status == "cancelled"
+    with pytest.raises(InvalidTransition, match="retry it first"):
+        store.tasks.retry(b.id)
+    again = store.tasks.retry(a.id)
+    assert (again.status, again.attempt, again.error) == ("ready", 0, None)
+    b2 = store.tasks.retry(b.id)
+    assert (b2.status, b2.waiting_on) == ("blocked", 1)
+    with pytest.raises(InvalidTransition):
+        store.tasks.retry(a.id)  # it is ready, not failed
+    c = claim_one(store)
+    store.tasks.complete(c.id, c.lease_token or "")
+    assert store.tasks.get(b.id).status == "ready"
+
+
+def test_reads_list_tree_plan_stats(store: Store) -> None:
+    sid = store.sessions.create("app", "u").id
+    [feat, design, build, test] = store.tasks.submit_many(
+        [
+            {"summary": "feature", "ref": "f", "session_id": sid},
+            {"summary": "design", "ref": "d", "parent": "f"},
+            {"summary": "build", "ref": "b", "parent": "f", "depends_on": ["d"]},
+            {"summary": "test", "parent": "b", "depends_on": ["b"], "queue": "qa"},
+        ]
+    )
+    tree = store.tasks.tree(feat.id)
+    assert [(depth, t.summary) for depth, t in tree.walk()] == [
+        (0, "feature"),
+        (1, "design"),
+        (1, "build"),
+        (2, "test"),
+    ]
+    assert [t.id for t in store.tasks.children(feat.id)] == [design.id, build.id]
+    assert store.tasks.plan([test.id]) == [[design.id], [build.id], [test.id]]
+    assert store.tasks.plan([test.id, feat.id]) == [sorted([design.id, feat.id]), [build.id], [test.id]]
+    with pytest.raises(NotFound):
+        store.tasks.plan(["nope"])
+    assert [t.id for t in store.tasks.list(session_id=sid)] == [feat.id]
+    assert [t.id for t in store.tasks.list(queue="qa")] == [test.id]
+    assert [t.id for t in store.tasks.list(parent=feat.id)] == [build.id, design.id]
+    assert {t.id for t in store.tasks.list(status=["ready"])} == {feat.id, design.id}
+    page1 = store.tasks.list(limit=3)
+    page2 = store.tasks.list(limit=3, cursor=page1.next_cursor)
+    assert [t.id for t in page1] + [t.id for t in page2] == [test.id, build.id, design.id, feat.id]
+    c = claim_one(store)
+    assert c.id == design.id, "design unblocks build, so it outranks the feature"
+    store.tasks.complete(c.id, c.lease_token or "")
+    st = store.tasks.stats()
+    assert st["total"] == 4 and st["by_status"] == {
+        "blocked": 1, "ready": 2, "running": 0, "completed": 1, "failed": 0, "cancelled": 0,
+    }  # fmt: skip
+    assert st["by_queue"]["qa"] == {"blocked": 1}
+    assert st["throughput"]["1m"]["completed"] == 1 and st["oldest_ready_wait_s"] >= 0
+    assert store.tasks.plan([test.id]) == [[build.id], [test.id]], "completed prerequisites drop out"
+
+
+def test_prune_keeps_what_unfinished_work_needs(store: Store) -> None:
+    a = store.tasks.submit("a")
+    b = store.tasks.submit("b")
+    needed_by = store.tasks.submit("waits on b", depends_on=[b.id])
+    for c in store.tasks.claim("w", limit=5):
+        store.tasks.complete(c.id, c.lease_token or "")
+    assert store.tasks.get(needed_by.id).status == "ready"
+    time.sleep(0.02)
+    dry = store.tasks.prune(older_than=0.01, dry_run=True)
+    assert dry.dry_run and dry.removed == [a.id], "b stays: an open task depends on it"
+    assert store.tasks.get(a.id).status == "completed"
+    res = store.tasks.prune(older_than=0.01)
+    assert res.removed == [a.id] and not res.dry_run
+    assert store.tasks.get(b.id).status == "completed"
+    with pytest.raises(NotFound):
+        store.tasks.get(a.id)
+    assert store.tasks.prune(older_than=3600).count == 0
+    assert next(e.action for e in store.audit.list(entity_id=a.id)) == "task.prune"
+
+
+def test_prune_never_removes_a_prerequisite_of_open_work(store: Store) -> None:
+    b = store.tasks.submit("b")
+    c = claim_one(store)
+    store.tasks.complete(c.id, c.lease_token or "")
+    store.tasks.submit("later work", depends_on=[b.id], not_before=datetime.now(UTC) + timedelta(hours=1))
+    time.sleep(0.02)
+    assert store.tasks.prune(older_than=0.01).removed == []
+    assert store.tasks.get(b.id).status == "completed"
+
+
+def test_agents_register_heartbeat_and_liveness(store: Store) -> None:
+    a = store.agents.register("coder-1", "coder", model="some-model", metadata={"gpu": False})
+    assert (a.status, a.alive, a.model, a.metadata) == ("idle", True, "some-model", {"gpu": False})
+    busy = store.agents.heartbeat(a.id, "busy", "task-1")
+    assert (busy.status, busy.current_task) == ("busy", "task-1")
+    assert [x.id for x in store.agents.list()] == [a.id]
+    time.sleep(0.05)
+    assert store.agents.list(within=0.01) == [], "an agent that stopped heartbeating is gone"
+    assert store.agents.list(alive_only=False, within=0.01)[0].alive is False
+    stopped = store.agents.stop(a.id)
+    assert stopped.status == "stopped" and stopped.stopped_at is not None
+    with pytest.raises(InvalidTransition):
+        store.agents.heartbeat(a.id, "busy")
+    with pytest.raises(NotFound):
+        store.agents.heartbeat("nope")
+    with pytest.raises(InvalidInput):
+        store.agents.register("", "coder")
+    actions = [e.action for e in store.audit.list(entity="agent")]
+    assert actions == ["agent.status", "agent.status", "agent.register"]
