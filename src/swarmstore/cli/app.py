@@ -1,23 +1,18 @@
-"""``swarmstore`` CLI: init, demo, mem, session, audit, stats."""
+"""``swarmstore`` CLI: init, demo, stats, mem, session, task, agent, worker, audit."""
 
 from __future__ import annotations
 
-import os
 import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
-from typing import Annotated, Any
+from typing import Annotated
 
 import orjson
 import typer
 
-import swarmstore
-from swarmstore import Store
 from swarmstore.errors import SwarmstoreError
 
+from .common import DbOpt, JsonOpt, _State, opened, parse_value
 from .output import console, emit_json, plain, short, show_page, table, when
-
-DEFAULT_DB = os.path.join(".swarmstore", "swarm.db")
+from .tasks import agent_app, task_app, worker
 
 app = typer.Typer(
     help="swarmstore: the durable state of an agent swarm.", no_args_is_help=True, pretty_exceptions_enable=False
@@ -28,43 +23,9 @@ audit_app = typer.Typer(help="The audit log.", no_args_is_help=True)
 app.add_typer(mem, name="mem")
 app.add_typer(session, name="session")
 app.add_typer(audit_app, name="audit")
-
-DbOpt = Annotated[
-    str | None, typer.Option("--db", help="Store path or URL (default: $SWARMSTORE_URL or ./.swarmstore/swarm.db).")
-]
-JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")]
-
-
-class _State:
-    db: str | None = None
-
-
-def db_url(db: str | None) -> str:
-    return db or _State.db or os.environ.get("SWARMSTORE_URL") or DEFAULT_DB
-
-
-@contextmanager
-def opened(db: str | None, create: bool = False) -> Iterator[Store]:
-    url = db_url(db)
-    path = url[len("sqlite:///") :] if url.startswith("sqlite:///") else url
-    if "://" not in url or url.startswith("sqlite:///"):
-        if create:
-            os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
-        elif not os.path.exists(path):
-            raise SwarmstoreError(f"no store at {path} (run `swarmstore init` or pass --db)")
-    store = swarmstore.open(url)
-    try:
-        yield store
-    finally:
-        store.close()
-
-
-def parse_value(text: str) -> Any:
-    """CLI values are JSON when they parse as JSON, else plain strings."""
-    try:
-        return orjson.loads(text)
-    except orjson.JSONDecodeError:
-        return text
+app.add_typer(task_app, name="task")
+app.add_typer(agent_app, name="agent")
+app.command()(worker)
 
 
 @app.callback()
