@@ -67,3 +67,46 @@ def test_env_var_and_default_location(tmp_path: Path) -> None:
     assert os.path.exists(db)
     assert run("mem", "put", "a", "k", "1", cwd=str(tmp_path)).returncode == 0
     assert (tmp_path / ".swarmstore" / "swarm.db").exists()
+
+
+def test_task_commands(tmp_path: Path) -> None:
+    db = str(tmp_path / "t.db")
+    r = run("task", "submit", "design the api", "--priority", "8", "--json", db=db)
+    assert r.returncode == 0, r.stderr
+    root = json.loads(r.stdout)
+    r = run("task", "submit", "build it", "--depends-on", root["id"], "--parent", root["id"], "--json", db=db)
+    child = json.loads(r.stdout)
+    assert child["status"] == "blocked" and child["depends_on"] == [root["id"]]
+    r = run("task", "ls", "--status", "blocked", "--json", db=db)
+    assert [t["id"] for t in json.loads(r.stdout)["items"]] == [child["id"]]
+    r = run("task", "tree", root["id"], db=db)
+    assert "design the api" in r.stdout and "build it" in r.stdout
+    r = run("task", "show", child["id"], db=db)
+    assert r.returncode == 0 and "blocked" in r.stdout
+    r = run("task", "cancel", root["id"], db=db)
+    assert "cancelled" in r.stdout
+    r = run("task", "stats", "--json", db=db)
+    assert json.loads(r.stdout)["by_status"]["cancelled"] == 2
+    r = run("task", "retry", root["id"], db=db)
+    assert "ready" in r.stdout
+    r = run("task", "prune", "--older-than", "0", "--dry-run", db=db)
+    assert r.returncode != 0 and "older_than" in r.stderr, "zero is not a valid age"
+    r = run("task", "submit", "bad", "--depends-on", "nope", db=db)
+    assert r.returncode == 1 and "unknown task" in r.stderr
+    r = run("agent", "ls", "--all", "--json", db=db)
+    assert json.loads(r.stdout) == []
+
+
+def test_worker_command_drains_the_queue(tmp_path: Path) -> None:
+    db = str(tmp_path / "w.db")
+    for i in range(3):
+        assert run("task", "submit", f"t{i}", "--payload", f'{{"i": {i}}}', db=db).returncode == 0
+    root = str(Path(__file__).resolve().parent.parent)
+    env = {"PYTHONPATH": root + os.pathsep + os.environ.get("PYTHONPATH", "")}
+    r = run("worker", "--handler", "tests.worker_handlers:echo", "--until-idle", "--concurrency", "2", db=db, env=env)
+    assert r.returncode == 0, r.stderr
+    assert json.loads(r.stdout.strip().splitlines()[-1])["completed"] == 3
+    r = run("task", "ls", "--json", db=db)
+    assert {t["status"] for t in json.loads(r.stdout)["items"]} == {"completed"}
+    r = run("worker", "--handler", "tests.worker_handlers:nope", db=db, env=env)
+    assert r.returncode == 1 and r.stderr.strip().count("\n") == 0 and "nope" in r.stderr

@@ -70,6 +70,24 @@ HOT = {
         ("a", "u"),
     ),
     "sessions_by_status": ("SELECT id FROM sessions WHERE status IN (?) ORDER BY id DESC LIMIT 100", ("active",)),
+    "task_claim_one_queue": (Q.task_claim_one_queue, ("tok", 1, 1, "w", "default", None, 1)),
+    "task_claim_typed": (Q.task_claim_one_queue, ("tok", 1, 1, "w", "default", '["coder"]', 5)),
+    "task_candidates": (Q.task_candidates, ("default", 1, None, 5)),
+    "task_claim_ids": (Q.task_claim_ids, ("tok", 1, 1, "w", '["a"]')),
+    "task_expired": (Q.task_expired, (1,)),
+    "task_get": (Q.task_get, ("a",)),
+    "task_by_key": (Q.task_by_key, ("k",)),
+    "task_heartbeat": (Q.task_heartbeat, ("a", "tok", 1, None)),
+    "task_complete": (Q.task_complete, ("a", "tok", "null", 1)),
+    "task_release_dependants": (Q.task_release_dependants, ("a", 1)),
+    "task_dependants_open": (Q.task_dependants_open, ("a",)),
+    "task_children": (Q.task_children, ("a",)),
+    "task_subtree": (Q.task_subtree, ("a",)),
+    "task_downstream": (Q.task_downstream, ("a",)),
+    "task_plan_edges": (Q.task_plan_edges, ('["a"]',)),
+    "task_finished_since": (Q.task_finished_since, (1,)),
+    "tasks_by_status": ("SELECT id FROM tasks WHERE status IN (?) ORDER BY id DESC LIMIT 100", ("failed",)),
+    "tasks_by_parent": ("SELECT id FROM tasks WHERE parent_id = ? ORDER BY id DESC LIMIT 100", ("a",)),
 }
 
 
@@ -77,11 +95,16 @@ HOT = {
 def test_hot_queries_use_an_index_and_no_temp_btree(db_path: str, name: str) -> None:
     with swarmstore.open(db_path) as st:
         st.memory.put("ns", "k", 1)
+        a = st.tasks.submit("a")
+        st.tasks.submit("b", depends_on=[a.id], parent=a.id)
     conn = apsw.Connection(db_path)
     conn.execute("ANALYZE")
     sql, params = HOT[name]
     text = plan(conn, sql, params)
     assert "TEMP B-TREE" not in text, text
     for line in text.splitlines():
-        if line.startswith("SCAN"):
+        # json_each is the bound list of ids; a recursive CTE scans its own queue and its seed row
+        if line.startswith("SCAN") and not any(w in line for w in ("json_each", "CONSTANT ROW")):
+            if line in ("SCAN s", "SCAN b", "SCAN n", "SCAN sub", "SCAN below", "SCAN need"):
+                continue
             assert "USING" in line or name == "audit_newest", f"full scan in {name}: {text}"

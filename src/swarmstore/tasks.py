@@ -863,11 +863,11 @@ class Tasks:
             oldest = cur.execute(self._q.task_oldest_ready).fetchall()[0][0]
             throughput = {}
             for minutes in (1, 5, 15):
-                done = dict(cur.execute(self._q.task_finished_since, (now - minutes * 60 * S,)).fetchall())
+                completed, failed = cur.execute(self._q.task_finished_since, (now - minutes * 60 * S,)).fetchall()[0]
                 throughput[f"{minutes}m"] = {
-                    "completed": done.get("completed", 0),
-                    "failed": done.get("failed", 0),
-                    "completed_per_s": round(done.get("completed", 0) / (minutes * 60), 2),
+                    "completed": completed,
+                    "failed": failed,
+                    "completed_per_s": round(completed / (minutes * 60), 2),
                 }
             return {
                 "total": sum(by_status.values()),

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from types import FrameType
 from typing import TYPE_CHECKING, Any
 
-from .errors import LeaseLost, NotFound, SwarmstoreError, TaskCancelled
+from .errors import InvalidInput, LeaseLost, NotFound, SwarmstoreError, TaskCancelled
 from .models import Task
 
 if TYPE_CHECKING:
@@ -80,8 +80,8 @@ class Worker:
         grace_seconds: float = 30.0,
         install_signals: bool = True,
     ) -> None:
-        if concurrency < 1:
-            raise ValueError("concurrency must be >= 1")
+        if not isinstance(concurrency, int) or concurrency < 1:
+            raise InvalidInput("concurrency", "must be an integer >= 1")
         self.store = store
         self.handler = handler
         self.queues = [queues] if isinstance(queues, str) else list(queues)
@@ -291,10 +291,13 @@ def load_handler(spec: str) -> Callable[..., Any]:
 
     module_name, _, attr = spec.partition(":")
     if not module_name or not attr:
-        raise ValueError(f"handler {spec!r}: expected module:function")
-    obj: Any = importlib.import_module(module_name)
-    for part in attr.split("."):
-        obj = getattr(obj, part)
+        raise InvalidInput("handler", f"{spec!r}: expected module:function")
+    try:
+        obj: Any = importlib.import_module(module_name)
+        for part in attr.split("."):
+            obj = getattr(obj, part)
+    except (ImportError, AttributeError) as exc:
+        raise InvalidInput("handler", f"{spec!r}: {exc}") from None
     if not callable(obj):
-        raise ValueError(f"handler {spec!r} is not callable")
+        raise InvalidInput("handler", f"{spec!r} is not callable")
     return obj  # type: ignore[no-any-return]

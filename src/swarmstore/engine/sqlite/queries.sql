@@ -298,15 +298,16 @@ WHERE id = ?1 AND status IN ('blocked', 'ready', 'running')
 RETURNING status
 
 -- name: task_downstream
+-- (CROSS JOIN keeps the recursive row outermost, so each step is an index seek.)
 -- Every unfinished task below a root: its dependants and its children, transitively.
 WITH RECURSIVE below(id) AS (
     SELECT ?1
     UNION
-    SELECT d.task_id FROM task_deps d JOIN below b ON d.depends_on = b.id
+    SELECT d.task_id FROM below b CROSS JOIN task_deps d ON d.depends_on = b.id
     UNION
-    SELECT t.id FROM tasks t JOIN below b ON t.parent_id = b.id
+    SELECT t.id FROM below b CROSS JOIN tasks t ON t.parent_id = b.id
 )
-SELECT t.id FROM below b JOIN tasks t ON t.id = b.id
+SELECT t.id FROM below b CROSS JOIN tasks t ON t.id = b.id
 WHERE t.id <> ?1 AND t.status IN ('blocked', 'ready', 'running')
 
 -- name: task_retry
@@ -333,7 +334,7 @@ SELECT t.id, t.status FROM task_deps d JOIN tasks t ON t.id = d.depends_on WHERE
 WITH RECURSIVE sub(id) AS (
     SELECT ?1
     UNION
-    SELECT t.id FROM tasks t JOIN sub s ON t.parent_id = s.id
+    SELECT t.id FROM sub s CROSS JOIN tasks t ON t.parent_id = s.id
 )
 {{task_select}} WHERE id IN (SELECT id FROM sub) ORDER BY id
 
@@ -342,8 +343,8 @@ WITH RECURSIVE sub(id) AS (
 WITH RECURSIVE need(id) AS (
     SELECT value FROM json_each(?1)
     UNION
-    SELECT d.depends_on FROM task_deps d JOIN need n ON d.task_id = n.id
-    JOIN tasks p ON p.id = d.depends_on WHERE p.status <> 'completed'
+    SELECT d.depends_on FROM need n CROSS JOIN task_deps d ON d.task_id = n.id
+    CROSS JOIN tasks p ON p.id = d.depends_on WHERE p.status <> 'completed'
 )
 SELECT n.id, t.status, (SELECT json_group_array(d.depends_on) FROM task_deps d WHERE d.task_id = n.id)
 FROM need n LEFT JOIN tasks t ON t.id = n.id
@@ -355,7 +356,7 @@ SELECT queue, status, count(*) FROM tasks GROUP BY queue, status
 SELECT min(ready_at) FROM tasks WHERE status = 'ready'
 
 -- name: task_finished_since
-SELECT status, count(*) FROM tasks WHERE finished_at >= ? GROUP BY status
+SELECT coalesce(sum(status = 'completed'), 0), coalesce(sum(status = 'failed'), 0) FROM tasks WHERE finished_at >= ?
 
 -- name: task_prunable
 SELECT t.id FROM tasks t

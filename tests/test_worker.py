@@ -1,0 +1,89 @@
+"""The Worker in-process: draining a DAG with threads, retries of a failing handler, cancellation."""
+
+from __future__ import annotations
+
+import threading
+import time
+from typing import Any
+
+import swarmstore
+from swarmstore import Store, Task, TaskContext, Worker
+
+
+def test_worker_drains_a_dag_in_dependency_order(store: Store) -> None:
+    done: list[str] = []
+    lock = threading.Lock()
+    items = [{"summary": "root", "ref": "r"}]
+    items += [{"summary": f"mid{i}", "ref": f"m{i}", "depends_on": ["r"], "parent": "r"} for i in range(5)]
+    items += [{"summary": "last", "depends_on": [f"m{i}" for i in range(5)]}]
+    tasks = store.tasks.submit_many(items)
+
+    def handler(task: Task) -> Any:
+        with lock:
+            done.append(task.summary)
+        return {"n": len(done)}
+
+    stats = Worker(store, handler, concurrency=3, until_idle=True, poll_interval=0.01, install_signals=False).run()
+    assert stats.completed == 7 and stats.failed == 0
+    assert done[0] == "root" and done[-1] == "last" and sorted(done[1:-1]) == [f"mid{i}" for i in range(5)]
+    assert all(store.tasks.get(t.id).status == "completed" for t in tasks)
+    agents = store.agents.list(alive_only=False)
+    assert len(agents) == 1 and agents[0].status == "stopped"
+    assert {store.tasks.get(t.id).worker_id for t in tasks} == {agents[0].id}, "each claim records the agent"
+
+
+def test_a_failing_handler_is_retried_then_fails(store_url: str) -> None:
+    with swarmstore.open(store_url, retry_base_seconds=0.01) as fast:  # a 1 s backoff would slow the test
+        ok = fast.tasks.submit("ok on the second attempt", max_attempts=3)
+        bad = fast.tasks.submit("always fails", max_attempts=2)
+
+        def handler(task: Task) -> Any:
+            if task.summary == "always fails" or task.attempt < 2:
+                raise ValueError(f"no luck on attempt {task.attempt}")
+            return "fine"
+
+        stats = Worker(fast, handler, until_idle=True, poll_interval=0.01, install_signals=False).run()
+        assert (stats.completed, stats.failed, stats.retried) == (1, 1, 2)
+        assert fast.tasks.get(ok.id).result == "fine"
+        failed = fast.tasks.get(bad.id)
+        assert failed.status == "failed" and "ValueError: no luck on attempt 2" in (failed.error or "")
+
+
+def test_cancel_reaches_a_running_handler_through_its_heartbeat(store: Store) -> None:
+    t = store.tasks.submit("long")
+    started = threading.Event()
+    seen: list[bool] = []
+
+    def handler(task: Task, ctx: TaskContext) -> Any:
+        started.set()
+        seen.append(ctx.cancelled.wait(10))
+        return "ignored"
+
+    w = Worker(store, handler, lease_seconds=0.15, poll_interval=0.01, install_signals=False, max_tasks=1)
+    runner = threading.Thread(target=w.run)
+    runner.start()
+    assert started.wait(10)
+    store.tasks.cancel(t.id)
+    runner.join(10)
+    assert seen == [True], "the handler saw the cancellation"
+    assert w.stats.cancelled == 1 and store.tasks.get(t.id).status == "cancelled"
+
+
+def test_stop_with_hand_back_returns_running_tasks(store: Store) -> None:
+    t = store.tasks.submit("slow")
+    started = threading.Event()
+
+    def handler(task: Task, ctx: TaskContext) -> Any:
+        started.set()
+        ctx.cancelled.wait(10)
+        return "late"
+
+    w = Worker(store, handler, poll_interval=0.01, install_signals=False)
+    runner = threading.Thread(target=w.run)
+    runner.start()
+    assert started.wait(10)
+    w.stop(hand_back=True)
+    runner.join(10)
+    time.sleep(0.05)
+    back = store.tasks.get(t.id)
+    assert (back.status, back.attempt) == ("ready", 0) and w.stats.handed_back == 1
