@@ -21,25 +21,33 @@ def run(
 
 def test_demo_and_inspection(tmp_path: Path) -> None:
     db = str(tmp_path / "s.db")
-    r = run("demo", db=db)
+    r = run("demo", "--workers", "2", "--features", "4", db=db)
     assert r.returncode == 0, r.stderr
-    assert "project:acme:decisions" in r.stdout and "audit rows" in r.stdout
-    r = run("mem", "ls", "project:acme", "--json", db=db)
+    assert "33 of 33 tasks completed" in r.stdout and "audit rows" in r.stdout
+    assert "project:acme:decisions" in r.stdout and "test login (attempts: 2)" in r.stdout
+    r = run("mem", "ls", "project:acme:decisions", "--json", db=db)
     items = json.loads(r.stdout)["items"]
-    assert {i["key"] for i in items} >= {"storage", "ids", "api"}
+    assert {i["key"] for i in items} == {"storage", "ids", "api"}
     r = run("mem", "history", "project:acme:decisions", "ids", "--json", db=db)
     assert [v["version"] for v in json.loads(r.stdout)] == [1, 2]
+    r = run("mem", "history", "project:acme:features:login", "build", "--json", db=db)
+    assert [v["version"] for v in json.loads(r.stdout)] == [1, 2, 3, 4], "four parts built, four versions"
     r = run("session", "ls", "--json", db=db)
     sessions = json.loads(r.stdout)["items"]
-    assert len(sessions) == 3
-    r = run("session", "events", sessions[0]["id"], "--json", db=db)
+    assert {s["user"] for s in sessions} == {"planner", "coder", "reviewer", "agent-0", "agent-1"}
+    planner = next(s for s in sessions if s["user"] == "planner")
+    r = run("session", "events", planner["id"], "--json", db=db)
     assert [e["seq"] for e in json.loads(r.stdout)["items"]] == [1, 2, 3, 4, 5]
-    r = run("session", "show", sessions[0]["id"], db=db)
-    assert r.returncode == 0 and sessions[0]["id"] in r.stdout
+    worker_events = sum(s["event_count"] for s in sessions if s["user"].startswith("agent-"))
+    assert worker_events == 33, "each completed task logged one event"
+    r = run("session", "show", planner["id"], db=db)
+    assert r.returncode == 0 and planner["id"] in r.stdout
     r = run("audit", "ls", "--action", "memory.*", "--json", db=db)
     assert all(a["action"].startswith("memory.") for a in json.loads(r.stdout)["items"])
-    r = run("stats", "--json", db=db)
-    assert json.loads(r.stdout)["rows"]["sessions"] == 3
+    r = run("task", "stats", "--json", db=db)
+    assert json.loads(r.stdout)["by_status"]["completed"] == 33
+    r = run("agent", "ls", "--all", "--json", db=db)
+    assert sorted(a["name"] for a in json.loads(r.stdout)) == ["agent-0", "agent-1"]
 
 
 def test_mem_roundtrip_and_errors(tmp_path: Path) -> None:

@@ -70,10 +70,9 @@ HOT = {
         ("a", "u"),
     ),
     "sessions_by_status": ("SELECT id FROM sessions WHERE status IN (?) ORDER BY id DESC LIMIT 100", ("active",)),
-    "task_claim_one_queue": (Q.task_claim_one_queue, ("tok", 1, 1, "w", "default", None, 1)),
-    "task_claim_typed": (Q.task_claim_one_queue, ("tok", 1, 1, "w", "default", '["coder"]', 5)),
     "task_candidates": (Q.task_candidates, ("default", 1, None, 5)),
-    "task_claim_ids": (Q.task_claim_ids, ("tok", 1, 1, "w", '["a"]')),
+    "task_candidates_typed": (Q.task_candidates, ("default", 1, '["coder"]', 5)),
+    "task_claim": (Q.task_claim, ("a", "tok", 1, 1, "w")),
     "task_expired": (Q.task_expired, (1,)),
     "task_get": (Q.task_get, ("a",)),
     "task_by_key": (Q.task_by_key, ("k",)),
@@ -86,7 +85,10 @@ HOT = {
     "task_downstream": (Q.task_downstream, ("a",)),
     "task_plan_edges": (Q.task_plan_edges, ('["a"]',)),
     "task_finished_since": (Q.task_finished_since, (1,)),
-    "tasks_by_status": ("SELECT id FROM tasks WHERE status IN (?) ORDER BY id DESC LIMIT 100", ("failed",)),
+    "tasks_by_status": (
+        "SELECT id FROM tasks WHERE status IN (?) AND status NOT IN ('ready', 'running') ORDER BY id DESC LIMIT 100",
+        ("failed",),
+    ),
     "tasks_by_parent": ("SELECT id FROM tasks WHERE parent_id = ? ORDER BY id DESC LIMIT 100", ("a",)),
 }
 

@@ -1,14 +1,28 @@
-"""``swarmstore demo``: build a small example swarm state and show what it made."""
+"""``swarmstore demo``: a small swarm at work on the embedded store.
+
+It seeds a project (decisions in memory, planner/coder/reviewer sessions), submits a DAG of a few
+hundred tasks (features -> design -> parallel implementation -> tests -> review -> one release),
+starts worker processes that claim the tasks and write memories and session events as they go,
+shows a progress bar while they run, and prints what happened.
+"""
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+import threading
 import time
 from typing import Any
 
 from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
+from rich.tree import Tree
 
+from .models import Task, TaskNode
 from .store import Store
+from .worker import TaskContext
 
 AGENTS = [("planner", "Break the feature into tasks"), ("coder", "Write the code"), ("reviewer", "Review the change")]
 DECISIONS = {
@@ -16,13 +30,16 @@ DECISIONS = {
     "ids": "time-ordered UUIDv7 strings",
     "api": "sync and async with the same method names",
 }
+FEATURES = ["login", "search", "billing", "export", "import", "audit-view", "sharing", "comments", "tags",
+            "webhooks", "themes", "reports", "quotas", "invites", "backups", "alerts", "sso", "history",
+            "drafts", "mentions", "uploads", "calendar", "api-keys", "onboarding", "i18n", "dark-mode",
+            "offline", "sync", "roles", "metrics", "feeds", "archive", "labels", "pins", "rate-limits",
+            "status-page"]  # fmt: skip
+PARTS = ["model", "api", "ui", "docs"]
 
 
-def run_demo(store: Store, quiet: bool = False) -> dict[str, Any]:
-    """Create sessions with events and scoped state, versioned memories and a soft delete."""
-    console = Console(quiet=quiet)
-    t0 = time.perf_counter()
-    project = "acme"
+def seed(store: Store, project: str = "acme") -> list[str]:
+    """Sessions with events and scoped state, versioned memories, a TTL entry and a soft delete."""
     sessions = []
     for name, goal in AGENTS:
         s = store.sessions.create("swarm-demo", name, project=project, state={"goal": goal, "app:release": "1.0"})
@@ -36,7 +53,6 @@ def run_demo(store: Store, quiet: bool = False) -> dict[str, Any]:
             )
         sessions.append(s.id)
     store.sessions.terminate(sessions[0], actor="orchestrator")
-
     for key, value in DECISIONS.items():
         store.memory.put(f"project:{project}:decisions", key, value, actor="planner")
     store.memory.put(
@@ -44,41 +60,165 @@ def run_demo(store: Store, quiet: bool = False) -> dict[str, Any]:
     )
     store.memory.put_many(
         [
-            {
-                "namespace": f"user:{name}:prefs",
-                "key": "style",
-                "value": {"verbosity": i + 1},
-                "type": "procedural",
-                "actor": name,
-            }
+            {"namespace": f"user:{name}:prefs", "key": "style", "value": {"verbosity": i + 1}, "type": "procedural"}
             for i, (name, _) in enumerate(AGENTS)
         ]
     )
-    store.memory.put(
-        f"project:{project}:log", "standup", "coder blocked on review", type="episodic", ttl=3600, actor="coder"
-    )
+    store.memory.put(f"project:{project}:log", "standup", "coder blocked on review", type="episodic", ttl=3600)
     store.memory.put(f"project:{project}:scratch", "tmp", "to be deleted", actor="coder")
     store.memory.delete(f"project:{project}:scratch", "tmp", actor="coder")
-    elapsed = time.perf_counter() - t0
+    return sessions
 
-    t = Table(title=f"memory under project:{project}", title_justify="left")
+
+def plan_work(store: Store, features: int, project: str = "acme") -> tuple[list[Task], str]:
+    """One DAG for the release: per feature a parent task, design, 4 parts in parallel, tests, review."""
+    items: list[dict[str, Any]] = []
+    for i, feat in enumerate(FEATURES[:features]):
+        f = f"f{i}"
+        common = {"payload": {"project": project, "feature": feat}, "max_attempts": 3}
+        items.append({"summary": f"feature: {feat}", "ref": f, "agent_type": "planner", **common})
+        items.append({"summary": f"design {feat}", "ref": f"{f}.design", "parent": f, "agent_type": "planner",
+                      "priority": 7, **common})  # fmt: skip
+        for part in PARTS:
+            items.append({"summary": f"build {feat} {part}", "ref": f"{f}.{part}", "parent": f,
+                          "depends_on": [f"{f}.design"], "agent_type": "coder", **common})  # fmt: skip
+        items.append({"summary": f"test {feat}", "ref": f"{f}.test", "parent": f, "agent_type": "coder",
+                      "depends_on": [f"{f}.{p}" for p in PARTS], **common})  # fmt: skip
+        items.append({"summary": f"review {feat}", "ref": f"{f}.review", "parent": f, "agent_type": "reviewer",
+                      "depends_on": [f"{f}.test"], "priority": 6, **common})  # fmt: skip
+    items.append({"summary": "release 1.0", "depends_on": [f"f{i}.review" for i in range(features)],
+                  "agent_type": "reviewer", "priority": 9, "payload": {"project": project}})  # fmt: skip
+    tasks = store.tasks.submit_many(items)
+    return tasks, tasks[0].id
+
+
+_session: dict[str, str] = {}
+_session_lock = threading.Lock()
+
+
+def handle(task: Task, ctx: TaskContext) -> Any:
+    """What a demo agent does with a task: think a little, remember the outcome, log an event.
+
+    Every third feature's tests fail on their first attempt, to show retries."""
+    store = ctx.store
+    me = ctx.worker.name
+    with _session_lock:
+        if me not in _session:
+            _session[me] = store.sessions.create("swarm-demo", me, project=task.payload.get("project")).id
+    time.sleep(0.002 + 0.0005 * (hash(task.id) % 8))
+    feature = task.payload.get("feature")
+    if task.summary.startswith("test ") and task.attempt == 1 and FEATURES.index(feature) % 3 == 0:
+        raise RuntimeError(f"flaky test in {feature}")
+    outcome = {"task": task.summary, "by": me, "attempt": task.attempt}
+    ns = f"project:{task.payload['project']}:features:{feature}" if feature else "project:acme:release"
+    store.memory.put(ns, task.summary.split(" ")[0].rstrip(":"), outcome, type="episodic", actor=me)
+    store.sessions.append_event(_session[me], "task.done", me, outcome)
+    return outcome
+
+
+def _tree(node: TaskNode) -> Tree:
+    colour = {"completed": "green", "failed": "red", "cancelled": "magenta", "running": "yellow"}
+    t = node.task
+    tree = Tree(f"[{colour.get(t.status, 'cyan')}]{t.status}[/] {t.summary} (attempts: {t.attempt})")
+    for child in node.children:
+        tree.children.append(_tree(child))
+    return tree
+
+
+def run_demo(store: Store, quiet: bool = False, workers: int = 3, features: int = 36) -> dict[str, Any]:
+    """Seed the project, run the swarm on the task DAG with ``workers`` processes, report."""
+    console = Console(quiet=quiet)
+    t0 = time.perf_counter()
+    sessions = seed(store)
+    tasks, first_feature = plan_work(store, max(1, min(features, len(FEATURES))))
+    console.print(f"seeded project acme; submitted {len(tasks)} tasks as one DAG; starting {workers} worker processes")
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in sys.path if p)}
+    procs = [
+        subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "swarmstore.cli",
+                "--db",
+                store.url,
+                "worker",
+                "--handler",
+                "swarmstore.demo:handle",
+                "--until-idle",
+                "--name",
+                f"agent-{i}",
+                "--concurrency",
+                "2",
+                "--lease",
+                "10",
+            ],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=env,
+        )
+        for i in range(workers)
+    ]
+    start = time.perf_counter()
+    total = len(tasks)
+    with Progress(
+        TextColumn("[bold]tasks"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+        TextColumn("{task.fields[detail]}"), console=console, transient=False,
+    ) as bar:  # fmt: skip
+        job = bar.add_task("tasks", total=total, detail="")
+        while any(p.poll() is None for p in procs):
+            s = store.tasks.stats()["by_status"]
+            finished = s["completed"] + s["failed"] + s["cancelled"]
+            bar.update(job, completed=finished, detail=f"running {s['running']}, ready {s['ready']}")
+            time.sleep(0.1)
+        s = store.tasks.stats()["by_status"]
+        bar.update(job, completed=s["completed"] + s["failed"] + s["cancelled"], detail="")
+    swarm_s = time.perf_counter() - start
+    errors = [p.stderr.read() if p.stderr else "" for p in procs if p.returncode != 0]
+    for p in procs:
+        if p.stdout:
+            p.stdout.close()
+        if p.stderr:
+            p.stderr.close()
+    if errors:
+        raise RuntimeError("a demo worker failed:\n" + errors[0][-2000:])
+    stats = store.tasks.stats()
+    rows = store.stats()["rows"]
+    retries = sum(1 for e in store.audit.list(action="task.retry", limit=10_000))
+
+    t = Table(title="memory under project:acme (first entries)", title_justify="left")
     for col in ("namespace", "key", "version", "type", "value"):
         t.add_column(col, overflow="fold")
-    for m in store.memory.list(f"project:{project}"):
+    for m in store.memory.list("project:acme", limit=8):
         t.add_row(m.namespace, m.key, str(m.version), m.type, str(m.value)[:60])
     console.print(t)
-    st = Table(title="sessions", title_justify="left")
-    for col in ("id", "user", "status", "events", "merged state"):
-        st.add_column(col, overflow="fold")
-    for sid in sessions:
-        s = store.sessions.get(sid)
-        st.add_row(s.id, s.user, s.status, str(s.event_count), str(store.sessions.state(sid)))
-    console.print(st)
-    stats = store.stats()["rows"]
+    console.print(_tree(store.tasks.tree(first_feature)))
+    agents = Table(title="agents", title_justify="left")
+    for col in ("name", "status", "tasks completed"):
+        agents.add_column(col)
+    done_by: dict[str, int] = {}
+    for task in store.tasks.list(status="completed", limit=10_000):
+        done_by[task.worker_id or ""] = done_by.get(task.worker_id or "", 0) + 1
+    for a in store.agents.list(alive_only=False):
+        agents.add_row(a.name, a.status, str(done_by.get(a.id, 0)))
+    console.print(agents)
+    by = stats["by_status"]
     console.print(
-        f"made {len(sessions)} sessions, {stats['events']} events, {stats['memories_live']} live memories "
-        f"({stats['memory_versions']} versions), {stats['audit']} audit rows in {elapsed * 1000:.1f} ms "
+        f"{by['completed']} of {total} tasks completed ({by['failed']} failed, {retries} retried after a failure) "
+        f"by {workers} processes in {swarm_s:.1f} s ({by['completed'] / swarm_s:.0f} tasks/s); "
+        f"{rows['memories_live']} live memories, {rows['events']} events, {rows['audit']} audit rows "
         f"at [bold]{store.url}[/]"
     )
-    console.print("next: swarmstore mem ls project:acme | swarmstore session ls | swarmstore audit ls")
-    return {"sessions": sessions, "rows": stats, "seconds": elapsed, "url": store.url}
+    console.print("next: swarmstore task tree <id> | swarmstore task stats | swarmstore mem ls project:acme")
+    return {
+        "sessions": sessions,
+        "tasks": total,
+        "completed": by["completed"],
+        "failed": by["failed"],
+        "retried": retries,
+        "swarm_seconds": swarm_s,
+        "seconds": time.perf_counter() - t0,
+        "rows": rows,
+        "url": store.url,
+        "feature_root": first_feature,
+    }

@@ -72,6 +72,7 @@ DEADLINE_BONUS = 600 * S
 DEADLINE_HORIZON = 3600 * S
 DEADLINE_MARGIN = 60 * S
 MAX_BACKOFF = 300 * S
+_NOT_CLAIMABLE = "status NOT IN ('ready', 'running')"
 
 _SUBMIT_FIELDS = frozenset(
     {
@@ -494,33 +495,21 @@ class Tasks:
         def op(cur: Cursor) -> list[Task]:
             now = now_us()
             self._rescue(cur, now)
-            if len(queue_list) == 1:
-                claimed = [
-                    r[0]
-                    for r in cur.execute(
-                        q.task_claim_one_queue, (token, lease, now, worker_id, queue_list[0], types, limit)
-                    ).fetchall()
-                ]
-            else:
-                found = []
-                for qn in queue_list:
-                    found += cur.execute(q.task_candidates, (qn, now, types, limit)).fetchall()
+            found = []
+            for qn in queue_list:
+                found += cur.execute(q.task_candidates, (qn, now, types, limit)).fetchall()
+            if len(queue_list) > 1:
                 found.sort(key=lambda r: (r[1], r[0]))
-                ids = [r[0] for r in found[:limit]]
-                claimed = [
-                    r[0]
-                    for r in cur.execute(
-                        q.task_claim_ids, (token, lease, now, worker_id, orjson.dumps(ids).decode())
-                    ).fetchall()
-                ]
-            if not claimed:
-                return []
-            tasks = self._fetch(cur, claimed, now)
-            tasks.sort(key=lambda t: (-t.score, t.id))
-            cur.executemany(
-                q.audit_insert,
-                [(now, worker_id, "task.claim", "task", t.id, None, f'{{"attempt":{t.attempt}}}') for t in tasks],
-            )
+            tasks = []
+            for tid, _rank in found[:limit]:
+                rows = cur.execute(q.task_claim, (tid, token, lease, now, worker_id)).fetchall()
+                if rows:
+                    tasks.append(_task(rows[0], now))
+            if tasks:
+                cur.executemany(
+                    q.audit_insert,
+                    [(now, worker_id, "task.claim", "task", t.id, None, f'{{"attempt":{t.attempt}}}') for t in tasks],
+                )
             return tasks
 
         return self._e.write(op)
@@ -588,8 +577,9 @@ class Tasks:
             rows = cur.execute(self._q.task_complete, (task_id, lease_token, body, now)).fetchall()
             if not rows:
                 raise self._lease_problem(cur, task_id, lease_token)
+            done = _task(rows[0], now)
             released = []
-            if rows[0][0]:
+            if done.dependants:
                 released = [
                     r[0]
                     for r in cur.execute(self._q.task_release_dependants, (task_id, now)).fetchall()
@@ -604,7 +594,7 @@ class Tasks:
                     self._q.audit_insert,
                     [(now, None, "task.ready", "task", r, None, f'{{"after":"{task_id}"}}') for r in released],
                 )
-            return self._fetch(cur, [task_id], now)[0]
+            return done
 
         return self._e.write(op)
 
@@ -775,6 +765,8 @@ class Tasks:
             statuses = check_choices(status, "status", STATUSES)
             where.append(f"status IN ({', '.join([ph] * len(statuses))})")
             params += statuses
+            if not {"ready", "running"} & set(statuses):
+                where.append(_NOT_CLAIMABLE)  # lets SQLite use the partial index tasks_status
         for column, value in (
             ("queue", queue),
             ("agent_type", agent_type),

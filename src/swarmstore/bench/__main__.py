@@ -15,7 +15,7 @@ import apsw
 
 import swarmstore
 
-from . import foundation
+from . import foundation, tasks
 from .harness import fmt_table
 
 
@@ -48,6 +48,10 @@ def main(argv: list[str] | None = None) -> int:
         results = foundation.run(store, path, data, n, rnd)
         print(fmt_table(results))
         store.close()
+        print("\ntask queue (its own file)\n")
+        task_results = tasks.run(workdir, args.quick)
+        print(fmt_table(task_results))
+        results += task_results
         if args.json:
             with open(args.json, "w") as f:
                 json.dump({"scale": scale, "n": n, "results": [r.as_dict() for r in results]}, f, indent=2)

@@ -42,14 +42,16 @@ def init(db: DbOpt = None) -> None:
 
 @app.command()
 def demo(
+    workers: Annotated[int, typer.Option(min=1, max=16, help="Worker processes.")] = 3,
+    features: Annotated[int, typer.Option(min=1, max=36, help="Features in the DAG (8 tasks each).")] = 36,
     db: DbOpt = None,
     json_out: JsonOpt = False,
 ) -> None:
-    """Build a small example swarm state and print what it made."""
+    """Run a small swarm: a DAG of tasks worked by several processes, with memories and events."""
     from swarmstore.demo import run_demo
 
     with opened(db, create=True) as st:
-        summary = run_demo(st, quiet=json_out)
+        summary = run_demo(st, quiet=json_out, workers=workers, features=features)
     if json_out:
         emit_json(summary)
 

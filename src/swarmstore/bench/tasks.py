@@ -1,0 +1,267 @@
+"""Task-queue benchmark: submit, claim, claim+complete with 1/2/4 processes, release, DAG checks.
+
+Each figure runs beside the same SQL through raw apsw on the same file where a raw equivalent
+exists (claims, submits, completes), so the ratio shows the library's own cost.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import random
+import subprocess
+import sys
+import textwrap
+import time
+from typing import Any
+
+import apsw
+
+import swarmstore
+from swarmstore.clock import now_us
+from swarmstore.engine.sqlite.engine import QUERIES as Q
+from swarmstore.errors import CycleError
+from swarmstore.ids import new_id
+
+from .harness import Result, measure
+
+PRAGMAS = (
+    "journal_mode=WAL",
+    "synchronous=NORMAL",
+    "foreign_keys=ON",
+    "wal_autocheckpoint=10000",
+    "mmap_size=268435456",
+)
+
+# A worker process: open the store, say ready, wait for "go", claim+complete until the queue is empty.
+CYCLER = textwrap.dedent(
+    """
+    import sys, time, swarmstore
+    st = swarmstore.open(sys.argv[1])
+    me = sys.argv[2]
+    print("ready", flush=True)
+    sys.stdin.readline()
+    n, start = 0, time.perf_counter()
+    while True:
+        got = st.tasks.claim(me)
+        if not got:
+            break
+        t = got[0]
+        st.tasks.complete(t.id, t.lease_token, None)
+        n += 1
+    print(n, start, time.perf_counter(), flush=True)
+    """
+)
+
+
+def _raw(path: str) -> apsw.Cursor:
+    conn = apsw.Connection(path)
+    conn.set_busy_timeout(5000)
+    for p in PRAGMAS:
+        conn.execute(f"PRAGMA {p}")
+    return conn.cursor()
+
+
+def _task_row(summary: str, now: int, priority: int) -> tuple[Any, ...]:
+    tid = new_id()
+    return (
+        tid, summary, "null", "default", None, "ready", priority, "human", now + (10 - priority) * 360_000_000,
+        (10 - priority) * 360_000_000, None, now, 0, None, None, 3, 3_600_000_000, None, None, None, "cancel",
+        "[]", 0, 0, 0, "{}", now, now, None, None,
+    )  # fmt: skip
+
+
+def _pair(out: list[Result], ours: Result, base: Result | None, target: str, ok: bool | None) -> None:
+    ours.baseline, ours.target, ours.ok = base, target, ok
+    out.append(ours)
+
+
+def _cycles(path: str, procs: int) -> tuple[int, float]:
+    """Claim+complete cycles per second of ``procs`` worker processes draining the queue."""
+    children = [
+        subprocess.Popen(
+            [sys.executable, "-c", CYCLER, path, f"bench-{procs}-{i}"],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        for i in range(procs)
+    ]
+    for c in children:
+        assert c.stdout is not None and c.stdout.readline().strip() == "ready"
+    for c in children:
+        assert c.stdin is not None
+        c.stdin.write("go\n")
+        c.stdin.flush()
+    done, starts, ends = 0, [], []
+    for c in children:
+        out, _ = c.communicate(timeout=600)
+        n, s, e = out.split()
+        done += int(n)
+        starts.append(float(s))
+        ends.append(float(e))
+    return done, done / (max(ends) - min(starts))
+
+
+def run(workdir: str, quick: bool) -> list[Result]:
+    out: list[Result] = []
+    path = os.path.join(workdir, "tasks.db")
+    store = swarmstore.open(path)
+    rc = _raw(path)
+    rnd = random.Random(7)
+    n_single = 500 if quick else 3_000
+    queue = 2_000 if quick else 10_000
+
+    # -- submits -------------------------------------------------------------------------------
+    r = measure("task submit", lambda i: store.tasks.submit(f"single {i}", {"i": i}, priority=i % 11), n_single, 20)
+
+    def raw_submit(i: int) -> None:
+        now = now_us()
+        row = _task_row(f"raw {i}", now, i % 11)
+        rc.execute("BEGIN IMMEDIATE")
+        rc.execute(Q.task_insert, row)
+        rc.execute(Q.audit_insert, (now, None, "task.submit", "task", row[0], None, '{"status":"ready"}'))
+        rc.execute(Q.tasks_by_ids, (f'["{row[0]}"]',)).fetchall()
+        rc.execute("COMMIT")
+
+    _pair(out, r, measure("raw", raw_submit, n_single, 20), "", None)
+
+    batch = 1_000
+    r = measure(
+        "task submit_many (1,000)",
+        lambda i: store.tasks.submit_many([{"summary": f"b{i}-{j}", "priority": j % 11} for j in range(batch)]),
+        3 if quick else 10,
+        1,
+        per=batch,
+    )
+
+    def raw_many(i: int) -> None:
+        now = now_us()
+        rows = [_task_row(f"rb{i}-{j}", now, j % 11) for j in range(batch)]
+        rc.execute("BEGIN IMMEDIATE")
+        rc.executemany(Q.task_insert, rows)
+        rc.executemany(
+            Q.audit_insert, [(now, None, "task.submit", "task", row[0], None, '{"status":"ready"}') for row in rows]
+        )
+        rc.execute(Q.tasks_by_ids, (json.dumps([row[0] for row in rows]),)).fetchall()
+        rc.execute("COMMIT")
+
+    _pair(out, r, measure("raw", raw_many, 3 if quick else 10, 1, per=batch), "", None)
+
+    # -- claims from a deep ready queue ----------------------------------------------------------
+    store.close()
+    os.remove(path)
+    for suffix in ("-wal", "-shm"):
+        if os.path.exists(path + suffix):
+            os.remove(path + suffix)
+    store = swarmstore.open(path)
+    rc = _raw(path)
+    for i in range(0, queue * 2, 1000):
+        store.tasks.submit_many([{"summary": f"q{i + j}", "priority": rnd.randint(0, 10)} for j in range(1000)])
+    claims = queue // 5
+    r = measure(f"claim (from {queue:,} ready)", lambda i: store.tasks.claim("bench"), claims, 10)
+    lease = 60_000_000
+
+    def raw_claim(i: int) -> None:
+        now = now_us()
+        rc.execute("BEGIN IMMEDIATE")
+        rc.execute(Q.task_expired, (now,)).fetchall()
+        ids = [x[0] for x in rc.execute(Q.task_candidates, ("default", now, None, 1)).fetchall()]
+        rc.execute(Q.task_claim, (ids[0], "tok", lease, now, "raw")).fetchall()
+        rc.execute(Q.audit_insert, (now, "raw", "task.claim", "task", ids[0], None, '{"attempt":1}'))
+        rc.execute("COMMIT")
+
+    b = measure("raw", raw_claim, claims, 10)
+    _pair(out, r, b, "p99<200µs", r.p99_us < 200)
+
+    # -- claim+complete cycles -------------------------------------------------------------------
+    def cycle(i: int) -> None:
+        t = store.tasks.claim("bench")[0]
+        store.tasks.complete(t.id, t.lease_token or "", None)
+
+    n_cycles = claims
+    r = measure("claim+complete cycle (in-process)", cycle, n_cycles, 10)
+
+    def raw_cycle(i: int) -> None:
+        now = now_us()
+        rc.execute("BEGIN IMMEDIATE")
+        rc.execute(Q.task_expired, (now,)).fetchall()
+        ids = [x[0] for x in rc.execute(Q.task_candidates, ("default", now, None, 1)).fetchall()]
+        rc.execute(Q.task_claim, (ids[0], "tok", lease, now, "raw")).fetchall()
+        rc.execute(Q.audit_insert, (now, "raw", "task.claim", "task", ids[0], None, '{"attempt":1}'))
+        rc.execute("COMMIT")
+        now = now_us()
+        rc.execute("BEGIN IMMEDIATE")
+        rc.execute(Q.task_complete, (ids[0], "tok", "null", now)).fetchall()
+        rc.execute(Q.audit_insert, (now, None, "task.complete", "task", ids[0], None, '{"released":0}'))
+        rc.execute("COMMIT")
+
+    b = measure("raw", raw_cycle, n_cycles, 10)
+    _pair(out, r, b, ">=5,000/s", r.ops_per_s >= 5_000)
+    one = r.ops_per_s
+
+    per_run = 1_000 if quick else 5_000
+    for procs in (1, 2, 4):
+        store.tasks.submit_many([{"summary": f"c{procs}-{j}"} for j in range(per_run)])
+        # drain what is left from earlier steps first so each run sees exactly its own tasks
+        done, rate = _cycles(path, procs)
+        res = Result(f"claim+complete, {procs} process{'es' if procs > 1 else ''}", "op", done, 0, 0, rate)
+        target = ">=5,000/s" if procs == 1 else "no drop vs 1 process"
+        ok = rate >= 5_000 if procs == 1 else rate >= 0.9 * one
+        _pair(out, res, None, target, ok)
+        if procs == 1:
+            one = min(one, rate)
+
+    # -- completing a task that releases 100 dependants ------------------------------------------
+    roots = []
+    for i in range(5 if quick else 20):
+        root = store.tasks.submit(f"root {i}", priority=10)
+        store.tasks.submit_many([{"summary": f"dep {i}-{j}", "depends_on": [root.id]} for j in range(100)])
+        roots.append(root.id)
+
+    def release(i: int) -> None:
+        t = store.tasks.claim("bench")[0]
+        assert t.id == roots[i]
+        store.tasks.complete(t.id, t.lease_token or "", None)
+
+    r = measure("complete releasing 100 dependants", release, len(roots), 0)
+    _pair(out, r, None, "", None)
+
+    # -- a 10,000-task DAG: cycle check (submit_many) and plan -----------------------------------
+    size = 2_000 if quick else 10_000
+    items = [
+        {
+            "summary": f"n{i}",
+            "ref": f"n{i}",
+            "depends_on": [f"n{j}" for j in {rnd.randrange(i) for _ in range(min(i, 3))}],
+        }
+        for i in range(size)
+    ]
+    t0 = time.perf_counter()
+    tasks = store.tasks.submit_many(items)
+    submit_s = time.perf_counter() - t0
+    cyclic = [dict(it) for it in items]
+    cyclic[0]["depends_on"] = [f"n{size - 1}"]
+    t0 = time.perf_counter()
+    with contextlib.suppress(CycleError):
+        store.tasks.submit_many(cyclic)
+    cycle_s = time.perf_counter() - t0
+    ids = [t.id for t in tasks]
+    timings = []
+    for _ in range(3):
+        t0 = time.perf_counter()
+        batches = store.tasks.plan(ids)
+        timings.append(time.perf_counter() - t0)
+    plan_s = min(timings)
+    r = Result(f"submit_many DAG of {size:,} (with cycle check)", "op", 1, submit_s * 1e6, submit_s * 1e6, 1 / submit_s)
+    _pair(out, r, None, "", None)
+    r = Result(f"cycle found in a {size:,}-task batch", "op", 1, cycle_s * 1e6, cycle_s * 1e6, 1 / cycle_s)
+    _pair(out, r, None, "", None)
+    r = Result(
+        f"plan of {size:,} tasks ({len(batches)} batches)", "op", 3, plan_s * 1e6, max(timings) * 1e6, 1 / plan_s
+    )
+    _pair(out, r, None, "<100ms", plan_s < 0.1)
+    rc.connection.close()
+    store.close()
+    return out
