@@ -83,7 +83,7 @@ HOT = {
     "task_children": (Q.task_children, ("a",)),
     "task_subtree": (Q.task_subtree, ("a",)),
     "task_downstream": (Q.task_downstream, ("a",)),
-    "task_plan_edges": (Q.task_plan_edges, ('["a"]',)),
+    "task_plan_nodes": (Q.task_plan_nodes, ('["a"]',)),
     "task_finished_since": (Q.task_finished_since, (1,)),
     "tasks_by_status": (
         "SELECT id FROM tasks WHERE status IN (?) AND status NOT IN ('ready', 'running') ORDER BY id DESC LIMIT 100",

@@ -21,7 +21,8 @@ from .context import Context
 from .engine.base import Cursor, Row
 from .errors import Conflict, InvalidInput, NotFound
 from .models import MEMORY_TYPES, Memory, Page
-from .namespaces import check_key, check_namespace, check_prefix, children_range
+from .namespaces import _VALID as _VALID_NS
+from .namespaces import MAX_KEY, check_key, check_namespace, check_prefix, children_range
 from .validation import check_choice, check_int, check_limit, check_name, decode_cursor, encode_cursor
 
 _TOP = "~"  # sorts after every namespace character
@@ -229,6 +230,16 @@ class MemoryStore:
         return self._e.write(op)
 
     def _prepare_item(self, item: object) -> _Put:
+        if type(item) is dict and len(item) == 3 and "value" in item:
+            # The common batch item (namespace, key, value): the same checks as _prepare, inlined,
+            # because per-item call overhead is a third of put_many's Python time.
+            namespace, key = item.get("namespace"), item.get("key")
+            if namespace in _VALID_NS and type(key) is str and 0 < len(key) <= MAX_KEY and key.isprintable():
+                return tuple.__new__(
+                    _Put,
+                    (namespace, key, codec.dumps(item["value"], "value", self._ctx.max_value_bytes), "semantic",
+                     None, None, None, self._ctx.actor),
+                )  # fmt: skip
         if type(item) is not dict and not isinstance(item, Mapping):
             raise InvalidInput("", f"expected a mapping, got {type(item).__name__}")
         if not item.keys() <= _PUT_FIELDS:

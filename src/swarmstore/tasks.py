@@ -817,13 +817,28 @@ class Tasks:
         ids = [check_name(t, "task_ids") for t in ([task_ids] if isinstance(task_ids, str) else task_ids)]
         if not ids:
             return []
-        rows = self._e.query(self._q.task_plan_edges, (orjson.dumps(ids).decode(),))
-        status = {r[0]: r[1] for r in rows}
-        missing = [t for t in ids if status.get(t) is None]
-        if missing:
-            raise NotFound(f"unknown task(s): {', '.join(missing[:10])}")
-        need = {r[0] for r in rows if r[1] != "completed"}
-        prereqs = {r[0]: [d for d in orjson.loads(r[2]) if d in need] for r in rows if r[0] in need}
+
+        def walk(cur: Cursor) -> dict[str, builtins.list[str]]:
+            # Breadth-first through unfinished prerequisites, one statement per level.
+            status: dict[str, str] = {}
+            deps: dict[str, builtins.list[str]] = {}
+            frontier = builtins.list(dict.fromkeys(ids))
+            while frontier:
+                for tid, st, text in cur.execute(self._q.task_plan_nodes, (orjson.dumps(frontier).decode(),)):
+                    status[tid] = st
+                    if st != "completed":
+                        deps[tid] = orjson.loads(text)
+                if len(status) < len(set(ids)):
+                    missing = [t for t in ids if t not in status]
+                    raise NotFound(f"unknown task(s): {', '.join(missing[:10])}")
+                frontier = builtins.list(
+                    dict.fromkeys(d for t in frontier if t in deps for d in deps[t] if d not in status)
+                )
+            return deps
+
+        deps = self._e.read_snapshot(walk)
+        need = set(deps)  # unfinished tasks (pruned prerequisites are finished by definition)
+        prereqs = {t: [d for d in ds if d in need] for t, ds in deps.items()}
         users: dict[str, builtins.list[str]] = {t: [] for t in need}
         indegree = {t: len(p) for t, p in prereqs.items()}
         for t, ps in prereqs.items():

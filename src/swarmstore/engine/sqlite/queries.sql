@@ -288,7 +288,7 @@ RETURNING status
 -- name: task_end
 -- Cancel or fail an unfinished task (not through its lease): cancellation, dependency failure.
 UPDATE tasks
-SET status = ?2, error = ?3, finished_at = ?4, updated_at = ?4
+SET status = ?2, error = ?3, finished_at = ?4, updated_at = ?4, lease_expires_at = NULL
 WHERE id = ?1 AND status IN ('blocked', 'ready', 'running')
 RETURNING status
 
@@ -333,16 +333,8 @@ WITH RECURSIVE sub(id) AS (
 )
 {{task_select}} WHERE id IN (SELECT id FROM sub) ORDER BY id
 
--- name: task_plan_edges
--- The given tasks and their unfinished prerequisites, transitively, with their edges.
-WITH RECURSIVE need(id) AS (
-    SELECT value FROM json_each(?1)
-    UNION
-    SELECT d.depends_on FROM need n CROSS JOIN task_deps d ON d.task_id = n.id
-    CROSS JOIN tasks p ON p.id = d.depends_on WHERE p.status <> 'completed'
-)
-SELECT n.id, t.status, (SELECT json_group_array(d.depends_on) FROM task_deps d WHERE d.task_id = n.id)
-FROM need n LEFT JOIN tasks t ON t.id = n.id
+-- name: task_plan_nodes
+SELECT id, status, deps FROM tasks WHERE id IN (SELECT value FROM json_each(?))
 
 -- name: task_counts
 SELECT queue, status, count(*) FROM tasks GROUP BY queue, status
