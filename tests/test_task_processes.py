@@ -21,6 +21,8 @@ DRAIN = textwrap.dedent(
     import sys, swarmstore
     path, me = sys.argv[1], sys.argv[2]
     st = swarmstore.open(path)
+    print("ready", flush=True)
+    sys.stdin.readline()  # all four start together
     done = 0
     while True:
         got = st.tasks.claim(me, limit=1, lease_seconds=30)
@@ -49,13 +51,25 @@ def test_four_processes_drain_5000_tasks_without_double_claims(db_path: str) -> 
         for i in range(0, n, 1000):
             st.tasks.submit_many([{"summary": f"t{j}", "priority": j % 11} for j in range(i, i + 1000)])
     procs = [
-        subprocess.Popen([sys.executable, "-c", DRAIN, db_path, f"w{i}"], stdout=subprocess.PIPE, text=True)
+        subprocess.Popen(
+            [sys.executable, "-c", DRAIN, db_path, f"w{i}"],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
         for i in range(4)
     ]
+    for p in procs:
+        assert p.stdout is not None and p.stdout.readline().strip() == "ready"
+    for p in procs:
+        assert p.stdin is not None
+        p.stdin.write("go\n")
+        p.stdin.flush()
     done = []
     for p in procs:
-        out, _ = p.communicate(timeout=300)
-        assert p.returncode == 0
+        out, err = p.communicate(timeout=300)
+        assert p.returncode == 0, err
         done.append(int(out))
     assert sum(done) == n
     assert all(d > 0 for d in done), f"every process got work: {done}"
