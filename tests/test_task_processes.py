@@ -71,10 +71,10 @@ def test_four_processes_drain_5000_tasks_without_double_claims(db_path: str) -> 
         out, err = p.communicate(timeout=300)
         assert p.returncode == 0, err
         done.append(int(out))
-    assert sum(done) == n
+    assert sum(done) == n, done
     assert all(d > 0 for d in done), f"every process got work: {done}"
     with swarmstore.open(db_path) as st:
-        assert st.tasks.stats()["by_status"]["completed"] == n
+        assert st.tasks.stats()["by_status"]["completed"] == n, st.tasks.stats()
         claims: Counter[str] = Counter()
         completes: Counter[str] = Counter()
         cursor = None
@@ -88,8 +88,9 @@ def test_four_processes_drain_5000_tasks_without_double_claims(db_path: str) -> 
             cursor = page.next_cursor
             if cursor is None:
                 break
-        assert len(claims) == n and set(claims.values()) == {1}, "each task claimed exactly once"
-        assert len(completes) == n and set(completes.values()) == {1}
+        twice = [t for t, c in claims.items() if c > 1]
+        assert len(claims) == n and not twice, f"each task claimed exactly once: {len(claims)}, {twice[:5]}"
+        assert len(completes) == n and set(completes.values()) == {1}, (len(completes), set(completes.values()))
         by_worker = Counter(t.worker_id for t in st.tasks.list(limit=n))
         assert sum(by_worker.values()) == n and set(by_worker) == {f"w{i}" for i in range(4)}
 
