@@ -26,6 +26,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--json", metavar="FILE", help="also write the results as JSON")
     ap.add_argument("--dir", help="where to put the database file (default: a temp dir)")
     ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--only", choices=("foundation", "tasks"), help="run one part")
     args = ap.parse_args(argv)
     scale = 0.05 if args.quick else args.scale
     n = 2_000 if args.quick else 20_000
@@ -45,13 +46,16 @@ def main(argv: list[str] | None = None) -> int:
             f"data: {len(data['keys']):,} memories, {len(data['sessions']):,} sessions, built in {built:.1f}s; file {path}"
         )
         print("ratio = raw ops/s / swarmstore ops/s (1.00x = as fast as raw SQL through apsw on the same file)\n")
-        results = foundation.run(store, path, data, n, rnd)
-        print(fmt_table(results))
+        results = []
+        if args.only in (None, "foundation"):
+            results = foundation.run(store, path, data, n, rnd)
+            print(fmt_table(results))
         store.close()
-        print("\ntask queue (its own file)\n")
-        task_results = tasks.run(workdir, args.quick)
-        print(fmt_table(task_results))
-        results += task_results
+        if args.only in (None, "tasks"):
+            print("\ntask queue (its own file)\n")
+            task_results = tasks.run(workdir, args.quick)
+            print(fmt_table(task_results))
+            results += task_results
         if args.json:
             with open(args.json, "w") as f:
                 json.dump({"scale": scale, "n": n, "results": [r.as_dict() for r in results]}, f, indent=2)

@@ -5,7 +5,6 @@ All apsw usage lives in this module; apsw errors are translated to ``swarmstore.
 
 from __future__ import annotations
 
-import contextlib
 import os
 import threading
 import weakref
@@ -39,7 +38,7 @@ MIGRATIONS = _migrations()
 SCHEMA_VERSION = MIGRATIONS[-1][0]
 
 
-_CKPT_STEP = 2000  # pages between background checkpoints
+_CKPT_EVERY = 500  # commits between background checkpoints
 
 
 def translate(exc: BaseException) -> errors.SwarmstoreError:
@@ -82,7 +81,7 @@ class SqliteEngine:
         self._cache = int(cache_size_kib)
         # Checkpointing every 10k pages (~40 MB of WAL) instead of SQLite's 1k writes each hot page
         # back once per checkpoint rather than many times: measured 9k -> 16k commits/s, p99 440 -> 95 µs.
-        # A background thread copies pages back every _CKPT_STEP pages meanwhile (on another core), so
+        # A background thread copies pages back every _CKPT_EVERY commits meanwhile (on another core), so
         # the writer's own checkpoint at the limit finds little left to do and restarts the WAL.
         self._autockpt = int(wal_autocheckpoint)
         self._ckpt_event = threading.Event()
@@ -122,27 +121,22 @@ class SqliteEngine:
         return conn
 
     def _connect_writer(self) -> apsw.Connection:
-        conn = self._connect()
-        if self._autockpt > 0:
-            conn.set_wal_hook(self._on_wal)  # replaces SQLite's auto-checkpoint, which is a WAL hook too
-        return conn
+        return self._connect()
 
-    def _on_wal(self, conn: apsw.Connection, dbname: str, pages: int) -> int:
-        """After each commit of this process's writer: ``pages`` frames are in the WAL."""
-        if pages >= self._autockpt:
-            # Busy means another connection is checkpointing; the commit itself has succeeded.
-            with contextlib.suppress(apsw.Error):
-                conn.wal_checkpoint(mode=apsw.SQLITE_CHECKPOINT_PASSIVE)
-            self._ckpt_mark = 0
-        elif pages < self._ckpt_mark or pages - self._ckpt_mark >= _CKPT_STEP:
-            self._ckpt_mark = pages
-            thread = self._ckpt_thread
-            if thread is None or not thread.is_alive():
-                thread = threading.Thread(target=self._checkpointer, name="swarmstore-checkpoint", daemon=True)
-                self._ckpt_thread = thread
-                thread.start()
-            self._ckpt_event.set()
-        return apsw.SQLITE_OK
+    def _committed(self) -> None:
+        """After each commit of this process's writer: every _CKPT_EVERY commits, wake the
+        background checkpointer (SQLite's own checkpoint at ``wal_autocheckpoint`` pages then finds
+        most pages already copied, restarts the WAL and keeps it bounded)."""
+        self._ckpt_mark += 1
+        if self._ckpt_mark < _CKPT_EVERY or self._autockpt <= 0:
+            return
+        self._ckpt_mark = 0
+        thread = self._ckpt_thread
+        if thread is None or not thread.is_alive():
+            thread = threading.Thread(target=self._checkpointer, name="swarmstore-checkpoint", daemon=True)
+            self._ckpt_thread = thread
+            thread.start()
+        self._ckpt_event.set()
 
     def _checkpointer(self) -> None:
         event = self._ckpt_event
@@ -237,6 +231,7 @@ class SqliteEngine:
             try:
                 result = fn(cur)
                 cur.execute("COMMIT")
+                self._committed()
             except BaseException as exc:
                 try:
                     if not self._writer.getautocommit():
