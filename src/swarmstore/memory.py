@@ -275,20 +275,23 @@ class MemoryStore:
                 self._q.memory_batch_existing, (ns, orjson.dumps(keys).decode())
             ).fetchall():
                 known[ns, key] = (version, meta, created_by, created_at)
-        params = []
-        out = []
+        params: list[tuple[Any, ...]] = []
+        out: list[Memory] = []
+        add_param, add_audit, add_out = params.append, audit_rows.append, out.append
         for p in prepared:
-            expires = None if p.ttl_us is None else now + p.ttl_us
-            prev = known.get((p.namespace, p.key))
+            ns, key, value, type_, metadata, ttl_us, _, actor = p
+            expires = None if ttl_us is None else now + ttl_us
+            k = (ns, key)
+            prev = known.get(k)
             if prev is None:
-                version, meta, created_by, created_at = 1, p.metadata or "{}", p.actor, now
+                version, meta, created_by, created_at = 1, metadata or "{}", actor, now
             else:
                 version, created_by, created_at = prev[0] + 1, prev[2], prev[3]
-                meta = prev[1] if p.metadata is None else p.metadata
-            known[p.namespace, p.key] = (version, meta, created_by, created_at)
-            params.append((p.namespace, p.key, p.type, p.value, p.metadata, p.actor, now, expires))
-            audit_rows.append(_put_audit_row(p, version, meta, now, expires))
-            out.append(_written(p, version, meta, created_by, created_at, now_dt, expires))
+                meta = prev[1] if metadata is None else metadata
+            known[k] = (version, meta, created_by, created_at)
+            add_param((ns, key, type_, value, metadata, actor, now, expires))
+            add_audit(_put_audit_row(p, version, meta, now, expires))
+            add_out(_written(p, version, meta, created_by, created_at, now_dt, expires))
         cur.executemany(self._q.memory_upsert_quiet, params)
         return out
 
