@@ -3,11 +3,13 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 import swarmstore
 from swarmstore import Store
+from sync_over_async import SyncOverAsync
 
 # Engine factories: each takes a temp dir and returns a store URL. The conformance suite runs on all.
 ENGINES: dict[str, Callable[[Path], str]] = {
@@ -20,9 +22,11 @@ def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     return ENGINES[request.param](tmp_path)
 
 
-@pytest.fixture
-def store(store_url: str) -> Iterator[Store]:
-    st = swarmstore.open(store_url)
+@pytest.fixture(params=["sync", "async"])
+def store(request: pytest.FixtureRequest, store_url: str) -> Iterator[Store]:
+    """The conformance suite's store: the sync ``Store``, or an ``AsyncStore`` driven through
+    ``SyncOverAsync`` (same calls, run as coroutines on an event loop)."""
+    st: Any = swarmstore.open(store_url) if request.param == "sync" else SyncOverAsync(store_url)
     yield st
     st.close()
 

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from . import errors
+from .aio import AsyncStore, AsyncWorker
 from .models import Agent, AuditEntry, Event, Memory, Page, PruneResult, Session, Task, TaskNode
 from .store import Store, open
 from .worker import TaskContext, Worker, WorkerStats
 
 __all__ = [
     "Agent",
+    "AsyncStore",
+    "AsyncWorker",
     "AuditEntry",
     "Event",
     "Memory",

@@ -318,7 +318,7 @@ class MemoryStore:
                 {"version": rows[0][0]},
             )
 
-        self._e.write(op)
+        return self._e.write(op)
 
     def restore(self, namespace: str, key: str, *, actor: str | None = None) -> Memory:
         """Bring back a soft-deleted key with its last version."""

@@ -217,9 +217,7 @@ class Sessions:
                 cur.execute(self._q.session_touch, (now, session_id))
             if delta:
                 self._apply(cur, session_id, app, user, state, "{}", delta, now)
-            audit.record(
-                cur, self._e, now, actor, "session.event", "session", session_id, None, {"seq": seq, "type": type}
-            )
+            # (its audit row is written by a trigger on events)
             flat = None if delta_text is None else orjson.loads(delta_text)
             return Event(session_id, seq, type, actor, orjson.loads(body), to_dt(now), flat)
 
@@ -261,16 +259,16 @@ class Sessions:
 
     def set_state(self, session_id: str, key: str, value: Any, *, actor: str | None = None) -> None:
         """Set one state key; its prefix picks the scope."""
-        self.update_state(session_id, {key: value}, actor=actor)
+        return self.update_state(session_id, {key: value}, actor=actor)
 
     def update_state(self, session_id: str, delta: Mapping[str, Any], *, actor: str | None = None) -> None:
         """Set several state keys in one transaction."""
-        self._change_state(session_id, self._delta(delta, "delta"), {}, actor)
+        return self._change_state(session_id, self._delta(delta, "delta"), {}, actor)
 
     def delete_state(self, session_id: str, key: str, *, actor: str | None = None) -> None:
         """Remove one state key (no error if it was not set)."""
         scope, bare = split_key(key)
-        self._change_state(session_id, {}, {scope: [bare]}, actor)
+        return self._change_state(session_id, {}, {scope: [bare]}, actor)
 
     def _change_state(
         self,
@@ -293,7 +291,7 @@ class Sessions:
             keys = sorted(s + k for s, d in (delta | removals).items() for k in d)
             audit.record(cur, self._e, now, actor, "session.state", "session", session_id, None, {"keys": keys})
 
-        self._e.write(op)
+        return self._e.write(op)
 
     def _delta(self, delta: Mapping[str, Any] | None, field: str) -> dict[str, dict[str, Any]]:
         """Validate a state mapping and split it by scope: {'': {...}, 'user:': {...}, ...}."""

@@ -124,7 +124,6 @@ def run(store: Store, path: str, data: dict[str, Any], n: int, rnd: random.Rando
         rc.execute(Q.event_insert, (sid, seq, "message", "agent", content_text, None, t))
         if status == "created" or temp != "{}":
             rc.execute(Q.session_touch, (t, sid))
-        rc.execute(Q.audit_insert, (t, "agent", "session.event", "session", sid, None, '{"seq":1}'))
         rc.execute("COMMIT")
 
     r = measure("event append", lambda i: store.sessions.append_event(rs[i % n], "message", "agent", content), w, 0)

@@ -9,7 +9,7 @@ import os
 import threading
 import weakref
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from importlib import resources
 from typing import Any, TypeVar
 
@@ -160,6 +160,49 @@ class SqliteEngine:
         except apsw.Error as exc:
             raise translate(exc) from exc
 
+    # -- reads that never wait (an event loop's): busy -> errors.Busy at once ---------------------
+
+    def _nowait_cursor(self) -> apsw.Cursor:
+        try:
+            cur: apsw.Cursor = self._local.nowait
+            return cur
+        except AttributeError:
+            pass
+        if self._closed:
+            raise errors.StoreClosed("the store is closed")
+        conn = self._connect()
+        conn.set_busy_timeout(0)
+        with self._lock:
+            self._readers.append(conn)
+        cur = conn.cursor()
+        self._local.nowait = cur
+        return cur
+
+    def query_nowait(self, sql: str, params: Sequence[Any] = ()) -> list[Row]:
+        """Like ``query``, on a connection that raises Busy instead of waiting for a lock."""
+        try:
+            rows: list[Row] = self._nowait_cursor().execute(sql, params).fetchall()
+            return rows
+        except apsw.Error as exc:
+            raise translate(exc) from exc
+
+    def read_nowait(self, fn: Callable[[Cursor], R]) -> R:
+        try:
+            return fn(self._nowait_cursor())
+        except apsw.Error as exc:
+            raise translate(exc) from exc
+
+    def read_snapshot_nowait(self, fn: Callable[[Cursor], R]) -> R:
+        try:
+            cur = self._nowait_cursor()
+            cur.execute("BEGIN")
+            try:
+                return fn(cur)
+            finally:
+                cur.execute("COMMIT")
+        except apsw.Error as exc:
+            raise translate(exc) from exc
+
     def read_snapshot(self, fn: Callable[[Cursor], R]) -> R:
         try:
             try:
@@ -197,6 +240,45 @@ class SqliteEngine:
                 raise
             return result
 
+    def write_group(self, fns: Sequence[Callable[[Cursor], Any]]) -> list[tuple[bool, Any]]:
+        """Run many operations in one transaction, each in its own savepoint (group commit).
+
+        Returns ``(True, result)`` or ``(False, error)`` per operation, in order. An operation that
+        raises is rolled back alone; the others commit together. If the commit itself fails,
+        every operation fails with that error.
+        """
+        out: list[tuple[bool, Any]] = []
+        with self._lock:
+            if self._closed:
+                return [(False, errors.StoreClosed("the store is closed"))] * len(fns)
+            cur = self._wcur
+            try:
+                cur.execute("BEGIN IMMEDIATE")
+            except apsw.Error as exc:
+                return [(False, translate(exc))] * len(fns)
+            try:
+                for fn in fns:
+                    cur.execute("SAVEPOINT op")
+                    try:
+                        out.append((True, fn(cur)))
+                        cur.execute("RELEASE op")
+                    except Exception as exc:
+                        if self._writer.getautocommit():
+                            raise  # the error ended the whole transaction: nothing can commit
+                        cur.execute("ROLLBACK TO op")
+                        cur.execute("RELEASE op")
+                        out.append((False, translate(exc) if isinstance(exc, apsw.Error) else exc))
+                cur.execute("COMMIT")
+            except BaseException as exc:
+                if not self._writer.getautocommit():
+                    with suppress(apsw.Error):
+                        cur.execute("ROLLBACK")
+                err = translate(exc) if isinstance(exc, apsw.Error) else exc
+                if not isinstance(err, Exception):
+                    raise
+                return [(False, err)] * len(fns)
+        return out
+
     @contextmanager
     def raw_writer(self) -> Iterator[apsw.Connection]:
         """The writer connection, under the write lock, outside any transaction (maintenance)."""
@@ -207,6 +289,13 @@ class SqliteEngine:
 
     def _migrate(self) -> None:
         cur = self._wcur
+        # Up to date (the common case): a read suffices, so opening never waits for the write lock.
+        try:
+            row = cur.execute("SELECT max(version) FROM schema_version").fetchall()[0]
+            if int(row[0] or 0) == SCHEMA_VERSION:
+                return
+        except apsw.SQLError:
+            pass  # no schema_version table yet: a new file
         cur.execute("BEGIN IMMEDIATE")
         try:
             cur.execute(

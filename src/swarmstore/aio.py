@@ -1,0 +1,510 @@
+"""The async API: ``swarmstore.aio.open(url) -> AsyncStore``, the same services as ``Store``, awaitable.
+
+One implementation of the logic serves both APIs: an ``AsyncStore`` runs the very same service
+classes over an engine adapter that only decides where statements run.
+
+* Reads run on the event loop, without a thread hop: a SQLite point read takes microseconds, less
+  than a hop to a thread costs. The loop's reader connection never waits on a lock: if SQLite ever
+  reports it busy, that one call is re-run on a worker thread instead.
+* Writes go to one writer thread per store. It takes every operation queued meanwhile and commits
+  them in one transaction, each in its own savepoint (group commit): an operation that fails rolls
+  back alone and the others commit. An awaited write returns only after its transaction committed.
+  A write whose awaiting coroutine is cancelled before it starts is skipped; once started it is
+  applied whole. ``aclose()`` drains the queue first.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import queue
+import random
+import signal
+import threading
+from collections.abc import Callable, Coroutine, Sequence
+from types import TracebackType
+from typing import Any, Concatenate, ParamSpec, TypeVar
+
+from .agents import Agents
+from .audit import Audit
+from .context import Context
+from .engine.base import Cursor, Row
+from .errors import Busy, InvalidInput, LeaseLost, NotFound, StoreClosed, SwarmstoreError, TaskCancelled
+from .memory import MemoryStore
+from .models import Task
+from .sessions import Sessions
+from .store import Store
+from .store import open as open_sync
+from .tasks import Tasks
+
+P = ParamSpec("P")
+R = TypeVar("R")
+_STOP = object()
+MAX_GROUP = 1000  # operations per group transaction
+
+
+class _Skipped(Exception):
+    """The awaiting coroutine was cancelled before its operation started."""
+
+
+class GroupWriter:
+    """One thread that commits queued operations in groups, each operation in a savepoint."""
+
+    def __init__(self, engine: Any) -> None:
+        self._engine = engine
+        self._closed = False
+        self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
+        self._thread = threading.Thread(target=self._run, name="swarmstore-writer", daemon=True)
+        self._thread.start()
+        self.groups = 0
+        self.operations = 0
+
+    def submit(self, fn: Callable[[Cursor], R]) -> asyncio.Future[R]:
+        if self._closed:
+            raise StoreClosed("the store is closed")
+        loop = asyncio.get_running_loop()
+        fut: asyncio.Future[R] = loop.create_future()
+        self._queue.put((fn, fut, loop))
+        return fut
+
+    def stop(self) -> None:
+        """Finish everything queued, then end the thread (blocks: call it from a worker thread)."""
+        self._closed = True
+        self._queue.put(_STOP)
+        self._thread.join()
+
+    def _run(self) -> None:
+        while True:
+            item = self._queue.get()
+            stop = item is _STOP
+            batch = [] if stop else [item]
+            while len(batch) < MAX_GROUP:
+                try:
+                    nxt = self._queue.get_nowait()
+                except queue.Empty:
+                    break
+                if nxt is _STOP:
+                    stop = True
+                    continue
+                batch.append(nxt)
+            if batch:
+                self._commit(batch)
+            if stop:
+                return
+
+    def _commit(self, batch: list[tuple[Callable[[Cursor], Any], asyncio.Future[Any], Any]]) -> None:
+        def guarded(fn: Callable[[Cursor], Any], fut: asyncio.Future[Any]) -> Callable[[Cursor], Any]:
+            def run(cur: Cursor) -> Any:
+                if fut.cancelled():  # read across threads: a stale "no" only means it runs
+                    raise _Skipped
+                return fn(cur)
+
+            return run
+
+        outcomes = self._engine.write_group([guarded(fn, fut) for fn, fut, _ in batch])
+        self.groups += 1
+        self.operations += len(batch)
+        by_loop: dict[Any, list[tuple[asyncio.Future[Any], bool, Any]]] = {}
+        for (_, fut, loop), (ok, value) in zip(batch, outcomes, strict=True):
+            by_loop.setdefault(loop, []).append((fut, ok, value))
+        for loop, settled in by_loop.items():  # one wake-up per loop, not one per operation
+            with contextlib.suppress(RuntimeError):  # that loop is closed: nobody waits any more
+                loop.call_soon_threadsafe(_settle, settled)
+
+
+def _settle(settled: list[tuple[asyncio.Future[Any], bool, Any]]) -> None:
+    for fut, ok, value in settled:
+        if fut.done():
+            continue
+        if ok:
+            fut.set_result(value)
+        elif isinstance(value, _Skipped):
+            fut.cancel()
+        else:
+            fut.set_exception(value)
+
+
+class _AsyncEngine:
+    """The engine as the services see it inside an AsyncStore: reads run here and now (on the
+    loop), ``write`` hands the operation to the group writer and returns a future."""
+
+    def __init__(self, engine: Any, writer: GroupWriter) -> None:
+        self._engine = engine
+        self._writer = writer
+        self.url = engine.url
+        self.q = engine.q
+        self.placeholder = engine.placeholder
+
+    def query(self, sql: str, params: Sequence[Any] = ()) -> list[Row]:
+        return self._engine.query_nowait(sql, params)  # type: ignore[no-any-return]
+
+    def read(self, fn: Callable[[Cursor], R]) -> R:
+        return self._engine.read_nowait(fn)  # type: ignore[no-any-return]
+
+    def read_snapshot(self, fn: Callable[[Cursor], R]) -> R:
+        return self._engine.read_snapshot_nowait(fn)  # type: ignore[no-any-return]
+
+    def write(self, fn: Callable[[Cursor], R]) -> R:
+        return self._writer.submit(fn)  # type: ignore[return-value]  # awaited by _AsyncService
+
+    def write_group(self, fns: Sequence[Callable[[Cursor], Any]]) -> list[tuple[bool, Any]]:
+        return self._engine.write_group(fns)  # type: ignore[no-any-return]
+
+    query_nowait = query
+    read_nowait = read
+    read_snapshot_nowait = read_snapshot
+
+    def stats(self) -> dict[str, Any]:
+        return self._engine.stats()  # type: ignore[no-any-return]
+
+    def close(self) -> None:
+        raise RuntimeError("close the AsyncStore with aclose()")
+
+
+class _AsyncService:
+    def __init__(self, on_loop: Any, blocking: Any) -> None:
+        self._on_loop = on_loop  # the service over _AsyncEngine
+        self._blocking = blocking  # the same service over the plain engine, for the thread fallback
+
+    async def _call(self, name: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+        try:
+            result = getattr(self._on_loop, name)(*args, **kwargs)
+        except Busy:
+            # A read met a lock (rare in WAL mode): wait for it on a thread, never on the loop.
+            return await asyncio.to_thread(getattr(self._blocking, name), *args, **kwargs)
+        if isinstance(result, asyncio.Future):
+            return await result
+        return result
+
+
+def _awaitable(
+    method: Callable[Concatenate[Any, P], R],
+) -> Callable[Concatenate[Any, P], Coroutine[Any, Any, R]]:
+    name = method.__name__
+
+    async def call(self: _AsyncService, /, *args: P.args, **kwargs: P.kwargs) -> R:
+        return await self._call(name, args, kwargs)  # type: ignore[no-any-return]
+
+    call.__name__ = name
+    call.__qualname__ = method.__qualname__
+    call.__doc__ = method.__doc__
+    return call
+
+
+class AsyncSessions(_AsyncService):
+    create = _awaitable(Sessions.create)
+    get = _awaitable(Sessions.get)
+    list = _awaitable(Sessions.list)
+    set_status = _awaitable(Sessions.set_status)
+    terminate = _awaitable(Sessions.terminate)
+    archive = _awaitable(Sessions.archive)
+    append_event = _awaitable(Sessions.append_event)
+    events = _awaitable(Sessions.events)
+    state = _awaitable(Sessions.state)
+    get_state = _awaitable(Sessions.get_state)
+    set_state = _awaitable(Sessions.set_state)
+    update_state = _awaitable(Sessions.update_state)
+    delete_state = _awaitable(Sessions.delete_state)
+
+
+class AsyncMemory(_AsyncService):
+    put = _awaitable(MemoryStore.put)
+    put_many = _awaitable(MemoryStore.put_many)
+    get = _awaitable(MemoryStore.get)
+    history = _awaitable(MemoryStore.history)
+    list = _awaitable(MemoryStore.list)
+    namespaces = _awaitable(MemoryStore.namespaces)
+    delete = _awaitable(MemoryStore.delete)
+    restore = _awaitable(MemoryStore.restore)
+    purge = _awaitable(MemoryStore.purge)
+
+
+class AsyncTasks(_AsyncService):
+    submit = _awaitable(Tasks.submit)
+    submit_many = _awaitable(Tasks.submit_many)
+    claim = _awaitable(Tasks.claim)
+    heartbeat = _awaitable(Tasks.heartbeat)
+    complete = _awaitable(Tasks.complete)
+    fail = _awaitable(Tasks.fail)
+    release = _awaitable(Tasks.release)
+    cancel = _awaitable(Tasks.cancel)
+    retry = _awaitable(Tasks.retry)
+    rescue_expired = _awaitable(Tasks.rescue_expired)
+    get = _awaitable(Tasks.get)
+    list = _awaitable(Tasks.list)
+    children = _awaitable(Tasks.children)
+    tree = _awaitable(Tasks.tree)
+    dependencies = _awaitable(Tasks.dependencies)
+    dependants = _awaitable(Tasks.dependants)
+    plan = _awaitable(Tasks.plan)
+    stats = _awaitable(Tasks.stats)
+    prune = _awaitable(Tasks.prune)
+
+
+class AsyncAgents(_AsyncService):
+    register = _awaitable(Agents.register)
+    heartbeat = _awaitable(Agents.heartbeat)
+    stop = _awaitable(Agents.stop)
+    get = _awaitable(Agents.get)
+    list = _awaitable(Agents.list)
+
+
+class AsyncAudit(_AsyncService):
+    list = _awaitable(Audit.list)
+
+
+class AsyncStore:
+    """An open swarmstore for asyncio code: ``sessions``, ``memory``, ``tasks``, ``agents``,
+    ``audit`` with the same methods as ``Store``, each awaitable. Use it from one event loop at a
+    time (the writer can serve several)."""
+
+    def __init__(self, store: Store) -> None:
+        self._store = store  # the plain store: its engine, and the blocking fallback for reads
+        self._writer = GroupWriter(store.engine)
+        base = store._ctx
+        engine = _AsyncEngine(store.engine, self._writer)
+        ctx = Context(engine, base.max_value_bytes, base.actor, base.retry_base_us, base.max_task_depth)
+        self.sessions = AsyncSessions(Sessions(ctx), store.sessions)
+        self.memory = AsyncMemory(MemoryStore(ctx), store.memory)
+        self.tasks = AsyncTasks(Tasks(ctx), store.tasks)
+        self.agents = AsyncAgents(Agents(ctx), store.agents)
+        self.audit = AsyncAudit(Audit(engine), store.audit)
+        self._closed = False
+
+    @property
+    def url(self) -> str:
+        return self._store.url
+
+    @property
+    def engine(self) -> Any:
+        return self._store.engine
+
+    async def stats(self) -> dict[str, Any]:
+        """Row counts, file and WAL size, schema version (read on a thread: it counts rows)."""
+        return await asyncio.to_thread(self._store.stats)
+
+    async def aclose(self) -> None:
+        """Commit everything queued, then close every connection."""
+        if self._closed:
+            return
+        self._closed = True
+        await asyncio.to_thread(self._writer.stop)
+        self._store.close()
+
+    async def __aenter__(self) -> AsyncStore:
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self.aclose()
+
+    def __repr__(self) -> str:
+        return f"AsyncStore({self.url!r})"
+
+
+def open(url: str, **options: Any) -> AsyncStore:
+    """Open (creating and migrating if needed) the store at ``url`` for asyncio code.
+
+    Takes the same options as ``swarmstore.open``. Opening touches the file once (milliseconds);
+    everything after it is awaitable: ``async with swarmstore.aio.open(url) as store: ...``.
+    """
+    return AsyncStore(open_sync(url, **options))
+
+
+class AsyncWorker:
+    """Run ``await handler(task)`` (or ``handler(task, ctx)``) for tasks claimed from ``queues``,
+    with ``concurrency`` handler coroutines in one process.
+
+    The async twin of ``swarmstore.Worker``: claims go through the group-commit writer (many
+    coroutines claiming at once share transactions), one coroutine heartbeats the leases and
+    rescues expired ones, and ``stop()`` (or SIGINT/SIGTERM with ``install_signals``) stops claiming
+    and lets running handlers finish for ``grace_seconds`` before handing what is left back.
+    """
+
+    def __init__(
+        self,
+        store: AsyncStore,
+        handler: Callable[..., Coroutine[Any, Any, Any]],
+        *,
+        queues: str | Sequence[str] = ("default",),
+        agent_types: Sequence[str] | None = None,
+        concurrency: int = 10,
+        name: str | None = None,
+        agent_type: str = "worker",
+        lease_seconds: float = 60.0,
+        poll_interval: float = 0.2,
+        max_tasks: int | None = None,
+        until_idle: bool = False,
+        grace_seconds: float = 30.0,
+        install_signals: bool = False,
+    ) -> None:
+        from .worker import WorkerStats, _takes_context
+
+        if not isinstance(concurrency, int) or concurrency < 1:
+            raise InvalidInput("concurrency", "must be an integer >= 1")
+        self.store = store
+        self.handler = handler
+        self.queues = [queues] if isinstance(queues, str) else list(queues)
+        self.agent_types = agent_types
+        self.concurrency = concurrency
+        self.name = name or f"async-worker-{os.getpid()}"
+        self.agent_type = agent_type
+        self.lease_seconds = lease_seconds
+        self.poll_interval = poll_interval
+        self.max_tasks = max_tasks
+        self.until_idle = until_idle
+        self.grace_seconds = grace_seconds
+        self.install_signals = install_signals
+        self.stats = WorkerStats()
+        self.agent_id: str | None = None
+        self._wants_ctx = _takes_context(handler)
+        self._stopping = asyncio.Event()
+        self._running: dict[str, AsyncTaskContext] = {}
+        self._claimed = 0
+
+    def stop(self) -> None:
+        """Stop claiming; running handlers finish (up to ``grace_seconds``), the rest go back."""
+        self._stopping.set()
+
+    async def run(self) -> Any:
+        """Work until stopped, ``max_tasks`` or (``until_idle``) no open work; returns the counts."""
+        agent = await self.store.agents.register(self.name, self.agent_type, metadata={"queues": self.queues})
+        self.agent_id = agent.id
+        loop = asyncio.get_running_loop()
+        if self.install_signals:
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                loop.add_signal_handler(sig, self.stop)
+        loops = [asyncio.create_task(self._loop()) for _ in range(self.concurrency)]
+        beat = asyncio.create_task(self._heartbeats())
+        stop_wait = asyncio.create_task(self._stopping.wait())
+        try:
+            await asyncio.wait([stop_wait, *loops], return_when=asyncio.FIRST_COMPLETED)
+            self._stopping.set()  # a stop was asked, or a loop ended: every loop stops claiming
+            _, still = await asyncio.wait(loops, timeout=self.grace_seconds)
+            for t in still:
+                t.cancel()  # past the grace period: their tasks are handed back below
+            await asyncio.gather(*loops, return_exceptions=True)
+            await self._release_all()
+        finally:
+            helpers: list[asyncio.Task[Any]] = [stop_wait, beat]
+            for helper in helpers:
+                helper.cancel()
+            await asyncio.gather(stop_wait, beat, return_exceptions=True)
+            if self.install_signals:
+                for sig in (signal.SIGINT, signal.SIGTERM):
+                    loop.remove_signal_handler(sig)
+            with contextlib.suppress(SwarmstoreError):
+                await self.store.agents.heartbeat(self.agent_id, "stopped", None)
+        return self.stats
+
+    async def _loop(self) -> None:
+        assert self.agent_id is not None
+        tasks = self.store.tasks
+        while not self._stopping.is_set():
+            if self.max_tasks is not None and self._claimed >= self.max_tasks:
+                self._stopping.set()
+                break
+            self._claimed += 1
+            try:
+                got = await tasks.claim(self.agent_id, self.queues, self.agent_types, self.lease_seconds, 1)
+            except SwarmstoreError:
+                got = []
+            if not got:
+                self._claimed -= 1
+                if self.until_idle and not self._running and not await self._open_work():
+                    self._stopping.set()
+                    break
+                with contextlib.suppress(asyncio.TimeoutError):
+                    await asyncio.wait_for(self._stopping.wait(), self.poll_interval * random.uniform(0.5, 1.5))
+                continue
+            await self._handle(got[0])
+
+    async def _open_work(self) -> bool:
+        counts = (await self.store.tasks.stats())["by_queue"]
+        return any(counts.get(q, {}).get(s, 0) for q in self.queues for s in ("blocked", "ready", "running"))
+
+    async def _handle(self, task: Task) -> None:
+        ctx = AsyncTaskContext(self.store, task, self)
+        self._running[task.id] = ctx
+        await self._work(task, ctx, task.lease_token or "-")
+        # (if the grace period ended, CancelledError skips this: run() hands the task back)
+        self._running.pop(task.id, None)
+
+    async def _work(self, task: Task, ctx: AsyncTaskContext, token: str) -> None:
+        tasks = self.store.tasks
+        try:
+            if self._wants_ctx:
+                result = await self.handler(task, ctx)
+            else:
+                result = await self.handler(task)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # the handler's failure is the task's failed attempt
+            if ctx.handed_back:
+                return
+            if ctx.cancelled.is_set():
+                self._count("cancelled")
+                return
+            try:
+                t = await tasks.fail(task.id, token, f"{type(exc).__name__}: {exc}")
+                self._count("retried" if t.status == "ready" else "failed")
+            except (TaskCancelled, LeaseLost, NotFound) as why:
+                self._count("cancelled" if isinstance(why, TaskCancelled) else "lost")
+            return
+        if ctx.handed_back:
+            return
+        try:
+            await tasks.complete(task.id, token, result)
+            self._count("completed")
+        except (TaskCancelled, LeaseLost, NotFound) as why:
+            self._count("cancelled" if isinstance(why, TaskCancelled) else "lost")
+
+    def _count(self, what: str) -> None:
+        setattr(self.stats, what, getattr(self.stats, what) + 1)
+
+    async def _heartbeats(self) -> None:
+        assert self.agent_id is not None
+        every = max(0.05, self.lease_seconds / 3)
+        while True:
+            await asyncio.sleep(every)
+            running = list(self._running.values())
+            for ctx in running:
+                try:
+                    await self.store.tasks.heartbeat(ctx.task.id, ctx.task.lease_token or "-")
+                except (TaskCancelled, LeaseLost, NotFound):
+                    ctx.cancelled.set()
+                except SwarmstoreError:
+                    pass
+            with contextlib.suppress(SwarmstoreError):
+                await self.store.tasks.rescue_expired()
+                status = "busy" if running else "idle"
+                await self.store.agents.heartbeat(self.agent_id, status, running[0].task.id if running else None)
+
+    async def _release_all(self) -> None:
+        for task_id, ctx in list(self._running.items()):
+            if ctx.cancelled.is_set() or ctx.handed_back:
+                continue
+            ctx.handed_back = True
+            ctx.cancelled.set()
+            try:
+                await self.store.tasks.release(task_id, ctx.task.lease_token or "-")
+                self._count("handed_back")
+            except SwarmstoreError:
+                pass
+            self._running.pop(task_id, None)
+
+
+class AsyncTaskContext:
+    """What a two-argument async handler gets besides the task."""
+
+    def __init__(self, store: AsyncStore, task: Task, worker: AsyncWorker) -> None:
+        self.store = store
+        self.task = task
+        self.worker = worker
+        self.cancelled = asyncio.Event()
+        self.handed_back = False
+
+
+__all__ = ["AsyncStore", "AsyncTaskContext", "AsyncWorker", "GroupWriter", "open"]

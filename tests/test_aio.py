@@ -1,0 +1,258 @@
+"""The async API's own guarantees: group commit, isolation of failures, cancellation, draining on
+close, a crash losing only unacknowledged writes, an event loop that never waits on a lock, and
+the AsyncWorker. (The conformance suite runs on AsyncStore too, through SyncOverAsync.)"""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from typing import Any
+
+import apsw
+import pytest
+
+import swarmstore
+import swarmstore.aio
+from swarmstore import Task
+from swarmstore.aio import AsyncTaskContext, AsyncWorker
+from swarmstore.errors import Conflict, InvalidInput, StoreClosed
+
+
+def test_concurrent_writes_share_transactions_and_a_failure_fails_alone(db_path: str) -> None:
+    async def main() -> None:
+        async with swarmstore.aio.open(db_path) as st:
+            await st.memory.put("g", "counter", 0)
+            taken = await st.sessions.create("app", "u", id="taken")
+            ops: list[Any] = [st.memory.put("g", f"k{i}", i) for i in range(300)]
+            ops.insert(100, st.memory.put("g", "counter", 1, expected_version=7))  # wrong version
+            ops.insert(200, st.sessions.create("app", "u", id=taken.id))  # duplicate id
+            results = await asyncio.gather(*ops, return_exceptions=True)
+            failed = [i for i, r in enumerate(results) if isinstance(r, BaseException)]
+            assert failed == [100, 200] and all(isinstance(results[i], Conflict) for i in failed)
+            page = await st.memory.list("g", limit=1000)
+            assert len(page) == 301, "every other write committed"
+            assert (await st.memory.get("g", "counter")).version == 1, "the failed put left nothing"
+            writer = st._writer
+            assert writer.operations >= 302 and writer.groups < 100, "writes were committed in groups"
+
+    asyncio.run(main())
+
+
+def test_bad_input_fails_before_queueing(db_path: str) -> None:
+    async def main() -> None:
+        async with swarmstore.aio.open(db_path) as st:
+            with pytest.raises(InvalidInput):
+                await st.memory.put("bad namespace!", "k", 1)
+            with pytest.raises(InvalidInput):
+                await st.tasks.submit("x", priority=99)
+            assert st._writer.operations == 0
+
+    asyncio.run(main())
+
+
+def test_a_write_cancelled_before_it_runs_is_not_applied(db_path: str) -> None:
+    async def main() -> None:
+        async with swarmstore.aio.open(db_path) as st:
+            await st.memory.put("c", "warm", 0)
+            blocker = apsw.Connection(db_path)
+            blocker.execute("BEGIN IMMEDIATE")  # the writer thread now waits for the lock
+            doomed = asyncio.create_task(st.memory.put("c", "doomed", 1))
+            kept = asyncio.create_task(st.memory.put("c", "kept", 1))
+            await asyncio.sleep(0.05)
+            doomed.cancel()
+            await asyncio.sleep(0.01)
+            blocker.execute("COMMIT")
+            blocker.close()
+            assert (await kept).version == 1
+            with pytest.raises(asyncio.CancelledError):
+                await doomed
+            keys = [m.key for m in await st.memory.list("c")]
+            assert keys == ["kept", "warm"], "the cancelled write was skipped, the other applied"
+
+    asyncio.run(main())
+
+
+def test_close_drains_the_queue(db_path: str) -> None:
+    async def main() -> None:
+        st = swarmstore.aio.open(db_path)
+        pending = [asyncio.ensure_future(st.memory.put("d", f"k{i}", i)) for i in range(200)]
+        await asyncio.sleep(0)  # let them queue
+        await st.aclose()
+        assert all(p.done() and not p.cancelled() for p in pending)
+        with pytest.raises(StoreClosed):
+            await st.memory.put("d", "late", 1)
+
+    asyncio.run(main())
+    with swarmstore.open(db_path) as st:
+        assert len(st.memory.list("d", limit=1000)) == 200
+
+
+CRASHER = textwrap.dedent(
+    """
+    import asyncio, sys, swarmstore.aio
+    async def main():
+        st = swarmstore.aio.open(sys.argv[1])
+        i = 0
+        while True:
+            batch = [st.memory.put("crash", f"k{i + j}", i + j) for j in range(50)]
+            for m in await asyncio.gather(*batch):
+                print(m.key, flush=True)  # acknowledged: its transaction has committed
+            i += 50
+    asyncio.run(main())
+    """
+)
+
+
+def test_a_crash_loses_only_unacknowledged_writes(db_path: str) -> None:
+    proc = subprocess.Popen([sys.executable, "-c", CRASHER, db_path], stdout=subprocess.PIPE, text=True)
+    acked: list[str] = []
+    assert proc.stdout is not None
+    while len(acked) < 2000:
+        line = proc.stdout.readline()
+        assert line, "the writer died early"
+        acked.append(line.strip())
+    proc.send_signal(signal.SIGKILL)
+    proc.wait(10)
+    with swarmstore.open(db_path) as st:
+        stored = {m.key for m in st.memory.list("crash", limit=10_000)}
+    missing = [k for k in acked if k not in stored]
+    assert not missing, f"acknowledged writes lost: {missing[:5]}"
+
+
+LOCKER = textwrap.dedent(
+    """
+    import sys, time, apsw
+    conn = apsw.Connection(sys.argv[1])
+    conn.execute("BEGIN IMMEDIATE")
+    conn.execute("INSERT INTO app_state (app, state, updated_at) VALUES ('locker', '{}', 0)")
+    print("locked", flush=True)
+    time.sleep(float(sys.argv[2]))
+    conn.execute("COMMIT")
+    """
+)
+
+
+def test_the_event_loop_never_waits_on_another_process_lock(db_path: str) -> None:
+    with swarmstore.open(db_path) as st:
+        for i in range(100):
+            st.memory.put("l", f"k{i}", i)
+
+    async def main() -> tuple[float, float, int]:
+        async with swarmstore.aio.open(db_path) as st:
+            await st.memory.get("l", "k0")
+            locker = subprocess.Popen([sys.executable, "-c", LOCKER, db_path, "1.0"], stdout=subprocess.PIPE, text=True)
+            assert locker.stdout is not None
+            line = await asyncio.to_thread(locker.stdout.readline)
+            assert line.strip() == "locked"
+            worst = 0.0
+            stop = asyncio.Event()
+
+            async def ticker() -> None:
+                nonlocal worst
+                last = time.perf_counter()
+                while not stop.is_set():
+                    await asyncio.sleep(0.001)
+                    now = time.perf_counter()
+                    worst = max(worst, now - last)
+                    last = now
+
+            tick = asyncio.create_task(ticker())
+            t0 = time.perf_counter()
+            writes = asyncio.gather(*[st.memory.put("l", f"new{i}", i) for i in range(50)])
+            reads = 0
+            while not writes.done():  # reads keep working while the writes wait for the lock
+                assert (await st.memory.get("l", f"k{reads % 100}")).value == reads % 100
+                reads += 1
+                await asyncio.sleep(0.002)
+            await writes
+            waited = time.perf_counter() - t0
+            stop.set()
+            await tick
+            await asyncio.to_thread(locker.wait, 10)
+            return worst, waited, reads
+
+    worst, waited, reads = asyncio.run(main())
+    assert waited >= 0.5, "the writes did wait for the other process's lock"
+    assert reads > 50
+    assert worst < 0.03, f"the event loop stalled for {worst * 1000:.1f} ms"
+
+
+def test_async_worker_drains_a_dag_with_concurrent_handlers(db_path: str) -> None:
+    async def main() -> None:
+        async with swarmstore.aio.open(db_path, retry_base_seconds=0.01) as st:
+            items: list[dict[str, Any]] = [{"summary": "root", "ref": "r"}]
+            items += [{"summary": f"leaf {i}", "depends_on": ["r"]} for i in range(40)]
+            items.append({"summary": "flaky", "max_attempts": 3})
+            tasks = await st.tasks.submit_many(items)
+            running = 0
+            peak = 0
+
+            async def handler(task: Task, ctx: AsyncTaskContext) -> Any:
+                nonlocal running, peak
+                running += 1
+                peak = max(peak, running)
+                await asyncio.sleep(0.01)
+                running -= 1
+                if task.summary == "flaky" and task.attempt == 1:
+                    raise RuntimeError("first attempt fails")
+                await ctx.store.memory.put("done", task.id, task.summary)
+                return {"attempt": task.attempt}
+
+            w = AsyncWorker(st, handler, concurrency=8, until_idle=True, poll_interval=0.01)
+            stats = await w.run()
+            assert (stats.completed, stats.retried, stats.failed) == (42, 1, 0)
+            assert peak > 1, "handlers ran concurrently"
+            for t in tasks:
+                assert (await st.tasks.get(t.id)).status == "completed"
+            assert len(await st.memory.list("done", limit=100)) == 42
+            [agent] = await st.agents.list(alive_only=False)
+            assert agent.status == "stopped"
+
+    asyncio.run(main())
+
+
+def test_async_worker_stop_hands_back_running_tasks(db_path: str) -> None:
+    async def main() -> None:
+        async with swarmstore.aio.open(db_path) as st:
+            t = await st.tasks.submit("slow")
+            started = asyncio.Event()
+
+            async def handler(task: Task) -> Any:
+                started.set()
+                await asyncio.sleep(30)
+
+            w = AsyncWorker(st, handler, grace_seconds=0.05, poll_interval=0.01)
+            run = asyncio.create_task(w.run())
+            await started.wait()
+            w.stop()
+            stats = await run
+            back = await st.tasks.get(t.id)
+            assert (back.status, back.attempt, stats.handed_back) == ("ready", 0, 1)
+
+    asyncio.run(main())
+
+
+def test_reads_on_the_loop_fall_back_to_a_thread_when_busy(db_path: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    from swarmstore.errors import Busy
+
+    async def main() -> None:
+        async with swarmstore.aio.open(db_path) as st:
+            await st.memory.put("b", "k", 1)
+            engine = st.engine
+            calls = {"n": 0}
+            real = engine.query_nowait
+
+            def busy_once(sql: str, params: Any = ()) -> Any:
+                calls["n"] += 1
+                if calls["n"] == 1:
+                    raise Busy("simulated lock")
+                return real(sql, params)
+
+            monkeypatch.setattr(engine, "query_nowait", busy_once)
+            assert (await st.memory.get("b", "k")).value == 1, "served from a thread instead"
+
+    asyncio.run(main())
