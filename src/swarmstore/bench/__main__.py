@@ -15,7 +15,7 @@ import apsw
 
 import swarmstore
 
-from . import foundation, tasks
+from . import aio, foundation, tasks
 from .harness import fmt_table
 
 
@@ -26,7 +26,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--json", metavar="FILE", help="also write the results as JSON")
     ap.add_argument("--dir", help="where to put the database file (default: a temp dir)")
     ap.add_argument("--seed", type=int, default=1)
-    ap.add_argument("--only", choices=("foundation", "tasks"), help="run one part")
+    ap.add_argument(
+        "--only", choices=("foundation", "aio", "tasks"), help="run one part (aio runs on the foundation's rows)"
+    )
     args = ap.parse_args(argv)
     scale = 0.05 if args.quick else args.scale
     n = 2_000 if args.quick else 20_000
@@ -47,9 +49,16 @@ def main(argv: list[str] | None = None) -> int:
         )
         print("ratio = raw ops/s / swarmstore ops/s (1.00x = as fast as raw SQL through apsw on the same file)\n")
         results = []
-        if args.only in (None, "foundation"):
+        if args.only in (None, "foundation", "aio"):
             results = foundation.run(store, path, data, n, rnd)
             print(fmt_table(results))
+        if args.only in (None, "aio"):
+            print("\nasync API (AsyncStore) against the sync API and aiosqlite, same file\n")
+            if aio.aiosqlite is None:
+                print("(aiosqlite is not installed: its column stays empty; pip install -e '.[bench]')\n")
+            aio_results = aio.run(path, store, data, n, rnd)
+            print(aio.fmt_table(aio_results))
+            results += aio_results
         store.close()
         if args.only in (None, "tasks"):
             print("\ntask queue (its own file)\n")
