@@ -41,6 +41,7 @@ from .tasks import Tasks
 P = ParamSpec("P")
 R = TypeVar("R")
 _STOP = object()
+_CHECKPOINT = object()
 MAX_GROUP = 1000  # operations per group transaction
 
 
@@ -49,24 +50,60 @@ class _Skipped(Exception):
 
 
 class GroupWriter:
-    """One thread that commits queued operations in groups, each operation in a savepoint."""
+    """Commits write operations in groups, each operation in a savepoint.
+
+    Operations submitted while the event loop runs one pass are collected and committed together
+    at the end of that pass. The group runs right there on the loop when the write lock is free
+    this instant (one transaction, no thread hop: the common case). When another thread or process
+    holds the lock, the group goes to the writer thread instead, which waits for the lock and
+    takes everything queued meanwhile. A WAL checkpoint due after a group on the loop is run on
+    the writer thread, so the loop never waits for one.
+    """
 
     def __init__(self, engine: Any) -> None:
         self._engine = engine
         self._closed = False
+        self._pending: dict[asyncio.AbstractEventLoop, list[tuple[Callable[[Cursor], Any], asyncio.Future[Any]]]] = {}
         self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
         self._thread = threading.Thread(target=self._run, name="swarmstore-writer", daemon=True)
         self._thread.start()
-        self.groups = 0
+        self.groups = 0  # transactions committed
         self.operations = 0
+        self.on_loop = 0  # groups committed on the event loop (the rest went to the thread)
 
     def submit(self, fn: Callable[[Cursor], R]) -> asyncio.Future[R]:
         if self._closed:
             raise StoreClosed("the store is closed")
         loop = asyncio.get_running_loop()
         fut: asyncio.Future[R] = loop.create_future()
-        self._queue.put((fn, fut, loop))
+        pending = self._pending.get(loop)
+        if pending is None:
+            pending = self._pending[loop] = []
+            loop.call_soon(self.flush, loop)
+        pending.append((fn, fut))
         return fut
+
+    def flush(self, loop: asyncio.AbstractEventLoop) -> None:
+        """Commit what this loop submitted (on the loop if the lock is free, else on the thread)."""
+        batch = self._pending.pop(loop, None)
+        if not batch:
+            return
+        for i in range(0, len(batch), MAX_GROUP):
+            part = batch[i : i + MAX_GROUP]
+            outcomes = None
+            if self._queue.empty():  # the thread has nothing queued before us: keep FIFO order
+                outcomes = self._engine.write_group([_guarded(fn, fut) for fn, fut in part], nowait=True)
+            if outcomes is None:
+                for fn, fut in batch[i:]:
+                    self._queue.put((fn, fut, loop))
+                break
+            self.groups += 1
+            self.on_loop += 1
+            self.operations += len(part)
+            _settle([(fut, ok, value) for (_, fut), (ok, value) in zip(part, outcomes, strict=True)])
+        if self._engine.checkpoint_due:
+            self._engine.checkpoint_due = False
+            self._queue.put(_CHECKPOINT)
 
     def stop(self) -> None:
         """Finish everything queued, then end the thread (blocks: call it from a worker thread)."""
@@ -78,7 +115,8 @@ class GroupWriter:
         while True:
             item = self._queue.get()
             stop = item is _STOP
-            batch = [] if stop else [item]
+            checkpoint = item is _CHECKPOINT
+            batch = [] if stop or checkpoint else [item]
             while len(batch) < MAX_GROUP:
                 try:
                     nxt = self._queue.get_nowait()
@@ -86,23 +124,19 @@ class GroupWriter:
                     break
                 if nxt is _STOP:
                     stop = True
-                    continue
-                batch.append(nxt)
+                elif nxt is _CHECKPOINT:
+                    checkpoint = True
+                else:
+                    batch.append(nxt)
             if batch:
                 self._commit(batch)
+            if checkpoint:
+                self._engine.checkpoint()
             if stop:
                 return
 
     def _commit(self, batch: list[tuple[Callable[[Cursor], Any], asyncio.Future[Any], Any]]) -> None:
-        def guarded(fn: Callable[[Cursor], Any], fut: asyncio.Future[Any]) -> Callable[[Cursor], Any]:
-            def run(cur: Cursor) -> Any:
-                if fut.cancelled():  # read across threads: a stale "no" only means it runs
-                    raise _Skipped
-                return fn(cur)
-
-            return run
-
-        outcomes = self._engine.write_group([guarded(fn, fut) for fn, fut, _ in batch])
+        outcomes = self._engine.write_group([_guarded(fn, fut) for fn, fut, _ in batch])
         self.groups += 1
         self.operations += len(batch)
         by_loop: dict[Any, list[tuple[asyncio.Future[Any], bool, Any]]] = {}
@@ -111,6 +145,15 @@ class GroupWriter:
         for loop, settled in by_loop.items():  # one wake-up per loop, not one per operation
             with contextlib.suppress(RuntimeError):  # that loop is closed: nobody waits any more
                 loop.call_soon_threadsafe(_settle, settled)
+
+
+def _guarded(fn: Callable[[Cursor], Any], fut: asyncio.Future[Any]) -> Callable[[Cursor], Any]:
+    def run(cur: Cursor) -> Any:
+        if fut.cancelled():  # (read across threads on the writer thread: a stale "no" only means it runs)
+            raise _Skipped
+        return fn(cur)
+
+    return run
 
 
 def _settle(settled: list[tuple[asyncio.Future[Any], bool, Any]]) -> None:
@@ -148,8 +191,21 @@ class _AsyncEngine:
     def write(self, fn: Callable[[Cursor], R]) -> R:
         return self._writer.submit(fn)  # type: ignore[return-value]  # awaited by _AsyncService
 
-    def write_group(self, fns: Sequence[Callable[[Cursor], Any]]) -> list[tuple[bool, Any]]:
-        return self._engine.write_group(fns)  # type: ignore[no-any-return]
+    def write_group(
+        self, fns: Sequence[Callable[[Cursor], Any]], *, nowait: bool = False
+    ) -> list[tuple[bool, Any]] | None:
+        return self._engine.write_group(fns, nowait=nowait)  # type: ignore[no-any-return]
+
+    @property
+    def checkpoint_due(self) -> bool:
+        return bool(self._engine.checkpoint_due)
+
+    @checkpoint_due.setter
+    def checkpoint_due(self, value: bool) -> None:
+        self._engine.checkpoint_due = value
+
+    def checkpoint(self) -> None:
+        self._engine.checkpoint()
 
     query_nowait = query
     read_nowait = read
@@ -289,6 +345,7 @@ class AsyncStore:
         if self._closed:
             return
         self._closed = True
+        self._writer.flush(asyncio.get_running_loop())  # what this loop submitted, not yet flushed
         await asyncio.to_thread(self._writer.stop)
         self._store.close()
 

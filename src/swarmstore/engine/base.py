@@ -72,10 +72,17 @@ class Engine(Protocol):
         """Run ``fn`` in one write transaction; commit when it returns, roll back if it raises."""
         ...
 
-    def write_group(self, fns: Sequence[Callable[[Cursor], Any]]) -> list[tuple[bool, Any]]:
+    def write_group(
+        self, fns: Sequence[Callable[[Cursor], Any]], *, nowait: bool = False
+    ) -> list[tuple[bool, Any]] | None:
         """Run many operations in one transaction, each in a savepoint; ``(ok, result_or_error)``
-        per operation. One that raises rolls back alone (the async API's group commit)."""
+        per operation. One that raises rolls back alone (the async API's group commit).
+        ``nowait``: None, having done nothing, unless the write lock is free at once."""
         ...
+
+    checkpoint_due: bool  # a nowait group crossed the WAL limit: call checkpoint() off the loop
+
+    def checkpoint(self) -> None: ...
 
     def query_nowait(self, sql: str, params: Sequence[Any] = ()) -> list[Row]:
         """``query`` that raises ``Busy`` at once instead of waiting for a lock (event loops)."""

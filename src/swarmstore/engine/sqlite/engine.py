@@ -115,7 +115,11 @@ class SqliteEngine:
         return conn
 
     def _connect_writer(self) -> apsw.Connection:
-        return self._connect()
+        conn = self._connect()
+        self._wal_pages = 0
+        self.checkpoint_due = False
+        conn.set_wal_hook(self._on_wal)  # replaces SQLite's auto-checkpoint: see _checkpoint
+        return conn
 
     def _reader(self) -> apsw.Cursor:
         if self._closed:
@@ -238,46 +242,100 @@ class SqliteEngine:
                 if isinstance(exc, apsw.Error):
                     raise translate(exc) from exc
                 raise
+            if self._wal_pages >= self._autockpt:
+                self._checkpoint()
             return result
 
-    def write_group(self, fns: Sequence[Callable[[Cursor], Any]]) -> list[tuple[bool, Any]]:
+    def write_group(
+        self, fns: Sequence[Callable[[Cursor], Any]], *, nowait: bool = False
+    ) -> list[tuple[bool, Any]] | None:
         """Run many operations in one transaction, each in its own savepoint (group commit).
 
         Returns ``(True, result)`` or ``(False, error)`` per operation, in order. An operation that
         raises is rolled back alone; the others commit together. If the commit itself fails,
         every operation fails with that error.
+
+        ``nowait=True`` (an event loop's call): return None at once, having done nothing, if the
+        write lock is not free this instant (another thread or process writes); and leave a due
+        checkpoint to ``checkpoint_due``/``checkpoint()`` instead of running it here.
         """
-        out: list[tuple[bool, Any]] = []
-        with self._lock:
+        if nowait:
+            if not self._lock.acquire(blocking=False):
+                return None
+        else:
+            self._lock.acquire()
+        try:
             if self._closed:
                 return [(False, errors.StoreClosed("the store is closed"))] * len(fns)
             cur = self._wcur
             try:
-                cur.execute("BEGIN IMMEDIATE")
+                if nowait:
+                    self._writer.set_busy_timeout(0)
+                    try:
+                        cur.execute("BEGIN IMMEDIATE")
+                    except apsw.BusyError:
+                        return None
+                    finally:
+                        self._writer.set_busy_timeout(self._busy)
+                else:
+                    cur.execute("BEGIN IMMEDIATE")
             except apsw.Error as exc:
                 return [(False, translate(exc))] * len(fns)
-            try:
-                for fn in fns:
-                    cur.execute("SAVEPOINT op")
-                    try:
-                        out.append((True, fn(cur)))
-                        cur.execute("RELEASE op")
-                    except Exception as exc:
-                        if self._writer.getautocommit():
-                            raise  # the error ended the whole transaction: nothing can commit
-                        cur.execute("ROLLBACK TO op")
-                        cur.execute("RELEASE op")
-                        out.append((False, translate(exc) if isinstance(exc, apsw.Error) else exc))
-                cur.execute("COMMIT")
-            except BaseException as exc:
-                if not self._writer.getautocommit():
-                    with suppress(apsw.Error):
-                        cur.execute("ROLLBACK")
-                err = translate(exc) if isinstance(exc, apsw.Error) else exc
-                if not isinstance(err, Exception):
-                    raise
-                return [(False, err)] * len(fns)
+            out = self._run_group(cur, fns)
+            if self._wal_pages >= self._autockpt:
+                if nowait:
+                    self.checkpoint_due = True
+                else:
+                    self._checkpoint()
+            return out
+        finally:
+            self._lock.release()
+
+    def _run_group(self, cur: apsw.Cursor, fns: Sequence[Callable[[Cursor], Any]]) -> list[tuple[bool, Any]]:
+        out: list[tuple[bool, Any]] = []
+        try:
+            for fn in fns:
+                cur.execute("SAVEPOINT op")
+                try:
+                    out.append((True, fn(cur)))
+                    cur.execute("RELEASE op")
+                except Exception as exc:
+                    if self._writer.getautocommit():
+                        raise  # the error ended the whole transaction: nothing can commit
+                    cur.execute("ROLLBACK TO op")
+                    cur.execute("RELEASE op")
+                    out.append((False, translate(exc) if isinstance(exc, apsw.Error) else exc))
+            cur.execute("COMMIT")
+        except BaseException as exc:
+            if not self._writer.getautocommit():
+                with suppress(apsw.Error):
+                    cur.execute("ROLLBACK")
+            err = translate(exc) if isinstance(exc, apsw.Error) else exc
+            if not isinstance(err, Exception):
+                raise
+            return [(False, err)] * len(fns)
         return out
+
+    # -- checkpoints -----------------------------------------------------------------------------
+    # SQLite's own auto-checkpoint runs inside the COMMIT that crosses the limit. It is replaced by
+    # a WAL hook that only records the WAL's size, and the same PASSIVE checkpoint run right after
+    # that commit, so that a commit made on an event loop can hand its checkpoint to a thread.
+
+    def _on_wal(self, conn: apsw.Connection, name: str, pages: int) -> int:
+        self._wal_pages = pages
+        return apsw.SQLITE_OK
+
+    def _checkpoint(self) -> None:
+        self.checkpoint_due = False
+        self._wal_pages = 0
+        with suppress(apsw.BusyError, apsw.LockedError):  # a reader or another checkpoint: next time
+            self._writer.wal_checkpoint(mode=apsw.SQLITE_CHECKPOINT_PASSIVE)
+
+    def checkpoint(self) -> None:
+        """Run a due WAL checkpoint (PASSIVE: it never waits for readers)."""
+        with self._lock:
+            if not self._closed:
+                self._checkpoint()
 
     @contextmanager
     def raw_writer(self) -> Iterator[apsw.Connection]:
