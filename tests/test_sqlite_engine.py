@@ -32,6 +32,60 @@ def test_newer_schema_is_refused(db_path: str) -> None:
         swarmstore.open(db_path)
 
 
+def test_a_schema_1_file_migrates_with_its_history(db_path: str) -> None:
+    """A file written by the first release (history in memory_versions, a next_seq counter on
+    sessions) opens with every version, event and audit row intact, and keeps working."""
+    from swarmstore.engine.sqlite.engine import MIGRATIONS
+
+    version, name, sql = MIGRATIONS[0]
+    conn = apsw.Connection(db_path)
+    conn.execute("PRAGMA journal_mode=WAL").fetchall()
+    conn.execute(sql)
+    conn.execute(
+        "CREATE TABLE schema_version (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL)"
+    )
+    conn.execute("INSERT INTO schema_version VALUES (?, ?, 0)", (version, name))
+    up = (
+        "INSERT INTO memories (namespace, key, version, type, value, metadata, created_by, updated_by, created_at,"
+        " updated_at, expires_at, deleted_at) VALUES ('p:a', 'db', 1, 'semantic', ?, '{}', 'bob', 'bob', ?, ?, NULL, NULL)"
+        " ON CONFLICT (namespace, key) DO UPDATE SET version = version + 1, value = excluded.value,"
+        " metadata = ?, updated_by = 'eve', updated_at = excluded.updated_at"
+    )
+    audit = "INSERT INTO audit (at, actor, action, entity, entity_id, namespace, detail) VALUES (?, ?, 'memory.put', 'memory', 'p:a/db', 'p:a', ?)"
+    for v, (value, meta) in enumerate(
+        [('{"choice":"sqlite"}', "{}"), ('"postgres"', '{"why":"scale"}'), ("[1,2.5,null]", "{}")], 1
+    ):
+        t = 1_700_000_000_000_000 + v
+        conn.execute(up, (value, t, t, meta))
+        conn.execute(audit, (t, "bob" if v == 1 else "eve", f'{{"version":{v}}}'))
+    conn.execute(
+        "INSERT INTO sessions (id, app, user, status, next_seq, created_at, updated_at) VALUES ('s1', 'app', 'u', 'active', 2, 1, 1)"
+    )
+    for seq in (1, 2):
+        conn.execute("INSERT INTO events VALUES ('s1', ?, 'message', 'a', '{}', NULL, ?)", (seq, seq))
+    conn.close()
+
+    with swarmstore.open(db_path) as st:
+        assert st.stats()["schema_version"] == SCHEMA_VERSION
+        history = st.memory.history("p:a", "db")
+        assert [(m.version, m.value, m.metadata) for m in history] == [
+            (1, {"choice": "sqlite"}, {}),
+            (2, "postgres", {"why": "scale"}),
+            (3, [1, 2.5, None], {}),
+        ]
+        assert st.memory.get("p:a", "db", version=2).value == "postgres"
+        assert st.memory.put("p:a", "db", "next").version == 4
+        assert [m.version for m in st.memory.history("p:a", "db")] == [1, 2, 3, 4]
+        assert st.sessions.append_event("s1", "message", "a").seq == 3, "numbering continues"
+        assert st.sessions.get("s1").event_count == 3
+        puts = st.audit.list(entity="memory", entity_id="p:a/db", limit=10)
+        assert len(puts) == 4, "the old audit rows are still there, one per put"
+    check = apsw.Connection(db_path)
+    tables = {r[0] for r in check.execute("SELECT name FROM sqlite_schema WHERE type = 'table'")}
+    assert "memory_versions" not in tables
+    assert check.execute("PRAGMA integrity_check").fetchall() == [("ok",)]
+
+
 def test_pragmas(db_path: str) -> None:
     with swarmstore.open(db_path, synchronous="full") as st:
 

@@ -1,4 +1,4 @@
--- swarmstore schema 1: sessions, events, scoped state, memory (current rows), audit (+ memory history).
+-- swarmstore schema 1: sessions, events, scoped state, memory (current + history), audit.
 -- Times are integer microseconds since the epoch (UTC); JSON is stored as TEXT.
 
 CREATE TABLE sessions (
@@ -10,6 +10,7 @@ CREATE TABLE sessions (
     state         TEXT NOT NULL DEFAULT '{}',
     temp          TEXT NOT NULL DEFAULT '{}',
     metadata      TEXT NOT NULL DEFAULT '{}',
+    next_seq      INTEGER NOT NULL DEFAULT 0,
     created_at    INTEGER NOT NULL,
     updated_at    INTEGER NOT NULL,
     terminated_at INTEGER,
@@ -64,6 +65,35 @@ CREATE TABLE memories (
 CREATE INDEX memories_expiring ON memories (expires_at) WHERE expires_at IS NOT NULL;
 CREATE INDEX memories_deleted ON memories (deleted_at) WHERE deleted_at IS NOT NULL;
 
+-- Every version ever written. Filled by the triggers below, so no write path can forget it.
+CREATE TABLE memory_versions (
+    namespace  TEXT NOT NULL,
+    key        TEXT NOT NULL,
+    version    INTEGER NOT NULL,
+    type       TEXT NOT NULL,
+    value      TEXT NOT NULL,
+    metadata   TEXT NOT NULL,
+    actor      TEXT,
+    created_at INTEGER NOT NULL,
+    expires_at INTEGER,
+    PRIMARY KEY (namespace, key, version)
+) WITHOUT ROWID;
+
+CREATE TRIGGER memories_version_insert AFTER INSERT ON memories
+BEGIN
+    INSERT INTO memory_versions VALUES
+        (NEW.namespace, NEW.key, NEW.version, NEW.type, NEW.value, NEW.metadata, NEW.updated_by,
+         NEW.updated_at, NEW.expires_at);
+END;
+
+CREATE TRIGGER memories_version_update AFTER UPDATE OF version ON memories
+WHEN NEW.version <> OLD.version
+BEGIN
+    INSERT INTO memory_versions VALUES
+        (NEW.namespace, NEW.key, NEW.version, NEW.type, NEW.value, NEW.metadata, NEW.updated_by,
+         NEW.updated_at, NEW.expires_at);
+END;
+
 CREATE TABLE audit (
     id        INTEGER PRIMARY KEY,
     at        INTEGER NOT NULL,
@@ -72,23 +102,8 @@ CREATE TABLE audit (
     entity    TEXT NOT NULL,
     entity_id TEXT NOT NULL,
     namespace TEXT,
-    detail    TEXT NOT NULL DEFAULT '{}',
-    version   INTEGER,  -- memory.put: the version written
-    snapshot  TEXT      -- memory.put: that version's content; NULL once purged
+    detail    TEXT NOT NULL DEFAULT '{}'
 );
--- The audit row of a memory put is also that version's history entry: one row, not two, per write
--- (a separate history table cost ~30% of write throughput, measured). Retention must keep rows
--- whose snapshot is not NULL.
-
--- The audit row of an event append is written by a trigger, in the same statement: an append is
--- one statement fewer (measured +5% appends/s). Memory puts keep theirs in Python: a per-row
--- trigger made put_many 8% slower than one executemany of the audit rows.
-CREATE TRIGGER events_audit AFTER INSERT ON events
-BEGIN
-    INSERT INTO audit (at, actor, action, entity, entity_id, namespace, detail)
-    VALUES (NEW.created_at, NEW.actor, 'session.event', 'session', NEW.session_id, NULL,
-            json_object('seq', NEW.seq, 'type', NEW.type));
-END;
 -- One secondary index only: each index costs a page write per audited commit (measured: the
 -- namespace and actor indexes cut put_many from ~115k to ~74k entries/s). Filters on namespace,
 -- actor and action scan newest-first from the end of the log.

@@ -1,4 +1,4 @@
--- swarmstore schema 2: the task queue (a DAG of tasks with leases) and the agents that work on it.
+-- swarmstore schema 3: the task queue (a DAG of tasks with leases) and the agents that work on it.
 -- Times are integer microseconds since the epoch; durations are integer microseconds.
 
 CREATE TABLE tasks (
