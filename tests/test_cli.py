@@ -34,7 +34,10 @@ def test_demo_and_inspection(tmp_path: Path) -> None:
     assert [v["version"] for v in json.loads(r.stdout)] == [1, 2, 3, 4], "four parts built, four versions"
     r = run("session", "ls", "--json", db=db)
     sessions = json.loads(r.stdout)["items"]
-    assert {s["user"] for s in sessions} == {"planner", "coder", "reviewer", "agent-0", "agent-1"}
+    users = {s["user"] for s in sessions}
+    seeded = {"planner", "coder", "reviewer"}
+    # each worker opens its session at its first task (on a loaded machine one may start too late to get one)
+    assert seeded <= users and set() < users - seeded <= {"agent-0", "agent-1"}
     planner = next(s for s in sessions if s["user"] == "planner")
     r = run("session", "events", planner["id"], "--json", db=db)
     assert [e["seq"] for e in json.loads(r.stdout)["items"]] == [1, 2, 3, 4, 5]

@@ -56,8 +56,9 @@ class GroupWriter:
     at the end of that pass. The group runs right there on the loop when the write lock is free
     this instant (one transaction, no thread hop: the common case). When another thread or process
     holds the lock, the group goes to the writer thread instead, which waits for the lock and
-    takes everything queued meanwhile. A WAL checkpoint due after a group on the loop is run on
-    the writer thread, so the loop never waits for one.
+    takes everything queued meanwhile. A WAL checkpoint due after a group on the loop is run by
+    the writer thread on a connection of its own, beside the writes: neither the loop nor the
+    writes wait for it.
     """
 
     def __init__(self, engine: Any) -> None:
@@ -70,6 +71,7 @@ class GroupWriter:
         self.groups = 0  # transactions committed
         self.operations = 0
         self.on_loop = 0  # groups committed on the event loop (the rest went to the thread)
+        self._checkpointing = False
 
     def submit(self, fn: Callable[[Cursor], R]) -> asyncio.Future[R]:
         if self._closed:
@@ -103,7 +105,9 @@ class GroupWriter:
             _settle([(fut, ok, value) for (_, fut), (ok, value) in zip(part, outcomes, strict=True)])
         if self._engine.checkpoint_due:
             self._engine.checkpoint_due = False
-            self._queue.put(_CHECKPOINT)
+            if not self._checkpointing:  # one at a time: commits keep asking while it runs
+                self._checkpointing = True
+                self._queue.put(_CHECKPOINT)
 
     def stop(self) -> None:
         """Finish everything queued, then end the thread (blocks: call it from a worker thread)."""
@@ -131,7 +135,10 @@ class GroupWriter:
             if batch:
                 self._commit(batch)
             if checkpoint:
-                self._engine.checkpoint()
+                try:
+                    self._engine.checkpoint()
+                finally:
+                    self._checkpointing = False
             if stop:
                 return
 

@@ -86,6 +86,7 @@ class SqliteEngine:
         self._lock = threading.Lock()
         self._local = threading.local()
         self._readers: list[apsw.Connection] = []
+        self._ckpt: apsw.Connection | None = None  # the async writer thread's checkpoints
         self._closed = False
         parent = os.path.dirname(os.path.abspath(path))
         if not os.path.isdir(parent):
@@ -137,6 +138,7 @@ class SqliteEngine:
         self._lock = threading.Lock()
         self._local = threading.local()
         self._readers = []
+        self._ckpt = None
         if not self._closed:
             self._writer = self._connect_writer()
             self._wcur = self._writer.cursor()
@@ -332,10 +334,24 @@ class SqliteEngine:
             self._writer.wal_checkpoint(mode=apsw.SQLITE_CHECKPOINT_PASSIVE)
 
     def checkpoint(self) -> None:
-        """Run a due WAL checkpoint (PASSIVE: it never waits for readers)."""
-        with self._lock:
-            if not self._closed:
-                self._checkpoint()
+        """Run a due WAL checkpoint beside the writer, on a connection of its own (the async
+        writer thread's job). Writes go on meanwhile: a PASSIVE pass copies the WAL back into the
+        file without the write lock, then a RESTART pass copies what was appended meanwhile and
+        rewinds the WAL (it holds writers off only for that short tail), so the WAL stays bounded."""
+        self.checkpoint_due = False
+        if self._closed:
+            return
+        conn = self._ckpt
+        if conn is None:
+            conn = self._ckpt = self._connect()
+        try:
+            conn.wal_checkpoint(mode=apsw.SQLITE_CHECKPOINT_PASSIVE)
+            conn.wal_checkpoint(mode=apsw.SQLITE_CHECKPOINT_RESTART)
+        except (apsw.BusyError, apsw.LockedError):
+            pass  # a long reader or another checkpointer: the next commit past the limit asks again
+        except apsw.Error as exc:
+            raise translate(exc) from exc
+        self._wal_pages = 0
 
     @contextmanager
     def raw_writer(self) -> Iterator[apsw.Connection]:
@@ -408,6 +424,9 @@ class SqliteEngine:
             readers, self._readers = self._readers, []
         for conn in readers:
             conn.close()
+        ckpt, self._ckpt = self._ckpt, None
+        if ckpt is not None:
+            ckpt.close()
         self._writer.close()
 
 
