@@ -109,16 +109,17 @@ HOT = {
     "session_touch": (Q.session_touch, (1, "id")),
     "events_page": (Q.events_page, ("id", 0, 100)),
     "memory_get": (Q.memory_get, ("ns", "k", 1)),
-    "memory_get_version": (Q.memory_get_version, ("ns", "k", "ns/k", 1)),
-    "memory_history": (Q.memory_history, ("ns", "k", "ns/k")),
-    "memory_forget_history": (Q.memory_forget_history, ("ns/k",)),
+    "memory_get_version": (Q.memory_get_version, ("ns", "k", 1)),
+    "memory_history": (Q.memory_history, ("ns", "k")),
+    "memory_forget_history": (Q.memory_forget_history, (1,)),
     "memory_list": (Q.memory_list, ("p", "", 1, 1, None, "p:", "", "p;", 101)),
     "memory_next_namespace": (Q.memory_next_namespace, ("a", "b", 1)),
     "memory_delete": (Q.memory_delete, ("ns", "k", 1)),
     "session_state_all": (Q.session_state_all, ("id",)),
+    # (what audit.list runs for one entity: the index for most, the links for memory and sessions)
     "audit_by_entity": (
-        "SELECT * FROM audit WHERE entity = ? AND entity_id = ? ORDER BY id DESC LIMIT 100",
-        ("memory", "a/k"),
+        f"SELECT * FROM audit WHERE entity = ? AND entity_id = ? AND {Q.audit_indexed} ORDER BY id DESC LIMIT 100",
+        ("task", "x"),
     ),
     "audit_newest": ("SELECT * FROM audit ORDER BY id DESC LIMIT 100", ()),
     "sessions_by_app_user": (
@@ -148,6 +149,29 @@ HOT = {
     "tasks_by_parent": ("SELECT id FROM tasks WHERE parent_id = ? ORDER BY id DESC LIMIT 100", ("a",)),
 }
 
+# One entity's rows found by links, then sorted: the sort is of that entity's rows only.
+SORTS_ITS_OWN_ROWS = {
+    "audit_by_memory_key": (
+        f"SELECT * FROM (SELECT id AS cid FROM ({Q.audit_memory_ids})) CROSS JOIN audit ON id = cid"
+        " WHERE entity = ? AND entity_id = ? ORDER BY id DESC LIMIT 100",
+        ("ns", "k", "ns/k", "memory", "ns/k"),
+    ),
+    "audit_by_session": (
+        f"SELECT * FROM ({Q.audit_session_ids.replace('SELECT id', 'SELECT id AS cid', 1)}) CROSS JOIN audit"
+        " ON id = cid WHERE entity = ? AND entity_id = ? ORDER BY id DESC LIMIT 100",
+        ("s", "s", "session", "s"),
+    ),
+}
+
+
+@pytest.mark.parametrize("name", sorted(SORTS_ITS_OWN_ROWS))
+def test_one_entity_audit_reads_by_links_not_by_scanning(db_path: str, name: str) -> None:
+    swarmstore.open(db_path).close()
+    conn = apsw.Connection(db_path)
+    sql, params = SORTS_ITS_OWN_ROWS[name]
+    text = plan(conn, sql, params)
+    assert "SCAN audit" not in text and "USING INTEGER PRIMARY KEY (rowid=?)" in text, text
+
 
 @pytest.mark.parametrize("name", sorted(HOT))
 def test_hot_queries_use_an_index_and_no_temp_btree(db_path: str, name: str) -> None:
@@ -163,7 +187,7 @@ def test_hot_queries_use_an_index_and_no_temp_btree(db_path: str, name: str) -> 
     for line in text.splitlines():
         # json_each is the bound list of ids; a recursive CTE scans its own queue and its seed row
         if line.startswith("SCAN") and not any(w in line for w in ("json_each", "CONSTANT ROW")):
-            if line in ("SCAN s", "SCAN b", "SCAN n", "SCAN sub", "SCAN below", "SCAN need"):
+            if line in ("SCAN s", "SCAN b", "SCAN n", "SCAN sub", "SCAN below", "SCAN need", "SCAN chain"):
                 continue
             assert "USING" in line or name == "audit_newest", f"full scan in {name}: {text}"
 

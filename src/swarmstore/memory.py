@@ -15,7 +15,7 @@ from typing import Any, NamedTuple
 
 import orjson
 
-from . import audit, codec
+from . import codec
 from .clock import from_dt, now_us, opt_dt, seconds_us, to_dt
 from .context import Context
 from .engine.base import Cursor, Row
@@ -71,10 +71,15 @@ def _from_snapshot(r: Row) -> Memory:
     )
 
 
-def _put_audit_row(p: _Put, version: int, meta: str, now: int, expires: int | None) -> tuple[Any, ...]:
-    """The audit row of a put, which is also the version's history entry (its snapshot)."""
+def _put_audit_row(
+    p: _Put, version: int, meta: str, now: int, expires: int | None, aid: int, prev: int | None
+) -> tuple[Any, ...]:
+    """The audit row of a put, which is also the version's history entry (its snapshot).
+
+    ``aid`` is its id (the key's new head), ``prev`` the key's audit row before it."""
     exp = "null" if expires is None else expires
     return (
+        aid,
         now,
         p.actor,
         "memory.put",
@@ -84,6 +89,7 @@ def _put_audit_row(p: _Put, version: int, meta: str, now: int, expires: int | No
         f'{{"version":{version}}}',
         version,
         f'{{"type":"{p.type}","expires_at":{exp},"metadata":{meta},"value":{p.value}}}',
+        prev,
     )
 
 
@@ -158,7 +164,7 @@ class MemoryStore:
             ),
         )
 
-    def _put(self, cur: Cursor, p: _Put, now: int, now_dt: datetime, audit_rows: list[tuple[Any, ...]]) -> Memory:
+    def _put(self, cur: Cursor, p: _Put, now: int, now_dt: datetime) -> Memory:
         if p.expected_version is not None:
             rows = cur.execute(self._q.memory_get_any, (p.namespace, p.key)).fetchall()
             live = 0
@@ -170,10 +176,11 @@ class MemoryStore:
                     f"but the current version is {live or 'none (no live entry)'}"
                 )
         expires = None if p.ttl_us is None else now + p.ttl_us
-        version, meta, created_by, created_at = cur.execute(
-            self._q.memory_upsert, (p.namespace, p.key, p.type, p.value, p.metadata, p.actor, now, expires)
+        version, meta, created_by, created_at, aid, prev = cur.execute(
+            self._q.memory_upsert, (p.namespace, p.key, p.type, p.value, p.metadata, p.actor, now, expires, None)
         ).fetchall()[0]
-        audit_rows.append(_put_audit_row(p, version, meta, now, expires))
+        # the audit row goes in before the next put of the batch computes its head from max(id)
+        cur.execute(self._q.audit_insert_memory, _put_audit_row(p, version, meta, now, expires, aid, prev))
         return _written(p, version, meta, created_by, created_at, now_dt, expires)
 
     def put(
@@ -197,10 +204,7 @@ class MemoryStore:
         now = now_us()
 
         def op(cur: Cursor) -> Memory:
-            rows: list[tuple[Any, ...]] = []
-            m = self._put(cur, p, now, to_dt(now), rows)
-            cur.execute(self._q.audit_insert_version, rows[0])
-            return m
+            return self._put(cur, p, now, to_dt(now))
 
         return self._e.write(op)
 
@@ -219,13 +223,9 @@ class MemoryStore:
         now_dt = to_dt(now)
 
         def op(cur: Cursor) -> list[Memory]:
-            rows: list[tuple[Any, ...]] = []
             if any(p.expected_version is not None for p in prepared):
-                out = [self._put(cur, p, now, now_dt, rows) for p in prepared]
-            else:
-                out = self._put_batch(cur, prepared, now, now_dt, rows)
-            cur.executemany(self._q.audit_insert_version, rows)
-            return out
+                return [self._put(cur, p, now, now_dt) for p in prepared]
+            return self._put_batch(cur, prepared, now, now_dt)
 
         return self._e.write(op)
 
@@ -261,38 +261,41 @@ class MemoryStore:
             get("actor"),
         )
 
-    def _put_batch(
-        self, cur: Cursor, prepared: list[_Put], now: int, now_dt: datetime, audit_rows: list[tuple[Any, ...]]
-    ) -> list[Memory]:
-        """Unconditional puts: read what the batch's keys continue from, then one executemany upsert."""
+    def _put_batch(self, cur: Cursor, prepared: list[_Put], now: int, now_dt: datetime) -> list[Memory]:
+        """Unconditional puts: read what the batch's keys continue from, then one executemany
+        upsert and one of the audit rows, whose ids are assigned here (the writer holds the lock)."""
         by_ns: dict[str, list[str]] = {}
         for p in prepared:
             by_ns.setdefault(p.namespace, []).append(p.key)
-        # (namespace, key) -> (version, metadata, created_by, created_at) as the batch goes on
-        known: dict[tuple[str, str], tuple[int, str, str | None, int]] = {}
+        # (namespace, key) -> (version, metadata, created_by, created_at, head) as the batch goes on
+        known: dict[tuple[str, str], tuple[int, str, str | None, int, int | None]] = {}
         for ns, keys in by_ns.items():
-            for key, version, meta, created_by, created_at in cur.execute(
+            for key, version, meta, created_by, created_at, head in cur.execute(
                 self._q.memory_batch_existing, (ns, orjson.dumps(keys).decode())
             ).fetchall():
-                known[ns, key] = (version, meta, created_by, created_at)
+                known[ns, key] = (version, meta, created_by, created_at, head)
+        aid = cur.execute(self._q.audit_max_id).fetchall()[0][0]
         params: list[tuple[Any, ...]] = []
+        audit_rows: list[tuple[Any, ...]] = []
         out: list[Memory] = []
         add_param, add_audit, add_out = params.append, audit_rows.append, out.append
         for p in prepared:
             ns, key, value, type_, metadata, ttl_us, _, actor = p
             expires = None if ttl_us is None else now + ttl_us
             k = (ns, key)
-            prev = known.get(k)
-            if prev is None:
-                version, meta, created_by, created_at = 1, metadata or "{}", actor, now
+            before = known.get(k)
+            aid += 1
+            if before is None:
+                version, meta, created_by, created_at, prev = 1, metadata or "{}", actor, now, None
             else:
-                version, created_by, created_at = prev[0] + 1, prev[2], prev[3]
-                meta = prev[1] if metadata is None else metadata
-            known[k] = (version, meta, created_by, created_at)
-            add_param((ns, key, type_, value, metadata, actor, now, expires))
-            add_audit(_put_audit_row(p, version, meta, now, expires))
+                version, created_by, created_at, prev = before[0] + 1, before[2], before[3], before[4]
+                meta = before[1] if metadata is None else metadata
+            known[k] = (version, meta, created_by, created_at, aid)
+            add_param((ns, key, type_, value, metadata, actor, now, expires, aid))
+            add_audit(_put_audit_row(p, version, meta, now, expires, aid, prev))
             add_out(_written(p, version, meta, created_by, created_at, now_dt, expires))
         cur.executemany(self._q.memory_upsert_quiet, params)
+        cur.executemany(self._q.audit_insert_memory, audit_rows)
         return out
 
     def delete(self, namespace: str, key: str, *, actor: str | None = None) -> None:
@@ -306,19 +309,26 @@ class MemoryStore:
             rows = cur.execute(self._q.memory_delete, (namespace, key, now)).fetchall()
             if not rows:
                 raise NotFound(f"memory {namespace}/{key} not found")
-            audit.record(
-                cur,
-                self._e,
-                now,
-                actor,
-                "memory.delete",
-                "memory",
-                entity_id(namespace, key),
-                namespace,
-                {"version": rows[0][0]},
-            )
+            version, aid, prev = rows[0]
+            self._audit(cur, aid, prev, now, actor, "memory.delete", namespace, key, version)
 
         return self._e.write(op)
+
+    def _audit(
+        self,
+        cur: Cursor,
+        aid: int,
+        prev: int | None,
+        now: int,
+        actor: str | None,
+        action: str,
+        ns: str,
+        key: str,
+        v: int,
+    ) -> None:
+        """A delete's or restore's audit row, linked into the key's chain (see audit_memory_ids)."""
+        row = (aid, now, actor, action, "memory", entity_id(ns, key), ns, f'{{"version":{v}}}', None, None, prev)
+        cur.execute(self._q.audit_insert_memory, row)
 
     def restore(self, namespace: str, key: str, *, actor: str | None = None) -> Memory:
         """Bring back a soft-deleted key with its last version."""
@@ -334,17 +344,7 @@ class MemoryStore:
                     raise Conflict(f"memory {namespace}/{key} is not deleted")
                 raise NotFound(f"memory {namespace}/{key} not found")
             m = _memory(rows[0])
-            audit.record(
-                cur,
-                self._e,
-                now,
-                actor,
-                "memory.restore",
-                "memory",
-                entity_id(namespace, key),
-                namespace,
-                {"version": m.version},
-            )
+            self._audit(cur, rows[0][12], rows[0][13], now, actor, "memory.restore", namespace, key, m.version)
             return m
 
         return self._e.write(op)
@@ -384,17 +384,30 @@ class MemoryStore:
             lo, hi = children_range(prefix)
             sql += f" AND (namespace = {ph} OR (namespace >= {ph} AND namespace < {ph}))"
             params += [prefix, lo, hi]
-        sql += " RETURNING namespace, key, version"
+        sql += " RETURNING namespace, key, version, head"
 
         def op(cur: Cursor) -> int:
             gone = cur.execute(sql, params).fetchall()
-            cur.executemany(self._q.memory_forget_history, [(entity_id(g[0], g[1]),) for g in gone])
-            audit.record_many(
-                cur,
-                self._e,
+            cur.executemany(self._q.memory_forget_history, [(g[3],) for g in gone])
+            # The purge row links to the key's chain and, unlike the key's other rows, is indexed:
+            # the key's row (its head) is gone, so this is where its trail is found from now on.
+            cur.executemany(
+                self._q.audit_insert_memory,
                 [
-                    (now, actor, "memory.purge", "memory", entity_id(ns, k), ns, f'{{"version":{v}}}')
-                    for ns, k, v in gone
+                    (
+                        None,
+                        now,
+                        actor,
+                        "memory.purge",
+                        "memory",
+                        entity_id(ns, k),
+                        ns,
+                        f'{{"version":{v}}}',
+                        None,
+                        None,
+                        head,
+                    )
+                    for ns, k, v, head in gone
                 ],
             )
             return len(gone)
@@ -413,7 +426,7 @@ class MemoryStore:
                 return _memory(rows[0])
             raise NotFound(f"memory {namespace}/{key} not found")
         version = check_int(version, "version", 1)
-        rows = self._e.query(self._q.memory_get_version, (namespace, key, entity_id(namespace, key), version))
+        rows = self._e.query(self._q.memory_get_version, (namespace, key, version))
         if not rows:
             raise NotFound(f"memory {namespace}/{key} version {version} not found")
         return _from_snapshot(rows[0])
@@ -422,9 +435,10 @@ class MemoryStore:
         """Every version of a key, oldest first (also for deleted keys)."""
         check_namespace(namespace)
         check_key(key)
-        rows = self._e.query(self._q.memory_history, (namespace, key, entity_id(namespace, key)))
+        rows = self._e.query(self._q.memory_history, (namespace, key))
         if not rows:
             raise NotFound(f"memory {namespace}/{key} not found")
+        rows.sort(key=lambda r: r[3])  # (the chain is walked newest first)
         return [_from_snapshot(r) for r in rows]
 
     def list(

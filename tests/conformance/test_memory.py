@@ -193,3 +193,29 @@ def test_audit_rows_for_memory(store: Store) -> None:
     assert len(store.audit.list(action="memory.*")) == 4
     assert len(store.audit.list(actor="a2")) == 1
     assert len(store.audit.list(namespace="ns")) == 4 and len(store.audit.list(namespace="other")) == 0
+
+
+def test_a_keys_audit_trail_spans_purges_and_pages(store: Store) -> None:
+    for i in range(3):
+        store.memory.put("tr", "k", i, actor=f"w{i}")
+    store.memory.put("tr", "other", 0)
+    store.memory.delete("tr", "k")
+    assert store.memory.purge("tr") == 1
+    store.memory.put_many(
+        [{"namespace": "tr", "key": "k", "value": "again"}, {"namespace": "tr", "key": "k", "value": "more"}]
+    )
+    everything = [(e.action, e.detail["version"]) for e in store.audit.list(entity="memory", entity_id="tr/k")]
+    assert everything == [
+        ("memory.put", 2), ("memory.put", 1),  # after the purge: a new key, versions from 1
+        ("memory.purge", 3), ("memory.delete", 3), ("memory.put", 3), ("memory.put", 2), ("memory.put", 1),
+    ]  # fmt: skip
+    pages, cursor = [], None
+    while True:
+        page = store.audit.list(entity="memory", entity_id="tr/k", limit=2, cursor=cursor)
+        pages += [(e.action, e.detail["version"]) for e in page]
+        if page.next_cursor is None:
+            break
+        cursor = page.next_cursor
+    assert pages == everything
+    assert [e.actor for e in store.audit.list(entity="memory", entity_id="tr/k", actor="w1")] == ["w1"]
+    assert [m.value for m in store.memory.history("tr", "k")] == ["again", "more"]

@@ -142,3 +142,25 @@ def test_session_audit(store: Store) -> None:
         ("session.create", "orchestrator"),
     ]
     assert rows[0].detail == {"from": "active", "to": "terminated"}
+
+
+def test_a_sessions_audit_pages_through_its_events(store: Store) -> None:
+    sid = store.sessions.create("app", "u").id
+    other = store.sessions.create("app", "u").id
+    for i in range(5):
+        store.sessions.append_event(sid, "m", f"a{i}", i)
+        store.sessions.append_event(other, "m", "x", i)
+    store.sessions.set_state(sid, "k", 1)
+    seen, cursor = [], None
+    while True:
+        page = store.audit.list(entity="session", entity_id=sid, limit=3, cursor=cursor)
+        seen += [(e.action, e.detail.get("seq")) for e in page]
+        if page.next_cursor is None:
+            break
+        cursor = page.next_cursor
+    assert seen == [("session.state", None)] + [("session.event", s) for s in (5, 4, 3, 2, 1)] + [
+        ("session.create", None)
+    ]
+    assert [e.actor for e in store.audit.list(entity="session", entity_id=sid, action="session.event", actor="a3")] == [
+        "a3"
+    ]

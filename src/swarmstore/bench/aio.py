@@ -101,13 +101,13 @@ class _Aiosqlite:
             t = now_us()
             await self.db.execute("BEGIN IMMEDIATE")
             rows = await self.db.execute_fetchall(
-                Q.memory_upsert, (ns, key, "semantic", VALUE_TEXT, None, None, t, None)
+                Q.memory_upsert, (ns, key, "semantic", VALUE_TEXT, None, None, t, None, None)
             )
-            v, meta = next(iter(rows))[:2]
+            v, meta, _, _, aid, prev = next(iter(rows))
             snap = f'{{"type":"semantic","expires_at":null,"metadata":{meta},"value":{VALUE_TEXT}}}'
             await self.db.execute(
-                Q.audit_insert_version,
-                (t, None, "memory.put", "memory", f"{ns}/{key}", ns, f'{{"version":{v}}}', v, snap),
+                Q.audit_insert_memory,
+                (aid, t, None, "memory.put", "memory", f"{ns}/{key}", ns, f'{{"version":{v}}}', v, snap, prev),
             )
             await self.db.execute("COMMIT")
 
@@ -127,13 +127,18 @@ class _Aiosqlite:
             t = now_us()
             keys = [f"k{j}" for j in range(1000)]
             await self.db.execute("BEGIN IMMEDIATE")
+            base = next(iter(await self.db.execute_fetchall(Q.audit_max_id)))[0]
             await self.db.executemany(
-                Q.memory_upsert_quiet, [(ns, k, "semantic", VALUE_TEXT, None, None, t, None) for k in keys]
+                Q.memory_upsert_quiet,
+                [(ns, k, "semantic", VALUE_TEXT, None, None, t, None, base + j + 1) for j, k in enumerate(keys)],
             )
             snap = f'{{"type":"semantic","expires_at":null,"metadata":{{}},"value":{VALUE_TEXT}}}'
             await self.db.executemany(
-                Q.audit_insert_version,
-                [(t, None, "memory.put", "memory", f"{ns}/{k}", ns, '{"version":1}', 1, snap) for k in keys],
+                Q.audit_insert_memory,
+                [
+                    (base + j + 1, t, None, "memory.put", "memory", f"{ns}/{k}", ns, '{"version":1}', 1, snap, None)
+                    for j, k in enumerate(keys)
+                ],
             )
             await self.db.execute("COMMIT")
 

@@ -95,11 +95,13 @@ def run(store: Store, path: str, data: dict[str, Any], n: int, rnd: random.Rando
     def raw_put(ns: str, key: str, value: str) -> None:
         t = now_us()
         rc.execute("BEGIN IMMEDIATE")
-        v, meta = rc.execute(Q.memory_upsert, (ns, key, "semantic", value, None, None, t, None)).fetchall()[0][:2]
+        v, meta, _, _, aid, prev = rc.execute(
+            Q.memory_upsert, (ns, key, "semantic", value, None, None, t, None, None)
+        ).fetchall()[0]
         snap = f'{{"type":"semantic","expires_at":null,"metadata":{meta},"value":{value}}}'
         rc.execute(
-            Q.audit_insert_version,
-            (t, None, "memory.put", "memory", f"{ns}/{key}", ns, f'{{"version":{v}}}', v, snap),
+            Q.audit_insert_memory,
+            (aid, t, None, "memory.put", "memory", f"{ns}/{key}", ns, f'{{"version":{v}}}', v, snap, prev),
         )
         rc.execute("COMMIT")
 
@@ -147,13 +149,18 @@ def run(store: Store, path: str, data: dict[str, Any], n: int, rnd: random.Rando
         keys = [f"k{j}" for j in range(1000)]
         rc.execute("BEGIN IMMEDIATE")
         known = {r[0]: r for r in rc.execute(Q.memory_batch_existing, (ns, json.dumps(keys))).fetchall()}
-        rc.executemany(Q.memory_upsert_quiet, [(ns, k, "semantic", val_text, None, None, t, None) for k in keys])
-        audit_rows = []
+        aid = cast(int, rc.execute(Q.audit_max_id).fetchall()[0][0])
+        rows, audit_rows = [], []
         for k in keys:
-            v = cast(int, known[k][1]) + 1 if k in known else 1
+            aid += 1
+            v, prev = (cast(int, known[k][1]) + 1, known[k][5]) if k in known else (1, None)
             snap = f'{{"type":"semantic","expires_at":null,"metadata":{{}},"value":{val_text}}}'
-            audit_rows.append((t, None, "memory.put", "memory", f"{ns}/{k}", ns, f'{{"version":{v}}}', v, snap))
-        rc.executemany(Q.audit_insert_version, audit_rows)
+            rows.append((ns, k, "semantic", val_text, None, None, t, None, aid))
+            audit_rows.append(
+                (aid, t, None, "memory.put", "memory", f"{ns}/{k}", ns, f'{{"version":{v}}}', v, snap, prev)
+            )
+        rc.executemany(Q.memory_upsert_quiet, rows)
+        rc.executemany(Q.audit_insert_memory, audit_rows)
         rc.execute("COMMIT")
 
     b = measure("raw", raw_many, batches, 1, per=1000)

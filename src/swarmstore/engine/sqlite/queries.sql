@@ -65,8 +65,10 @@ INSERT INTO app_state (app, state, updated_at) VALUES (?1, ?2, ?3)
 ON CONFLICT (app) DO UPDATE SET state = ?2, updated_at = ?3
 
 -- name: event_insert
-INSERT INTO events (session_id, seq, type, actor, content, state_delta, created_at)
-VALUES (?, ?, ?, ?, ?, ?, ?)
+-- The event names its audit row: the next audit id (the writer holds the lock), which the
+-- events_audit trigger then writes.
+INSERT INTO events (session_id, seq, type, actor, content, state_delta, created_at, audit_id)
+VALUES (?, ?, ?, ?, ?, ?, ?, (SELECT coalesce(max(id), 0) + 1 FROM audit))
 
 -- name: events_page
 SELECT session_id, seq, type, actor, content, created_at, state_delta
@@ -83,49 +85,63 @@ SELECT namespace, key, value, type, version, metadata, created_by, created_at, u
        expires_at, deleted_at, updated_by
 FROM memories WHERE namespace = ?1 AND key = ?2
 
--- name: memory_get_version
-SELECT m.namespace, m.key, a.snapshot, a.version, m.created_by, m.created_at, a.at, m.deleted_at, a.actor
-FROM memories m JOIN audit a INDEXED BY audit_entity ON a.entity = 'memory' AND a.entity_id = ?3
-WHERE m.namespace = ?1 AND m.key = ?2 AND a.version = ?4 AND a.snapshot IS NOT NULL
+-- name: memory_chain
+-- A key's audit rows, newest first: from memories.head back along audit.prev (rowid seeks).
+WITH RECURSIVE chain(id) AS (
+    SELECT head FROM memories WHERE namespace = ?1 AND key = ?2
+    UNION ALL
+    SELECT a.prev FROM chain JOIN audit a ON a.id = chain.id WHERE a.prev IS NOT NULL
+)
 
 -- name: memory_history
+{{memory_chain}}
 SELECT m.namespace, m.key, a.snapshot, a.version, m.created_by, m.created_at, a.at, m.deleted_at, a.actor
-FROM memories m JOIN audit a INDEXED BY audit_entity ON a.entity = 'memory' AND a.entity_id = ?3
-WHERE m.namespace = ?1 AND m.key = ?2 AND a.snapshot IS NOT NULL
-ORDER BY a.id
+FROM chain CROSS JOIN audit a ON a.id = chain.id CROSS JOIN memories m ON m.namespace = ?1 AND m.key = ?2
+WHERE a.snapshot IS NOT NULL
+
+-- name: memory_get_version
+{{memory_history}} AND a.version = ?3 LIMIT 1
 
 -- name: memory_forget_history
-UPDATE audit INDEXED BY audit_entity SET snapshot = NULL
-WHERE entity = 'memory' AND entity_id = ? AND snapshot IS NOT NULL
+-- (purge: the key's row is being deleted; ?1 is its head)
+WITH RECURSIVE chain(id) AS (
+    SELECT ?1
+    UNION ALL
+    SELECT a.prev FROM chain JOIN audit a ON a.id = chain.id WHERE a.prev IS NOT NULL
+)
+UPDATE audit SET snapshot = NULL FROM chain WHERE audit.id = chain.id AND audit.snapshot IS NOT NULL
 
 -- name: memory_upsert_quiet
+-- head: the id of the put's audit row, given (?9, a batch) or the next one (a single put).
 INSERT INTO memories (namespace, key, version, type, value, metadata, created_by, updated_by,
-                      created_at, updated_at, expires_at, deleted_at)
-VALUES (?1, ?2, 1, ?3, ?4, coalesce(?5, '{}'), ?6, ?6, ?7, ?7, ?8, NULL)
+                      created_at, updated_at, expires_at, deleted_at, head, prev_head)
+VALUES (?1, ?2, 1, ?3, ?4, coalesce(?5, '{}'), ?6, ?6, ?7, ?7, ?8, NULL,
+        coalesce(?9, (SELECT coalesce(max(id), 0) + 1 FROM audit)), NULL)
 ON CONFLICT (namespace, key) DO UPDATE SET
     version = version + 1, type = ?3, value = ?4, metadata = coalesce(?5, metadata),
-    updated_by = ?6, updated_at = ?7, expires_at = ?8, deleted_at = NULL
+    updated_by = ?6, updated_at = ?7, expires_at = ?8, deleted_at = NULL,
+    prev_head = head, head = excluded.head
 
 -- name: memory_upsert
 {{memory_upsert_quiet}}
-RETURNING version, metadata, created_by, created_at
+RETURNING version, metadata, created_by, created_at, head, prev_head
 
 -- name: memory_batch_existing
 -- What a batch of puts continues from: one statement per namespace instead of a RETURNING per row
 -- (an executemany with RETURNING builds a temporary table per row; measured ~1.6 ms per 1,000).
-SELECT key, version, metadata, created_by, created_at FROM memories
+SELECT key, version, metadata, created_by, created_at, head FROM memories
 WHERE namespace = ?1 AND key IN (SELECT value FROM json_each(?2))
 
 -- name: memory_delete
-UPDATE memories SET deleted_at = ?3
+UPDATE memories SET deleted_at = ?3, prev_head = head, head = (SELECT coalesce(max(id), 0) + 1 FROM audit)
 WHERE namespace = ?1 AND key = ?2 AND deleted_at IS NULL AND (expires_at IS NULL OR expires_at > ?3)
-RETURNING version
+RETURNING version, head, prev_head
 
 -- name: memory_restore
-UPDATE memories SET deleted_at = NULL
+UPDATE memories SET deleted_at = NULL, prev_head = head, head = (SELECT coalesce(max(id), 0) + 1 FROM audit)
 WHERE namespace = ?1 AND key = ?2 AND deleted_at IS NOT NULL
 RETURNING namespace, key, value, type, version, metadata, created_by, created_at, updated_at,
-          expires_at, deleted_at, updated_by
+          expires_at, deleted_at, updated_by, head, prev_head
 
 -- name: memory_list
 SELECT namespace, key, value, type, version, metadata, created_by, created_at, updated_at,
@@ -155,9 +171,37 @@ LIMIT 1
 -- name: audit_insert
 INSERT INTO audit (at, actor, action, entity, entity_id, namespace, detail) VALUES (?, ?, ?, ?, ?, ?, ?)
 
--- name: audit_insert_version
-INSERT INTO audit (at, actor, action, entity, entity_id, namespace, detail, version, snapshot)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+-- name: audit_insert_memory
+-- A memory's audit row: its id (the key's new head) and the row before it (prev) are given.
+INSERT INTO audit (id, at, actor, action, entity, entity_id, namespace, detail, version, snapshot, prev)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+
+-- name: audit_max_id
+SELECT coalesce(max(id), 0) FROM audit
+
+-- name: audit_indexed
+((entity <> 'memory' AND action <> 'session.event') OR action = 'memory.purge')
+
+-- name: audit_memory_ids
+-- Every audit row of one memory key, also across purges: the chain from its head, and the chain
+-- from each purge row (found in the index: the key's row was deleted with it).
+-- Embedded in audit listings: plain ? only (namespace, key, entity_id).
+WITH RECURSIVE chain(id) AS (
+    SELECT head FROM memories WHERE namespace = ? AND key = ?
+    UNION ALL
+    SELECT id FROM audit INDEXED BY audit_entity
+    WHERE entity = 'memory' AND entity_id = ? AND action = 'memory.purge' AND {{audit_indexed}}
+    UNION ALL
+    SELECT a.prev FROM chain JOIN audit a ON a.id = chain.id WHERE a.prev IS NOT NULL
+)
+SELECT id FROM chain
+
+-- name: audit_session_ids
+-- Every audit row of one session: its own changes (index) and its events' rows (events.audit_id).
+-- Embedded in audit listings: plain ? only (session id, session id).
+SELECT id FROM audit INDEXED BY audit_entity WHERE entity = 'session' AND entity_id = ? AND {{audit_indexed}}
+UNION ALL
+SELECT audit_id FROM events WHERE session_id = ?
 
 -- name: count_rows
 SELECT (SELECT count(*) FROM sessions), (SELECT count(*) FROM events),
