@@ -63,6 +63,10 @@ def test_a_schema_1_file_migrates_with_its_history(db_path: str) -> None:
     )
     for seq in (1, 2):
         conn.execute("INSERT INTO events VALUES ('s1', ?, 'message', 'a', '{}', NULL, ?)", (seq, seq))
+        conn.execute(
+            "INSERT INTO audit (at, actor, action, entity, entity_id, detail) VALUES (?, 'a', 'session.event', 'session', 's1', ?)",
+            (seq, f'{{"seq":{seq},"type":"message"}}'),
+        )
     conn.close()
 
     with swarmstore.open(db_path) as st:
@@ -79,7 +83,9 @@ def test_a_schema_1_file_migrates_with_its_history(db_path: str) -> None:
         assert st.sessions.append_event("s1", "message", "a").seq == 3, "numbering continues"
         assert st.sessions.get("s1").event_count == 3
         puts = st.audit.list(entity="memory", entity_id="p:a/db", limit=10)
-        assert len(puts) == 4, "the old audit rows are still there, one per put"
+        assert [e.detail["version"] for e in puts] == [4, 3, 2, 1], "the old audit rows are still found, one per put"
+        trail = st.audit.list(entity="session", entity_id="s1")
+        assert [e.detail.get("seq") for e in trail] == [3, 2, 1], "old and new event rows alike"
     check = apsw.Connection(db_path)
     tables = {r[0] for r in check.execute("SELECT name FROM sqlite_schema WHERE type = 'table'")}
     assert "memory_versions" not in tables
@@ -142,6 +148,7 @@ HOT = {
     "task_downstream": (Q.task_downstream, ("a",)),
     "task_plan_nodes": (Q.task_plan_nodes, ('["a"]',)),
     "task_finished_since": (Q.task_finished_since, (1,)),
+    "task_open_in_queue": (Q.task_open_in_queue, ("default",)),
     "tasks_by_status": (
         "SELECT id FROM tasks WHERE status IN (?) AND status NOT IN ('ready', 'running') ORDER BY id DESC LIMIT 100",
         ("failed",),

@@ -302,6 +302,7 @@ class AsyncTasks(_AsyncService):
     dependants = _awaitable(Tasks.dependants)
     plan = _awaitable(Tasks.plan)
     stats = _awaitable(Tasks.stats)
+    has_open_work = _awaitable(Tasks.has_open_work)
     prune = _awaitable(Tasks.prune)
 
 
@@ -486,8 +487,7 @@ class AsyncWorker:
             await self._handle(got[0])
 
     async def _open_work(self) -> bool:
-        counts = (await self.store.tasks.stats())["by_queue"]
-        return any(counts.get(q, {}).get(s, 0) for q in self.queues for s in ("blocked", "ready", "running"))
+        return await self.store.tasks.has_open_work(self.queues)
 
     async def _handle(self, task: Task) -> None:
         ctx = AsyncTaskContext(self.store, task, self)

@@ -857,6 +857,11 @@ class Tasks:
             batch = sorted(nxt)
         return out
 
+    def has_open_work(self, queues: str | Iterable[str] = ("default",)) -> bool:
+        """Whether any of ``queues`` holds a blocked, ready or running task (cheap: index probes)."""
+        names = [queues] if isinstance(queues, str) else builtins.list(queues)
+        return any(self._e.query(self._q.task_open_in_queue, (check_name(q, "queue"),))[0][0] for q in names)
+
     def stats(self) -> dict[str, Any]:
         """Counts per status and per queue, the oldest ready task's wait, and recent throughput."""
         now = now_us()

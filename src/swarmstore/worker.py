@@ -196,8 +196,7 @@ class Worker:
             self._handle(got[0])
 
     def _open_work(self) -> bool:
-        counts = self.store.tasks.stats()["by_queue"]
-        return any(counts.get(q, {}).get(s, 0) for q in self.queues for s in ("blocked", "ready", "running"))
+        return self.store.tasks.has_open_work(self.queues)
 
     def _handle(self, task: Task) -> None:
         tasks = self.store.tasks

@@ -400,3 +400,18 @@ def test_agents_register_heartbeat_and_liveness(store: Store) -> None:
         store.agents.register("", "coder")
     actions = [e.action for e in store.audit.list(entity="agent")]
     assert actions == ["agent.status", "agent.status", "agent.register"]
+
+
+def test_has_open_work_follows_the_queue_to_the_end(store: Store) -> None:
+    assert not store.tasks.has_open_work("q")
+    first = store.tasks.submit("first", queue="q")
+    second = store.tasks.submit("second", queue="q", depends_on=[first.id])
+    store.tasks.submit("elsewhere", queue="other")
+    assert store.tasks.has_open_work("q") and store.tasks.has_open_work(["none", "q"])
+    [t] = store.tasks.claim("w", queues=["q"])
+    assert t.id == first.id and store.tasks.has_open_work("q"), "running and blocked are open"
+    store.tasks.complete(t.id, t.lease_token or "")
+    [t] = store.tasks.claim("w", queues=["q"])
+    assert t.id == second.id
+    store.tasks.complete(t.id, t.lease_token or "")
+    assert not store.tasks.has_open_work("q") and store.tasks.has_open_work("other")

@@ -55,6 +55,27 @@ CYCLER = textwrap.dedent(
 )
 
 
+# The same with swarmstore.AsyncWorker: N handler coroutines in one process share transactions.
+ASYNC_CYCLER = textwrap.dedent(
+    """
+    import asyncio, sys, time, swarmstore, swarmstore.aio
+    async def handler(task):
+        return None
+    async def main():
+        async with swarmstore.aio.open(sys.argv[1]) as st:
+            print("ready", flush=True)
+            await asyncio.to_thread(sys.stdin.readline)
+            start = time.perf_counter()
+            w = swarmstore.AsyncWorker(st, handler, concurrency=int(sys.argv[3]), name=sys.argv[2],
+                                       queues=[sys.argv[4]], until_idle=True, poll_interval=0.01)
+            stats = await w.run()
+            print(stats.completed, start, time.perf_counter(), flush=True)
+    asyncio.run(main())
+    """
+)
+ASYNC_LANES = 32
+
+
 def _raw(path: str) -> apsw.Cursor:
     conn = apsw.Connection(path)
     conn.set_busy_timeout(5000)
@@ -77,11 +98,20 @@ def _pair(out: list[Result], ours: Result, base: Result | None, target: str, ok:
     out.append(ours)
 
 
-def _cycles(path: str, procs: int) -> tuple[int, float]:
-    """Claim+complete cycles per second of ``procs`` worker processes draining the queue."""
+def _cycles(path: str, procs: int, lanes: int = 0, queue: str = "default") -> tuple[int, float]:
+    """Claim+complete cycles per second of ``procs`` worker processes draining the queue
+    (``lanes`` > 0: each an AsyncWorker with that many coroutines)."""
     children = [
         subprocess.Popen(
-            [sys.executable, "-c", CYCLER, path, f"bench-{procs}-{i}"],
+            [
+                sys.executable,
+                "-c",
+                ASYNC_CYCLER if lanes else CYCLER,
+                path,
+                f"bench-{procs}-{lanes}-{i}",
+                str(lanes),
+                queue,
+            ],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             text=True,
@@ -212,6 +242,19 @@ def run(workdir: str, quick: bool) -> list[Result]:
         _pair(out, res, None, target, ok)
         if procs == 1:
             one = min(one, rate)
+
+    one_async = 0.0
+    for procs in (1, 2, 4):
+        q = f"async-cycles-{procs}"  # its own queue: until_idle must not wait for others' leases
+        store.tasks.submit_many([{"summary": f"a{procs}-{j}", "queue": q} for j in range(per_run)])
+        done, rate = _cycles(path, procs, ASYNC_LANES, q)
+        name = f"claim+complete, {procs} process{'es' if procs > 1 else ''}, AsyncWorker x{ASYNC_LANES}"
+        res = Result(name, "op", done, 0, 0, rate)
+        target = ">=5,000/s" if procs == 1 else "no drop vs 1 process"
+        ok = rate >= 5_000 if procs == 1 else rate >= 0.9 * one_async
+        _pair(out, res, None, target, ok)
+        if procs == 1:
+            one_async = rate
 
     # -- completing a task that releases 100 dependants ------------------------------------------
     roots = []

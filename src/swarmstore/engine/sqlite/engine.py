@@ -6,7 +6,9 @@ All apsw usage lives in this module; apsw errors are translated to ``swarmstore.
 from __future__ import annotations
 
 import os
+import random
 import threading
+import time
 import weakref
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager, suppress
@@ -122,7 +124,25 @@ class SqliteEngine:
         self._wal_pages = 0
         self.checkpoint_due = False
         conn.set_wal_hook(self._on_wal)  # replaces SQLite's auto-checkpoint: see checkpoint()
+        self._nowait = False
+        self._busy_since = 0.0
+        conn.set_busy_handler(self._busy_wait)
         return conn
+
+    def _busy_wait(self, tries: int) -> bool:
+        """The writer's wait for another process's write lock. SQLite's own busy handler sleeps 1,
+        2, 5, 10 ... 100 ms between tries: between processes that each commit every few hundred
+        µs, a waiter that sleeps that long keeps missing the lock. Short jittered sleeps instead,
+        up to ``busy_timeout_ms`` in all."""
+        if self._nowait:
+            return False
+        now = time.monotonic()
+        if tries == 0:
+            self._busy_since = now
+        elif now - self._busy_since > self._busy / 1000:
+            return False
+        time.sleep(min(0.0001 * (tries + 1), 0.002) * random.uniform(0.5, 1.5))
+        return True
 
     def _reader(self) -> apsw.Cursor:
         if self._closed:
@@ -276,13 +296,13 @@ class SqliteEngine:
             cur = self._wcur
             try:
                 if nowait:
-                    self._writer.set_busy_timeout(0)
+                    self._nowait = True
                     try:
                         cur.execute("BEGIN IMMEDIATE")
                     except apsw.BusyError:
                         return None
                     finally:
-                        self._writer.set_busy_timeout(self._busy)
+                        self._nowait = False
                 else:
                     cur.execute("BEGIN IMMEDIATE")
             except apsw.Error as exc:

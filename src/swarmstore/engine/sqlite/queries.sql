@@ -380,6 +380,14 @@ WITH RECURSIVE sub(id) AS (
 -- name: task_plan_nodes
 SELECT id, status, deps FROM tasks WHERE id IN (SELECT value FROM json_each(?))
 
+-- name: task_open_in_queue
+-- Whether a queue still has work that is not finished (a worker's until_idle test, run often):
+-- three index probes instead of the counts of stats().
+SELECT EXISTS (SELECT 1 FROM tasks INDEXED BY tasks_ready WHERE status = 'ready' AND queue = ?1)
+    OR EXISTS (SELECT 1 FROM tasks INDEXED BY tasks_leases WHERE status = 'running' AND queue = ?1)
+    OR EXISTS (SELECT 1 FROM tasks INDEXED BY tasks_status
+               WHERE status = 'blocked' AND status NOT IN ('ready', 'running') AND queue = ?1)
+
 -- name: task_counts
 SELECT queue, status, count(*) FROM tasks GROUP BY queue, status
 
