@@ -30,13 +30,14 @@ from .agents import Agents
 from .audit import Audit
 from .context import Context
 from .engine.base import Cursor, Row
-from .errors import Busy, InvalidInput, LeaseLost, NotFound, StoreClosed, SwarmstoreError, TaskCancelled
+from .errors import Busy, LeaseLost, NotFound, StoreClosed, SwarmstoreError, TaskCancelled
 from .memory import MemoryStore
 from .models import Task
 from .sessions import Sessions
 from .store import Store
 from .store import open as open_sync
 from .tasks import Tasks
+from .worker import _WorkerOptions
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -378,7 +379,7 @@ def open(url: str, **options: Any) -> AsyncStore:
     return AsyncStore(open_sync(url, **options))
 
 
-class AsyncWorker:
+class AsyncWorker(_WorkerOptions):
     """Run ``await handler(task)`` (or ``handler(task, ctx)``) for tasks claimed from ``queues``,
     with ``concurrency`` handler coroutines in one process.
 
@@ -405,29 +406,12 @@ class AsyncWorker:
         grace_seconds: float = 30.0,
         install_signals: bool = False,
     ) -> None:
-        from .worker import WorkerStats, _takes_context
-
-        if not isinstance(concurrency, int) or concurrency < 1:
-            raise InvalidInput("concurrency", "must be an integer >= 1")
+        self._configure(handler, queues, agent_types, concurrency, agent_type, lease_seconds, poll_interval,
+                        max_tasks, until_idle, grace_seconds, install_signals)  # fmt: skip
         self.store = store
-        self.handler = handler
-        self.queues = [queues] if isinstance(queues, str) else list(queues)
-        self.agent_types = agent_types
-        self.concurrency = concurrency
         self.name = name or f"async-worker-{os.getpid()}"
-        self.agent_type = agent_type
-        self.lease_seconds = lease_seconds
-        self.poll_interval = poll_interval
-        self.max_tasks = max_tasks
-        self.until_idle = until_idle
-        self.grace_seconds = grace_seconds
-        self.install_signals = install_signals
-        self.stats = WorkerStats()
-        self.agent_id: str | None = None
-        self._wants_ctx = _takes_context(handler)
         self._stopping = asyncio.Event()
         self._running: dict[str, AsyncTaskContext] = {}
-        self._claimed = 0
 
     def stop(self) -> None:
         """Stop claiming; running handlers finish (up to ``grace_seconds``), the rest go back."""

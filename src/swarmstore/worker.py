@@ -52,7 +52,59 @@ class WorkerStats:
         return self.completed + self.failed + self.retried + self.cancelled + self.lost
 
 
-class Worker:
+class _WorkerOptions:
+    """The options and counters Worker and AsyncWorker share (checked once, here)."""
+
+    handler: Callable[..., Any]
+    queues: list[str]
+    agent_types: Sequence[str] | None
+    concurrency: int
+    agent_type: str
+    lease_seconds: float
+    poll_interval: float
+    max_tasks: int | None
+    until_idle: bool
+    grace_seconds: float
+    install_signals: bool
+    stats: WorkerStats
+    agent_id: str | None
+    _wants_ctx: bool
+    _claimed: int
+
+    def _configure(
+        self,
+        handler: Callable[..., Any],
+        queues: str | Sequence[str],
+        agent_types: Sequence[str] | None,
+        concurrency: int,
+        agent_type: str,
+        lease_seconds: float,
+        poll_interval: float,
+        max_tasks: int | None,
+        until_idle: bool,
+        grace_seconds: float,
+        install_signals: bool,
+    ) -> None:
+        if not isinstance(concurrency, int) or concurrency < 1:
+            raise InvalidInput("concurrency", "must be an integer >= 1")
+        self.handler = handler
+        self.queues = [queues] if isinstance(queues, str) else list(queues)
+        self.agent_types = agent_types
+        self.concurrency = concurrency
+        self.agent_type = agent_type
+        self.lease_seconds = lease_seconds
+        self.poll_interval = poll_interval
+        self.max_tasks = max_tasks
+        self.until_idle = until_idle
+        self.grace_seconds = grace_seconds
+        self.install_signals = install_signals
+        self.stats = WorkerStats()
+        self.agent_id = None
+        self._wants_ctx = _takes_context(handler)
+        self._claimed = 0
+
+
+class Worker(_WorkerOptions):
     """Run ``handler(task)`` (or ``handler(task, ctx)``) for tasks claimed from ``queues``.
 
     ``concurrency`` threads claim and handle tasks; one more thread heartbeats their leases (every
@@ -80,29 +132,14 @@ class Worker:
         grace_seconds: float = 30.0,
         install_signals: bool = True,
     ) -> None:
-        if not isinstance(concurrency, int) or concurrency < 1:
-            raise InvalidInput("concurrency", "must be an integer >= 1")
+        self._configure(handler, queues, agent_types, concurrency, agent_type, lease_seconds, poll_interval,
+                        max_tasks, until_idle, grace_seconds, install_signals)  # fmt: skip
         self.store = store
-        self.handler = handler
-        self.queues = [queues] if isinstance(queues, str) else list(queues)
-        self.agent_types = agent_types
-        self.concurrency = concurrency
         self.name = name or f"worker-{socket.gethostname()}-{os.getpid()}"
-        self.agent_type = agent_type
-        self.lease_seconds = lease_seconds
-        self.poll_interval = poll_interval
-        self.max_tasks = max_tasks
-        self.until_idle = until_idle
-        self.grace_seconds = grace_seconds
-        self.install_signals = install_signals
-        self.stats = WorkerStats()
-        self.agent_id: str | None = None
-        self._wants_ctx = _takes_context(handler)
         self._stopping = threading.Event()
         self._hand_back = threading.Event()
         self._lock = threading.Lock()
         self._running: dict[str, TaskContext] = {}
-        self._claimed = 0
 
     # -- control -------------------------------------------------------------------------------
 

@@ -6,9 +6,7 @@ All apsw usage lives in this module; apsw errors are translated to ``swarmstore.
 from __future__ import annotations
 
 import os
-import random
 import threading
-import time
 import weakref
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager, suppress
@@ -38,6 +36,15 @@ def _migrations() -> list[tuple[int, str, str]]:
 
 MIGRATIONS = _migrations()
 SCHEMA_VERSION = MIGRATIONS[-1][0]
+
+
+def _in_snapshot(cur: apsw.Cursor, fn: Callable[[Cursor], R]) -> R:
+    """Run ``fn`` in one read transaction on ``cur``: its statements see one snapshot."""
+    cur.execute("BEGIN")
+    try:
+        return fn(cur)
+    finally:
+        cur.execute("COMMIT")
 
 
 def translate(exc: BaseException) -> errors.SwarmstoreError:
@@ -124,25 +131,7 @@ class SqliteEngine:
         self._wal_pages = 0
         self.checkpoint_due = False
         conn.set_wal_hook(self._on_wal)  # replaces SQLite's auto-checkpoint: see checkpoint()
-        self._nowait = False
-        self._busy_since = 0.0
-        conn.set_busy_handler(self._busy_wait)
         return conn
-
-    def _busy_wait(self, tries: int) -> bool:
-        """The writer's wait for another process's write lock. SQLite's own busy handler sleeps 1,
-        2, 5, 10 ... 100 ms between tries: between processes that each commit every few hundred
-        µs, a waiter that sleeps that long keeps missing the lock. Short jittered sleeps instead,
-        up to ``busy_timeout_ms`` in all."""
-        if self._nowait:
-            return False
-        now = time.monotonic()
-        if tries == 0:
-            self._busy_since = now
-        elif now - self._busy_since > self._busy / 1000:
-            return False
-        time.sleep(min(0.0001 * (tries + 1), 0.002) * random.uniform(0.5, 1.5))
-        return True
 
     def _reader(self) -> apsw.Cursor:
         if self._closed:
@@ -224,12 +213,7 @@ class SqliteEngine:
 
     def read_snapshot_nowait(self, fn: Callable[[Cursor], R]) -> R:
         try:
-            cur = self._nowait_cursor()
-            cur.execute("BEGIN")
-            try:
-                return fn(cur)
-            finally:
-                cur.execute("COMMIT")
+            return _in_snapshot(self._nowait_cursor(), fn)
         except apsw.Error as exc:
             raise translate(exc) from exc
 
@@ -239,11 +223,7 @@ class SqliteEngine:
                 cur = self._local.cur
             except AttributeError:
                 cur = self._reader()
-            cur.execute("BEGIN")
-            try:
-                return fn(cur)
-            finally:
-                cur.execute("COMMIT")
+            return _in_snapshot(cur, fn)
         except apsw.Error as exc:
             raise translate(exc) from exc
 
@@ -296,13 +276,13 @@ class SqliteEngine:
             cur = self._wcur
             try:
                 if nowait:
-                    self._nowait = True
+                    self._writer.set_busy_timeout(0)
                     try:
                         cur.execute("BEGIN IMMEDIATE")
                     except apsw.BusyError:
                         return None
                     finally:
-                        self._nowait = False
+                        self._writer.set_busy_timeout(self._busy)
                 else:
                     cur.execute("BEGIN IMMEDIATE")
             except apsw.Error as exc:
