@@ -209,3 +209,32 @@ def test_wal_stays_bounded(db_path: str) -> None:
     st.close()
     with swarmstore.open(db_path) as again:
         assert again.memory.get("wal:n19", "k5999").value["i"] == 5999
+
+
+def test_a_long_reader_elsewhere_never_stalls_writes_for_long(db_path: str) -> None:
+    """A checkpoint cannot rewind the WAL past another connection's open snapshot; it must then
+    give up quickly rather than hold this process's writers."""
+    import time
+
+    limit = 500
+    st = swarmstore.open(db_path, wal_autocheckpoint=limit)
+    st.memory.put("r", "seed", 0)
+    reader = apsw.Connection(db_path)
+    reader.execute("BEGIN")
+    reader.execute("SELECT count(*) FROM memories").fetchall()  # holds its snapshot open
+    worst = 0.0
+    for i in range(3000):
+        t = time.perf_counter()
+        st.memory.put(f"r:n{i % 10}", f"k{i}", {"pad": "x" * 300})
+        worst = max(worst, time.perf_counter() - t)
+    reader.execute("COMMIT")
+    reader.close()
+    assert worst < 1.0, f"a write waited {worst:.2f} s behind the checkpointer"
+    for i in range(2000):  # with the reader gone, the WAL is rewound again
+        st.memory.put(f"r:m{i % 10}", f"k{i}", {"pad": "x" * 300})
+    time.sleep(0.5)
+    st.memory.put("r", "last", 1)
+    st.close()
+    with swarmstore.open(db_path) as again:
+        assert again.memory.get("r", "last").value == 1
+        assert len(again.memory.list("r", limit=1000)) == 1000

@@ -363,6 +363,9 @@ class SqliteEngine:
             conn = self._ckpt
             if conn is None:
                 conn = self._ckpt = self._connect()
+                # RESTART waits for readers still on old WAL frames (another process's long read,
+                # say) while this process's writers are held: give up soon, and rewind next time.
+                conn.set_busy_timeout(100)
             try:
                 conn.wal_checkpoint(mode=apsw.SQLITE_CHECKPOINT_PASSIVE)
                 # This process's writers wait for the short tail: SQLite's busy handler alone
