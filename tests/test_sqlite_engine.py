@@ -125,7 +125,7 @@ HOT = {
     # (what audit.list runs for one entity: the index for most, the links for memory and sessions)
     "audit_by_entity": (
         f"SELECT * FROM audit WHERE entity = ? AND entity_id = ? AND {Q.audit_indexed} ORDER BY id DESC LIMIT 100",
-        ("task", "x"),
+        ("agent", "x"),
     ),
     "audit_newest": ("SELECT * FROM audit ORDER BY id DESC LIMIT 100", ()),
     "sessions_by_app_user": (
@@ -162,6 +162,11 @@ SORTS_ITS_OWN_ROWS = {
         f"SELECT * FROM (SELECT id AS cid FROM ({Q.audit_memory_ids})) CROSS JOIN audit ON id = cid"
         " WHERE entity = ? AND entity_id = ? ORDER BY id DESC LIMIT 100",
         ("ns", "k", "ns/k", "memory", "ns/k"),
+    ),
+    "audit_by_task": (
+        f"SELECT * FROM (SELECT id AS cid FROM ({Q.audit_task_ids})) CROSS JOIN audit ON id = cid"
+        " WHERE entity = ? AND entity_id = ? ORDER BY id DESC LIMIT 100",
+        ("t", "t", "task", "t"),
     ),
     "audit_by_session": (
         f"SELECT * FROM ({Q.audit_session_ids.replace('SELECT id', 'SELECT id AS cid', 1)}) CROSS JOIN audit"

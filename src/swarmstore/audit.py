@@ -85,6 +85,9 @@ class Audit:
                 ns, _, key = entity_id.partition("/")
                 source = f"(SELECT id AS cid FROM ({q.audit_memory_ids})) CROSS JOIN audit ON id = cid"
                 params = [ns, key, entity_id, *params]
+            elif entity == "task":
+                source = f"(SELECT id AS cid FROM ({q.audit_task_ids})) CROSS JOIN audit ON id = cid"
+                params = [entity_id, entity_id, *params]
             elif entity == "session":
                 source = (
                     f"({q.audit_session_ids.replace('SELECT id', 'SELECT id AS cid', 1)}) CROSS JOIN audit ON id = cid"

@@ -919,9 +919,10 @@ class Tasks:
             if dry_run or not ids:
                 return PruneResult(ids, dry_run)
             gone = [(i,) for i in ids]
+            # the audit rows first: each links to its task's chain before the task is gone
+            cur.executemany(self._q.audit_insert, [(now, actor, "task.prune", "task", i, None, "{}") for i in ids])
             cur.executemany(self._q.task_deps_delete, gone)
             cur.executemany(self._q.task_delete, gone)
-            cur.executemany(self._q.audit_insert, [(now, actor, "task.prune", "task", i, None, "{}") for i in ids])
             return PruneResult(ids, False)
 
         return self._e.write(op)

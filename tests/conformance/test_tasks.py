@@ -415,3 +415,23 @@ def test_has_open_work_follows_the_queue_to_the_end(store: Store) -> None:
     assert t.id == second.id
     store.tasks.complete(t.id, t.lease_token or "")
     assert not store.tasks.has_open_work("q") and store.tasks.has_open_work("other")
+
+
+def test_a_tasks_audit_trail_by_entity_survives_its_prune(store: Store) -> None:
+    t = store.tasks.submit("traced")
+    other = store.tasks.submit("other")
+    [c] = store.tasks.claim("w")
+    assert c.id == t.id
+    store.tasks.heartbeat(t.id, c.lease_token or "")
+    store.tasks.complete(t.id, c.lease_token or "", {"ok": 1})
+    trail = [e.action for e in store.audit.list(entity="task", entity_id=t.id)]
+    assert trail == ["task.complete", "task.heartbeat", "task.claim", "task.submit"]
+    assert [e.action for e in store.audit.list(entity="task", entity_id=other.id)] == ["task.submit"]
+    page = store.audit.list(entity="task", entity_id=t.id, limit=3)
+    assert [e.action for e in page] == trail[:3] and page.next_cursor is not None
+    rest = store.audit.list(entity="task", entity_id=t.id, cursor=page.next_cursor)
+    assert [e.action for e in rest] == trail[3:]
+    time.sleep(0.02)
+    assert store.tasks.prune(older_than=0.01).removed == [t.id]
+    after = [e.action for e in store.audit.list(entity="task", entity_id=t.id)]
+    assert after == ["task.prune", *trail], "the trail of a pruned task is still found"

@@ -180,7 +180,7 @@ VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 SELECT coalesce(max(id), 0) FROM audit
 
 -- name: audit_indexed
-((entity <> 'memory' AND action <> 'session.event') OR action = 'memory.purge')
+((entity NOT IN ('memory', 'task') AND action <> 'session.event') OR action IN ('memory.purge', 'task.prune'))
 
 -- name: audit_memory_ids
 -- Every audit row of one memory key, also across purges: the chain from its head, and the chain
@@ -191,6 +191,19 @@ WITH RECURSIVE chain(id) AS (
     UNION ALL
     SELECT id FROM audit INDEXED BY audit_entity
     WHERE entity = 'memory' AND entity_id = ? AND action = 'memory.purge' AND {{audit_indexed}}
+    UNION ALL
+    SELECT a.prev FROM chain JOIN audit a ON a.id = chain.id WHERE a.prev IS NOT NULL
+)
+SELECT id FROM chain
+
+-- name: audit_task_ids
+-- Every audit row of one task: the chain from its audit_head, or from its prune row once the task
+-- is gone. Embedded in audit listings: plain ? only (task id, task id).
+WITH RECURSIVE chain(id) AS (
+    SELECT audit_head FROM tasks WHERE id = ?
+    UNION ALL
+    SELECT id FROM audit INDEXED BY audit_entity
+    WHERE entity = 'task' AND entity_id = ? AND action = 'task.prune' AND {{audit_indexed}}
     UNION ALL
     SELECT a.prev FROM chain JOIN audit a ON a.id = chain.id WHERE a.prev IS NOT NULL
 )

@@ -42,7 +42,8 @@ CREATE TABLE tasks (
     created_at      INTEGER NOT NULL,
     updated_at      INTEGER NOT NULL,
     started_at      INTEGER,
-    finished_at     INTEGER
+    finished_at     INTEGER,
+    audit_head      INTEGER                      -- the task's latest audit row (see task_audit_link)
 ) WITHOUT ROWID;
 -- The claim reads this index in order and stops at the first eligible rows.
 CREATE INDEX tasks_ready ON tasks (queue, rank, id) WHERE status = 'ready';
@@ -77,3 +78,17 @@ CREATE TABLE agents (
     stopped_at    INTEGER
 ) WITHOUT ROWID;
 CREATE INDEX agents_seen ON agents (last_seen_at);
+
+-- A task's audit rows chain like a memory key's: tasks.audit_head is the latest, audit.prev the one
+-- before. Every audited task change rewrites the task's row anyway, so the link costs no page and
+-- the audit index is spared a random page per claim, heartbeat and completion. (A prune writes its
+-- audit row before deleting the task: that row stays in the index and links to the chain.)
+CREATE TRIGGER task_audit_link AFTER INSERT ON audit WHEN NEW.entity = 'task'
+BEGIN
+    UPDATE audit SET prev = (SELECT audit_head FROM tasks WHERE id = NEW.entity_id) WHERE id = NEW.id;
+    UPDATE tasks SET audit_head = NEW.id WHERE id = NEW.entity_id;
+END;
+
+DROP INDEX audit_entity;
+CREATE INDEX audit_entity ON audit (entity, entity_id)
+WHERE (entity NOT IN ('memory', 'task') AND action <> 'session.event') OR action IN ('memory.purge', 'task.prune');
