@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import threading
+import time
 import weakref
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager, suppress
@@ -98,6 +99,7 @@ class SqliteEngine:
         self._ckpt: apsw.Connection | None = None  # checkpoints beside the writer (see checkpoint)
         self._ckpt_wake: threading.Event | None = None
         self._ckpt_lock = threading.Lock()
+        self._restart_since = 0.0
         self._closed = False
         parent = os.path.dirname(os.path.abspath(path))
         if not os.path.isdir(parent):
@@ -341,6 +343,20 @@ class SqliteEngine:
             threading.Thread(target=self._checkpointer, name="swarmstore-checkpoint", daemon=True).start()
         self._ckpt_wake.set()
 
+    def _restart_wait(self, tries: int) -> bool:
+        """RESTART's wait for a moment with no writer and no reader on old WAL frames. Writers of
+        other connections leave only microseconds between their transactions, which SQLite's
+        1-100 ms sleeps almost never hit: poll every 0.1 ms instead. Give up after 200 ms (a long
+        reader elsewhere, say: this process's writers are held meanwhile); the next checkpoint
+        tries again."""
+        now = time.monotonic()
+        if tries == 0:
+            self._restart_since = now
+        elif now - self._restart_since > 0.2:
+            return False
+        time.sleep(0.0001)
+        return True
+
     def _checkpointer(self) -> None:
         wake = self._ckpt_wake
         assert wake is not None
@@ -363,9 +379,7 @@ class SqliteEngine:
             conn = self._ckpt
             if conn is None:
                 conn = self._ckpt = self._connect()
-                # RESTART waits for readers still on old WAL frames (another process's long read,
-                # say) while this process's writers are held: give up soon, and rewind next time.
-                conn.set_busy_timeout(100)
+                conn.set_busy_handler(self._restart_wait)
             try:
                 conn.wal_checkpoint(mode=apsw.SQLITE_CHECKPOINT_PASSIVE)
                 # This process's writers wait for the short tail: SQLite's busy handler alone
