@@ -42,7 +42,6 @@ from .worker import _WorkerOptions
 P = ParamSpec("P")
 R = TypeVar("R")
 _STOP = object()
-_CHECKPOINT = object()
 MAX_GROUP = 1000  # operations per group transaction
 
 
@@ -57,9 +56,8 @@ class GroupWriter:
     at the end of that pass. The group runs right there on the loop when the write lock is free
     this instant (one transaction, no thread hop: the common case). When another thread or process
     holds the lock, the group goes to the writer thread instead, which waits for the lock and
-    takes everything queued meanwhile. A WAL checkpoint due after a group on the loop is run by
-    the writer thread on a connection of its own, beside the writes: neither the loop nor the
-    writes wait for it.
+    takes everything queued meanwhile. (WAL checkpoints run on the engine's checkpointer thread:
+    neither the loop nor the writes wait for them.)
     """
 
     def __init__(self, engine: Any) -> None:
@@ -72,7 +70,6 @@ class GroupWriter:
         self.groups = 0  # transactions committed
         self.operations = 0
         self.on_loop = 0  # groups committed on the event loop (the rest went to the thread)
-        self._checkpointing = False
 
     def submit(self, fn: Callable[[Cursor], R]) -> asyncio.Future[R]:
         if self._closed:
@@ -104,11 +101,6 @@ class GroupWriter:
             self.on_loop += 1
             self.operations += len(part)
             _settle([(fut, ok, value) for (_, fut), (ok, value) in zip(part, outcomes, strict=True)])
-        if self._engine.checkpoint_due:
-            self._engine.checkpoint_due = False
-            if not self._checkpointing:  # one at a time: commits keep asking while it runs
-                self._checkpointing = True
-                self._queue.put(_CHECKPOINT)
 
     def stop(self) -> None:
         """Finish everything queued, then end the thread (blocks: call it from a worker thread)."""
@@ -120,8 +112,7 @@ class GroupWriter:
         while True:
             item = self._queue.get()
             stop = item is _STOP
-            checkpoint = item is _CHECKPOINT
-            batch = [] if stop or checkpoint else [item]
+            batch = [] if stop else [item]
             while len(batch) < MAX_GROUP:
                 try:
                     nxt = self._queue.get_nowait()
@@ -129,17 +120,10 @@ class GroupWriter:
                     break
                 if nxt is _STOP:
                     stop = True
-                elif nxt is _CHECKPOINT:
-                    checkpoint = True
                 else:
                     batch.append(nxt)
             if batch:
                 self._commit(batch)
-            if checkpoint:
-                try:
-                    self._engine.checkpoint()
-                finally:
-                    self._checkpointing = False
             if stop:
                 return
 
@@ -203,17 +187,6 @@ class _AsyncEngine:
         self, fns: Sequence[Callable[[Cursor], Any]], *, nowait: bool = False
     ) -> list[tuple[bool, Any]] | None:
         return self._engine.write_group(fns, nowait=nowait)  # type: ignore[no-any-return]
-
-    @property
-    def checkpoint_due(self) -> bool:
-        return bool(self._engine.checkpoint_due)
-
-    @checkpoint_due.setter
-    def checkpoint_due(self, value: bool) -> None:
-        self._engine.checkpoint_due = value
-
-    def checkpoint(self) -> None:
-        self._engine.checkpoint()
 
     query_nowait = query
     read_nowait = read

@@ -80,10 +80,6 @@ class Engine(Protocol):
         ``nowait``: None, having done nothing, unless the write lock is free at once."""
         ...
 
-    checkpoint_due: bool  # a nowait group crossed the WAL limit: call checkpoint() off the loop
-
-    def checkpoint(self) -> None: ...
-
     def query_nowait(self, sql: str, params: Sequence[Any] = ()) -> list[Row]:
         """``query`` that raises ``Busy`` at once instead of waiting for a lock (event loops)."""
         ...
