@@ -169,8 +169,8 @@ SORTS_ITS_OWN_ROWS = {
         ("t", "t", "task", "t"),
     ),
     "audit_by_session": (
-        f"SELECT * FROM ({Q.audit_session_ids.replace('SELECT id', 'SELECT id AS cid', 1)}) CROSS JOIN audit"
-        " ON id = cid WHERE entity = ? AND entity_id = ? ORDER BY id DESC LIMIT 100",
+        f"SELECT * FROM (SELECT id AS cid FROM ({Q.audit_session_ids})) CROSS JOIN audit ON id = cid"
+        " WHERE entity = ? AND entity_id = ? ORDER BY id DESC LIMIT 100",
         ("s", "s", "session", "s"),
     ),
 }

@@ -79,22 +79,22 @@ class Audit:
                 params.append(check_name(value, column, 2048))
         source = "audit"
         if entity is not None and entity_id is not None:
-            # One entity's rows. The index leaves out the two busiest kinds, found by their links:
-            # read those rows by id (then sort them), never the whole log.
+            # One entity's rows. The index leaves out the busiest kinds (memory, tasks, events),
+            # found by their links instead: read those rows by id (then sort them), never the log.
+            ids_params = [entity_id, entity_id]
             if entity == "memory":
                 ns, _, key = entity_id.partition("/")
-                source = f"(SELECT id AS cid FROM ({q.audit_memory_ids})) CROSS JOIN audit ON id = cid"
-                params = [ns, key, entity_id, *params]
+                ids, ids_params = q.audit_memory_ids, [ns, key, entity_id]
             elif entity == "task":
-                source = f"(SELECT id AS cid FROM ({q.audit_task_ids})) CROSS JOIN audit ON id = cid"
-                params = [entity_id, entity_id, *params]
+                ids = q.audit_task_ids
             elif entity == "session":
-                source = (
-                    f"({q.audit_session_ids.replace('SELECT id', 'SELECT id AS cid', 1)}) CROSS JOIN audit ON id = cid"
-                )
-                params = [entity_id, entity_id, *params]
+                ids = q.audit_session_ids
             else:
+                ids = ""
                 where.append(q.audit_indexed)
+            if ids:
+                source = f"(SELECT id AS cid FROM ({ids})) CROSS JOIN audit ON id = cid"
+                params = [*ids_params, *params]
         if action is not None:
             check_name(action, "action")
             if action.endswith(".*"):

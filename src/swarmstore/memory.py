@@ -93,6 +93,15 @@ def _put_audit_row(
     )
 
 
+def _change_audit_row(
+    aid: int | None, now: int, actor: str | None, action: str, ns: str, key: str, version: int, prev: int | None
+) -> tuple[Any, ...]:
+    """The audit row of a delete, restore or purge: no snapshot, linked to the key's chain.
+
+    ``aid`` is its id (the key's new head; None for a purge, whose key row is gone)."""
+    return (aid, now, actor, action, "memory", entity_id(ns, key), ns, f'{{"version":{version}}}', None, None, prev)
+
+
 def _written(
     p: _Put, version: int, meta: str, created_by: str | None, created_at: int, now: datetime, expires: int | None
 ) -> Memory:
@@ -310,25 +319,10 @@ class MemoryStore:
             if not rows:
                 raise NotFound(f"memory {namespace}/{key} not found")
             version, aid, prev = rows[0]
-            self._audit(cur, aid, prev, now, actor, "memory.delete", namespace, key, version)
+            row = _change_audit_row(aid, now, actor, "memory.delete", namespace, key, version, prev)
+            cur.execute(self._q.audit_insert_memory, row)
 
         return self._e.write(op)
-
-    def _audit(
-        self,
-        cur: Cursor,
-        aid: int,
-        prev: int | None,
-        now: int,
-        actor: str | None,
-        action: str,
-        ns: str,
-        key: str,
-        v: int,
-    ) -> None:
-        """A delete's or restore's audit row, linked into the key's chain (see audit_memory_ids)."""
-        row = (aid, now, actor, action, "memory", entity_id(ns, key), ns, f'{{"version":{v}}}', None, None, prev)
-        cur.execute(self._q.audit_insert_memory, row)
 
     def restore(self, namespace: str, key: str, *, actor: str | None = None) -> Memory:
         """Bring back a soft-deleted key with its last version."""
@@ -344,7 +338,8 @@ class MemoryStore:
                     raise Conflict(f"memory {namespace}/{key} is not deleted")
                 raise NotFound(f"memory {namespace}/{key} not found")
             m = _memory(rows[0])
-            self._audit(cur, rows[0][12], rows[0][13], now, actor, "memory.restore", namespace, key, m.version)
+            row = _change_audit_row(rows[0][12], now, actor, "memory.restore", namespace, key, m.version, rows[0][13])
+            cur.execute(self._q.audit_insert_memory, row)
             return m
 
         return self._e.write(op)
@@ -393,22 +388,7 @@ class MemoryStore:
             # the key's row (its head) is gone, so this is where its trail is found from now on.
             cur.executemany(
                 self._q.audit_insert_memory,
-                [
-                    (
-                        None,
-                        now,
-                        actor,
-                        "memory.purge",
-                        "memory",
-                        entity_id(ns, k),
-                        ns,
-                        f'{{"version":{v}}}',
-                        None,
-                        None,
-                        head,
-                    )
-                    for ns, k, v, head in gone
-                ],
+                [_change_audit_row(None, now, actor, "memory.purge", ns, k, v, head) for ns, k, v, head in gone],
             )
             return len(gone)
 

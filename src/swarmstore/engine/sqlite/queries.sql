@@ -1,5 +1,9 @@
 -- Named statements of the SQLite engine. Domain code refers to them by name (engine.q.<name>).
 -- Column lists must match the row decoders in the domain modules.
+-- A statement may embed an earlier one as {{name}}; a snippet embedded mid-line carries no comment.
+-- next_audit_id is the id the next audit row will get (writes hold the write lock, so no one else
+-- can take it); audit_chain_step is the recursive step of every walk along an entity's audit chain
+-- (memory keys, tasks); audit_indexed is the audit_entity index's own WHERE clause.
 
 -- name: session_insert
 INSERT INTO sessions (id, app, user, project, status, state, temp, metadata, created_at, updated_at)
@@ -64,11 +68,17 @@ ON CONFLICT (app, user) DO UPDATE SET state = ?3, updated_at = ?4
 INSERT INTO app_state (app, state, updated_at) VALUES (?1, ?2, ?3)
 ON CONFLICT (app) DO UPDATE SET state = ?2, updated_at = ?3
 
+-- name: next_audit_id
+(SELECT coalesce(max(id), 0) + 1 FROM audit)
+
+-- name: audit_chain_step
+SELECT a.prev FROM chain JOIN audit a ON a.id = chain.id WHERE a.prev IS NOT NULL
+
 -- name: event_insert
 -- The event names its audit row: the next audit id (the writer holds the lock), which the
 -- events_audit trigger then writes.
 INSERT INTO events (session_id, seq, type, actor, content, state_delta, created_at, audit_id)
-VALUES (?, ?, ?, ?, ?, ?, ?, (SELECT coalesce(max(id), 0) + 1 FROM audit))
+VALUES (?, ?, ?, ?, ?, ?, ?, {{next_audit_id}})
 
 -- name: events_page
 SELECT session_id, seq, type, actor, content, created_at, state_delta
@@ -90,7 +100,7 @@ FROM memories WHERE namespace = ?1 AND key = ?2
 WITH RECURSIVE chain(id) AS (
     SELECT head FROM memories WHERE namespace = ?1 AND key = ?2
     UNION ALL
-    SELECT a.prev FROM chain JOIN audit a ON a.id = chain.id WHERE a.prev IS NOT NULL
+    {{audit_chain_step}}
 )
 
 -- name: memory_history
@@ -107,7 +117,7 @@ WHERE a.snapshot IS NOT NULL
 WITH RECURSIVE chain(id) AS (
     SELECT ?1
     UNION ALL
-    SELECT a.prev FROM chain JOIN audit a ON a.id = chain.id WHERE a.prev IS NOT NULL
+    {{audit_chain_step}}
 )
 UPDATE audit SET snapshot = NULL FROM chain WHERE audit.id = chain.id AND audit.snapshot IS NOT NULL
 
@@ -116,7 +126,7 @@ UPDATE audit SET snapshot = NULL FROM chain WHERE audit.id = chain.id AND audit.
 INSERT INTO memories (namespace, key, version, type, value, metadata, created_by, updated_by,
                       created_at, updated_at, expires_at, deleted_at, head, prev_head)
 VALUES (?1, ?2, 1, ?3, ?4, coalesce(?5, '{}'), ?6, ?6, ?7, ?7, ?8, NULL,
-        coalesce(?9, (SELECT coalesce(max(id), 0) + 1 FROM audit)), NULL)
+        coalesce(?9, {{next_audit_id}}), NULL)
 ON CONFLICT (namespace, key) DO UPDATE SET
     version = version + 1, type = ?3, value = ?4, metadata = coalesce(?5, metadata),
     updated_by = ?6, updated_at = ?7, expires_at = ?8, deleted_at = NULL,
@@ -133,12 +143,12 @@ SELECT key, version, metadata, created_by, created_at, head FROM memories
 WHERE namespace = ?1 AND key IN (SELECT value FROM json_each(?2))
 
 -- name: memory_delete
-UPDATE memories SET deleted_at = ?3, prev_head = head, head = (SELECT coalesce(max(id), 0) + 1 FROM audit)
+UPDATE memories SET deleted_at = ?3, prev_head = head, head = {{next_audit_id}}
 WHERE namespace = ?1 AND key = ?2 AND deleted_at IS NULL AND (expires_at IS NULL OR expires_at > ?3)
 RETURNING version, head, prev_head
 
 -- name: memory_restore
-UPDATE memories SET deleted_at = NULL, prev_head = head, head = (SELECT coalesce(max(id), 0) + 1 FROM audit)
+UPDATE memories SET deleted_at = NULL, prev_head = head, head = {{next_audit_id}}
 WHERE namespace = ?1 AND key = ?2 AND deleted_at IS NOT NULL
 RETURNING namespace, key, value, type, version, metadata, created_by, created_at, updated_at,
           expires_at, deleted_at, updated_by, head, prev_head
@@ -192,7 +202,7 @@ WITH RECURSIVE chain(id) AS (
     SELECT id FROM audit INDEXED BY audit_entity
     WHERE entity = 'memory' AND entity_id = ? AND action = 'memory.purge' AND {{audit_indexed}}
     UNION ALL
-    SELECT a.prev FROM chain JOIN audit a ON a.id = chain.id WHERE a.prev IS NOT NULL
+    {{audit_chain_step}}
 )
 SELECT id FROM chain
 
@@ -205,7 +215,7 @@ WITH RECURSIVE chain(id) AS (
     SELECT id FROM audit INDEXED BY audit_entity
     WHERE entity = 'task' AND entity_id = ? AND action = 'task.prune' AND {{audit_indexed}}
     UNION ALL
-    SELECT a.prev FROM chain JOIN audit a ON a.id = chain.id WHERE a.prev IS NOT NULL
+    {{audit_chain_step}}
 )
 SELECT id FROM chain
 
