@@ -133,14 +133,18 @@ class SqliteEngine:
         conn.set_wal_hook(self._on_wal)  # replaces SQLite's auto-checkpoint: see checkpoint()
         return conn
 
-    def _reader(self) -> apsw.Cursor:
+    def _reader(self, slot: str = "cur", busy_timeout_ms: int | None = None) -> apsw.Cursor:
+        """This thread's read cursor in ``slot`` (made on first use): ``cur`` waits for locks like
+        the writer, ``nowait`` (an event loop's) is opened with a busy timeout of 0."""
         if self._closed:
             raise errors.StoreClosed("the store is closed")
         conn = self._connect()
+        if busy_timeout_ms is not None:
+            conn.set_busy_timeout(busy_timeout_ms)
         with self._lock:
             self._readers.append(conn)
         cur = conn.cursor()
-        self._local.cur = cur
+        setattr(self._local, slot, cur)
         return cur
 
     def _after_fork(self) -> None:
@@ -186,16 +190,7 @@ class SqliteEngine:
             cur: apsw.Cursor = self._local.nowait
             return cur
         except AttributeError:
-            pass
-        if self._closed:
-            raise errors.StoreClosed("the store is closed")
-        conn = self._connect()
-        conn.set_busy_timeout(0)
-        with self._lock:
-            self._readers.append(conn)
-        cur = conn.cursor()
-        self._local.nowait = cur
-        return cur
+            return self._reader("nowait", busy_timeout_ms=0)
 
     def query_nowait(self, sql: str, params: Sequence[Any] = ()) -> list[Row]:
         """Like ``query``, on a connection that raises Busy instead of waiting for a lock."""
