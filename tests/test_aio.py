@@ -256,3 +256,29 @@ def test_reads_on_the_loop_fall_back_to_a_thread_when_busy(db_path: str, monkeyp
             assert (await st.memory.get("b", "k")).value == 1, "served from a thread instead"
 
     asyncio.run(main())
+
+
+def test_async_worker_max_tasks_and_hand_back_of_a_chained_claim(db_path: str) -> None:
+    async def main() -> None:
+        async with swarmstore.aio.open(db_path) as st:
+            await st.tasks.submit_many([{"summary": f"t{i}"} for i in range(6)])
+
+            async def handler(task: Task) -> Any:
+                return None
+
+            stats = await AsyncWorker(st, handler, concurrency=2, max_tasks=3, poll_interval=0.01).run()
+            assert stats.completed == 3
+            left = (await st.tasks.list(status="ready")).items
+            assert len(left) == 3 and all(t.attempt == 0 for t in left), "nothing claimed beyond max_tasks"
+
+            class StopAfterOne(AsyncWorker):
+                def _count(self, what: str) -> None:
+                    super()._count(what)
+                    self.stop()  # after the completion claimed the next task, before it starts
+
+            stats = await StopAfterOne(st, handler, concurrency=1, poll_interval=0.01).run()
+            assert (stats.completed, stats.handed_back) == (1, 1)
+            left = (await st.tasks.list(status="ready")).items
+            assert len(left) == 2 and all((t.attempt, t.lease_token) == (0, None) for t in left)
+
+    asyncio.run(main())

@@ -87,3 +87,31 @@ def test_stop_with_hand_back_returns_running_tasks(store: Store) -> None:
     time.sleep(0.05)
     back = store.tasks.get(t.id)
     assert (back.status, back.attempt) == ("ready", 0) and w.stats.handed_back == 1
+
+
+def test_max_tasks_counts_tasks_claimed_with_a_completion(store: Store) -> None:
+    store.tasks.submit_many([{"summary": f"t{i}"} for i in range(5)])
+    seen: list[str] = []
+    stats = Worker(
+        store, lambda t: seen.append(t.summary), max_tasks=3, poll_interval=0.01, install_signals=False
+    ).run()
+    assert stats.completed == 3 and len(seen) == 3
+    left = store.tasks.list(status="ready").items
+    assert len(left) == 2 and all(t.attempt == 0 for t in left), "nothing claimed beyond max_tasks"
+
+
+def test_a_task_claimed_with_the_last_completion_is_handed_back_on_stop(store: Store) -> None:
+    first, second = store.tasks.submit_many([{"summary": "first", "priority": 9}, {"summary": "second"}])
+
+    class StopAfterFirst(Worker):
+        def _count(self, what: str) -> None:
+            super()._count(what)
+            self.stop()  # arrives after the completion claimed "second", before it starts
+
+    ran: list[str] = []
+    w = StopAfterFirst(store, lambda t: ran.append(t.summary), poll_interval=0.01, install_signals=False)
+    stats = w.run()
+    assert ran == ["first"] and (stats.completed, stats.handed_back) == (1, 1)
+    back = store.tasks.get(second.id)
+    assert (back.status, back.attempt, back.lease_token) == ("ready", 0, None)
+    assert store.tasks.get(first.id).status == "completed"

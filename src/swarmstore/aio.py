@@ -263,6 +263,7 @@ class AsyncTasks(_AsyncService):
     claim = _awaitable(Tasks.claim)
     heartbeat = _awaitable(Tasks.heartbeat)
     complete = _awaitable(Tasks.complete)
+    complete_and_claim = _awaitable(Tasks.complete_and_claim)
     fail = _awaitable(Tasks.fail)
     release = _awaitable(Tasks.release)
     cancel = _awaitable(Tasks.cancel)
@@ -424,7 +425,15 @@ class AsyncWorker(_WorkerOptions):
     async def _loop(self) -> None:
         assert self.agent_id is not None
         tasks = self.store.tasks
-        while not self._stopping.is_set():
+        nxt: Task | None = None  # claimed with the previous task's completion
+        while not self._stopping.is_set() or nxt is not None:
+            if nxt is not None:
+                task, nxt = nxt, None
+                if self._stopping.is_set():
+                    await self._give_back(task)  # claimed with the last completion, not started
+                    continue
+                nxt = await self._handle(task)
+                continue
             if self.max_tasks is not None and self._claimed >= self.max_tasks:
                 self._stopping.set()
                 break
@@ -441,19 +450,32 @@ class AsyncWorker(_WorkerOptions):
                 with contextlib.suppress(asyncio.TimeoutError):
                     await asyncio.wait_for(self._stopping.wait(), self.poll_interval * random.uniform(0.5, 1.5))
                 continue
-            await self._handle(got[0])
+            nxt = await self._handle(got[0])
+
+    async def _give_back(self, task: Task) -> None:
+        ctx = self._running.pop(task.id, None)
+        if ctx is not None and ctx.handed_back:
+            return  # _release_all did it
+        try:
+            await self.store.tasks.release(task.id, task.lease_token or "-")
+            self._count("handed_back")
+        except SwarmstoreError:
+            pass  # its lease will expire
 
     async def _open_work(self) -> bool:
         return await self.store.tasks.has_open_work(self.queues)
 
-    async def _handle(self, task: Task) -> None:
-        ctx = AsyncTaskContext(self.store, task, self)
-        self._running[task.id] = ctx
-        await self._work(task, ctx, task.lease_token or "-")
+    async def _handle(self, task: Task) -> Task | None:
+        """Run one task to its end; returns the next task if it was claimed with the completion."""
+        ctx = self._running.get(task.id)  # (there already if claimed with the last completion)
+        if ctx is None:
+            ctx = self._running[task.id] = AsyncTaskContext(self.store, task, self)
+        nxt = None if ctx.handed_back else await self._work(task, ctx, task.lease_token or "-")
         # (if the grace period ended, CancelledError skips this: run() hands the task back)
         self._running.pop(task.id, None)
+        return nxt
 
-    async def _work(self, task: Task, ctx: AsyncTaskContext, token: str) -> None:
+    async def _work(self, task: Task, ctx: AsyncTaskContext, token: str) -> Task | None:
         tasks = self.store.tasks
         try:
             if self._wants_ctx:
@@ -464,23 +486,43 @@ class AsyncWorker(_WorkerOptions):
             raise
         except Exception as exc:  # the handler's failure is the task's failed attempt
             if ctx.handed_back:
-                return
+                return None
             if ctx.cancelled.is_set():
                 self._count("cancelled")
-                return
+                return None
             try:
                 t = await tasks.fail(task.id, token, f"{type(exc).__name__}: {exc}")
                 self._count("retried" if t.status == "ready" else "failed")
             except (TaskCancelled, LeaseLost, NotFound) as why:
                 self._count("cancelled" if isinstance(why, TaskCancelled) else "lost")
-            return
+            return None
         if ctx.handed_back:
-            return
+            return None
+        chain = not self._stopping.is_set() and (self.max_tasks is None or self._claimed < self.max_tasks)
         try:
-            await tasks.complete(task.id, token, result)
+            if not chain:
+                await tasks.complete(task.id, token, result)
+                self._count("completed")
+                return None
+            # The step to the next task: completion and claim share one operation (and commit).
+            self._claimed += 1
+            try:
+                _, got = await tasks.complete_and_claim(
+                    task.id, token, result, worker_id=self.agent_id or self.name, queues=self.queues,
+                    agent_types=self.agent_types, lease_seconds=self.lease_seconds,
+                )  # fmt: skip
+            except BaseException:
+                self._claimed -= 1
+                raise
             self._count("completed")
+            if not got:
+                self._claimed -= 1
+                return None
+            self._running[got[0].id] = AsyncTaskContext(self.store, got[0], self)
+            return got[0]
         except (TaskCancelled, LeaseLost, NotFound) as why:
             self._count("cancelled" if isinstance(why, TaskCancelled) else "lost")
+        return None
 
     def _count(self, what: str) -> None:
         setattr(self.stats, what, getattr(self.stats, what) + 1)

@@ -176,6 +176,16 @@ class _New(NamedTuple):
     policy: str
 
 
+class _ClaimSpec(NamedTuple):
+    """A validated claim: who claims, from which queues, for which agent types (JSON or None)."""
+
+    worker_id: str
+    queues: list[str]
+    types: str | None
+    lease: int
+    limit: int
+
+
 def _opt_seconds(value: object, field: str) -> int | None:
     return None if value is None else seconds_us(value, field)  # type: ignore[arg-type]
 
@@ -478,8 +488,19 @@ class Tasks:
         expired are rescued first (retried, or failed after their last attempt).
         ``agent_types`` limits the claim to tasks for those agent types (and untyped tasks).
         """
+        spec = self._claim_spec(worker_id, queues, agent_types, lease_seconds, limit)
+        return self._e.write(lambda cur: self._claim_in(cur, now_us(), spec))
+
+    def _claim_spec(
+        self,
+        worker_id: object,
+        queues: object,
+        agent_types: Sequence[str] | None,
+        lease_seconds: object,
+        limit: object,
+    ) -> _ClaimSpec:
         worker_id = check_name(worker_id, "worker_id")
-        queue_list = [queues] if isinstance(queues, str) else list(queues)
+        queue_list = [queues] if isinstance(queues, str) else list(queues)  # type: ignore[call-overload]
         if not queue_list:
             raise InvalidInput("queues", "name at least one queue")
         for qn in queue_list:
@@ -487,32 +508,35 @@ class Tasks:
         types = None
         if agent_types is not None:
             types = orjson.dumps([check_name(t, "agent_types") for t in agent_types]).decode()
-        lease = seconds_us(lease_seconds, "lease_seconds")
-        limit = check_int(limit, "limit", 1, 1000)
-        token = secrets.token_hex(12)
+        lease = seconds_us(lease_seconds, "lease_seconds")  # type: ignore[arg-type]
+        if lease is None:
+            raise InvalidInput("lease_seconds", "a claim needs a lease: give its length in seconds")
+        return _ClaimSpec(worker_id, queue_list, types, lease, check_int(limit, "limit", 1, 1000))
+
+    def _claim_in(self, cur: Cursor, now: int, spec: _ClaimSpec) -> list[Task]:
+        """The claim, inside the caller's transaction."""
         q = self._q
-
-        def op(cur: Cursor) -> list[Task]:
-            now = now_us()
-            self._rescue(cur, now)
-            found = []
-            for qn in queue_list:
-                found += cur.execute(q.task_candidates, (qn, now, types, limit)).fetchall()
-            if len(queue_list) > 1:
-                found.sort(key=lambda r: (r[1], r[0]))
-            tasks = []
-            for tid, _rank in found[:limit]:
-                rows = cur.execute(q.task_claim, (tid, token, lease, now, worker_id)).fetchall()
-                if rows:
-                    tasks.append(_task(rows[0], now))
-            if tasks:
-                cur.executemany(
-                    q.audit_insert,
-                    [(now, worker_id, "task.claim", "task", t.id, None, f'{{"attempt":{t.attempt}}}') for t in tasks],
-                )
-            return tasks
-
-        return self._e.write(op)
+        self._rescue(cur, now)
+        found = []
+        for qn in spec.queues:
+            if spec.types is None:
+                found += cur.execute(q.task_candidates, (qn, now, spec.limit)).fetchall()
+            else:
+                found += cur.execute(q.task_candidates_typed, (qn, now, spec.types, spec.limit)).fetchall()
+        if len(spec.queues) > 1:
+            found.sort(key=lambda r: (r[1], r[0]))
+        token = secrets.token_hex(12)
+        tasks = []
+        for tid, _rank in found[: spec.limit]:
+            rows = cur.execute(q.task_claim, (tid, token, spec.lease, now, spec.worker_id)).fetchall()
+            if rows:
+                tasks.append(_task(rows[0], now))
+        if tasks:
+            cur.executemany(
+                q.audit_insert,
+                [(now, spec.worker_id, "task.claim", "task", t.id, None, f'{{"attempt":{t.attempt}}}') for t in tasks],
+            )
+        return tasks
 
     def _rescue(self, cur: Cursor, now: int) -> int:
         """Give tasks whose lease expired back to the queue (or fail them after their last attempt)."""
@@ -568,35 +592,60 @@ class Tasks:
 
     def complete(self, task_id: str, lease_token: str, result: Any = None) -> Task:
         """Finish a running task with ``result``; dependants with no other prerequisite left become ready."""
-        check_name(task_id, "task_id")
-        check_name(lease_token, "lease_token")
-        body = codec.dumps(result, "result", self._ctx.max_value_bytes)
+        body = self._result_body(task_id, lease_token, result)
+        return self._e.write(lambda cur: self._complete_in(cur, task_id, lease_token, body, now_us()))
 
-        def op(cur: Cursor) -> Task:
+    def complete_and_claim(
+        self,
+        task_id: str,
+        lease_token: str,
+        result: Any = None,
+        *,
+        worker_id: str,
+        queues: str | Sequence[str] = ("default",),
+        agent_types: Sequence[str] | None = None,
+        lease_seconds: float = 60,
+        limit: int = 1,
+    ) -> tuple[Task, list[Task]]:
+        """``complete`` a task, then ``claim`` the next ones, in one transaction: a worker's step
+        from one task to the next costs one commit instead of two. Returns (the completed task,
+        the claimed tasks). If the completion fails (a stale lease, a cancelled task), it raises
+        as ``complete`` does and nothing is claimed."""
+        body = self._result_body(task_id, lease_token, result)
+        spec = self._claim_spec(worker_id, queues, agent_types, lease_seconds, limit)
+
+        def op(cur: Cursor) -> tuple[Task, list[Task]]:
             now = now_us()
-            rows = cur.execute(self._q.task_complete, (task_id, lease_token, body, now)).fetchall()
-            if not rows:
-                raise self._lease_problem(cur, task_id, lease_token)
-            done = _task(rows[0], now)
-            released = []
-            if done.dependants:
-                released = [
-                    r[0]
-                    for r in cur.execute(self._q.task_release_dependants, (task_id, now)).fetchall()
-                    if r[1] == "ready"
-                ]
-            cur.execute(
-                self._q.audit_insert,
-                (now, None, "task.complete", "task", task_id, None, f'{{"released":{len(released)}}}'),
-            )
-            if released:
-                cur.executemany(
-                    self._q.audit_insert,
-                    [(now, None, "task.ready", "task", r, None, f'{{"after":"{task_id}"}}') for r in released],
-                )
-            return done
+            return self._complete_in(cur, task_id, lease_token, body, now), self._claim_in(cur, now, spec)
 
         return self._e.write(op)
+
+    def _result_body(self, task_id: object, lease_token: object, result: Any) -> str:
+        check_name(task_id, "task_id")
+        check_name(lease_token, "lease_token")
+        return codec.dumps(result, "result", self._ctx.max_value_bytes)
+
+    def _complete_in(self, cur: Cursor, task_id: str, lease_token: str, body: str, now: int) -> Task:
+        """The completion, inside the caller's transaction."""
+        rows = cur.execute(self._q.task_complete, (task_id, lease_token, body, now)).fetchall()
+        if not rows:
+            raise self._lease_problem(cur, task_id, lease_token)
+        done = _task(rows[0], now)
+        released = []
+        if done.dependants:
+            released = [
+                r[0] for r in cur.execute(self._q.task_release_dependants, (task_id, now)).fetchall() if r[1] == "ready"
+            ]
+        cur.execute(
+            self._q.audit_insert,
+            (now, None, "task.complete", "task", task_id, None, f'{{"released":{len(released)}}}'),
+        )
+        if released:
+            cur.executemany(
+                self._q.audit_insert,
+                [(now, None, "task.ready", "task", r, None, f'{{"after":"{task_id}"}}') for r in released],
+            )
+        return done
 
     def fail(self, task_id: str, lease_token: str, error: str, retry: bool = True) -> Task:
         """Record a failed attempt. With ``retry`` and attempts left, the task is ready again after
@@ -707,7 +756,8 @@ class Tasks:
 
     def retry(self, task_id: str, *, actor: str | None = None) -> Task:
         """Queue a failed or cancelled task again with fresh attempts (``blocked`` if it still
-        waits on prerequisites). Its dependants that were cancelled stay cancelled."""
+        waits on prerequisites). Its dependants that were cancelled stay cancelled; blocked ones
+        that had counted it as settled (``on_dependency_failure="run"``) wait for it again."""
         check_name(task_id, "task_id")
         actor = self._ctx.actor_or_default(actor)
 
@@ -729,9 +779,13 @@ class Tasks:
                     waiting += 1
             status = "blocked" if waiting else "ready"
             cur.execute(self._q.task_retry, (task_id, status, waiting, now))
-            cur.execute(
-                self._q.audit_insert, (now, actor, "task.retry", "task", task_id, None, f'{{"status":"{status}"}}')
-            )
+            rewaiting = len(cur.execute(self._q.task_rewait_dependants, (task_id, now)).fetchall())
+            # Those attached while it was already settled were never counted as its dependants
+            # (its score, the release on completion): count them now, once.
+            for _ in range(rewaiting - rows[0][26]):
+                cur.execute(self._q.task_add_dependant, (task_id, UNBLOCK_BONUS))
+            detail = f'{{"status":"{status}","dependants_waiting_again":{rewaiting}}}'
+            cur.execute(self._q.audit_insert, (now, actor, "task.retry", "task", task_id, None, detail))
             return self._fetch(cur, [task_id], now)[0]
 
         return self._e.write(op)

@@ -213,7 +213,15 @@ class Worker(_WorkerOptions):
     def _loop(self) -> None:
         assert self.agent_id is not None
         tasks = self.store.tasks
-        while not self._stopping.is_set():
+        nxt: Task | None = None  # claimed with the previous task's completion
+        while not self._stopping.is_set() or nxt is not None:
+            if nxt is not None:
+                task, nxt = nxt, None
+                if self._stopping.is_set():
+                    self._give_back(task)  # claimed with the last completion, not started
+                    continue
+                nxt = self._handle(task)
+                continue
             if not self._take_slot():
                 self._stopping.set()
                 break
@@ -230,44 +238,82 @@ class Worker(_WorkerOptions):
                     break
                 self._stopping.wait(self.poll_interval * random.uniform(0.5, 1.5))
                 continue
-            self._handle(got[0])
+            nxt = self._handle(got[0])
 
     def _open_work(self) -> bool:
         return self.store.tasks.has_open_work(self.queues)
 
-    def _handle(self, task: Task) -> None:
+    def _handle(self, task: Task) -> Task | None:
+        """Run one task to its end; returns the next task if it was claimed with the completion."""
         tasks = self.store.tasks
-        ctx = TaskContext(self.store, task, self)
         token = task.lease_token
         assert token is not None
         with self._lock:
-            self._running[task.id] = ctx
+            ctx = self._running.get(task.id)  # (there already if claimed with the last completion)
+            if ctx is None:
+                ctx = self._running[task.id] = TaskContext(self.store, task, self)
+        if ctx.handed_back:
+            with self._lock:
+                self._running.pop(task.id, None)
+            return None
         try:
             try:
                 result = self.handler(task, ctx) if self._wants_ctx else self.handler(task)
             except Exception as exc:  # the handler's failure is the task's failed attempt
                 if ctx.handed_back:
-                    return
+                    return None
                 if ctx.cancelled.is_set():
                     self._count("cancelled")
-                    return
+                    return None
                 error = f"{type(exc).__name__}: {exc}\n{traceback.format_exc(limit=5)}"
                 try:
                     t = tasks.fail(task.id, token, error)
                     self._count("retried" if t.status == "ready" else "failed")
                 except (TaskCancelled, LeaseLost, NotFound) as why:
                     self._dropped(task, why)
-                return
+                return None
             if ctx.handed_back:
-                return  # another worker may run it now; this result is dropped
+                return None  # another worker may run it now; this result is dropped
             try:
-                tasks.complete(task.id, token, result)
+                if self._stopping.is_set() or not self._take_slot():
+                    tasks.complete(task.id, token, result)
+                    self._count("completed")
+                    return None
+                # The step to the next task: completion and claim share one commit.
+                try:
+                    _, got = tasks.complete_and_claim(
+                        task.id, token, result, worker_id=self.agent_id or self.name, queues=self.queues,
+                        agent_types=self.agent_types, lease_seconds=self.lease_seconds,
+                    )  # fmt: skip
+                except BaseException:
+                    with self._lock:
+                        self._claimed -= 1
+                    raise
                 self._count("completed")
+                if not got:
+                    with self._lock:
+                        self._claimed -= 1
+                    return None
+                with self._lock:
+                    self._running[got[0].id] = TaskContext(self.store, got[0], self)
+                return got[0]
             except (TaskCancelled, LeaseLost, NotFound) as why:
                 self._dropped(task, why)
         finally:
             with self._lock:
                 self._running.pop(task.id, None)
+        return None
+
+    def _give_back(self, task: Task) -> None:
+        with self._lock:
+            ctx = self._running.pop(task.id, None)
+        if ctx is not None and ctx.handed_back:
+            return  # _release_all did it
+        try:
+            self.store.tasks.release(task.id, task.lease_token or "-")
+            self._count("handed_back")
+        except SwarmstoreError as exc:
+            log.info("task %s: hand-back failed (its lease will expire): %s", task.id, exc)
 
     def _dropped(self, task: Task, why: Exception) -> None:
         log.info("task %s: result dropped: %s", task.id, why)

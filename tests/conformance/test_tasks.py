@@ -208,6 +208,55 @@ def test_lease_heartbeat_stale_token_and_rescue(store: Store) -> None:
     assert [e.action for e in store.audit.list(entity_id=t.id)][:2] == ["task.fail", "task.claim"]
 
 
+def test_complete_and_claim_moves_to_the_next_task_in_one_step(store: Store) -> None:
+    first = store.tasks.submit("first", priority=9)
+    after = store.tasks.submit("after first", depends_on=[first.id], priority=9)
+    other = store.tasks.submit("other", priority=1)
+    typed = store.tasks.submit("for a reviewer", agent_type="reviewer", priority=10)
+    c = claim_one(store, "w1", agent_types=["coder"])
+    assert c.id == first.id
+    tasks_before, audit_before = counts(store)
+    done, nxt = store.tasks.complete_and_claim(c.id, c.lease_token or "", {"ok": 1}, worker_id="w1",
+                                               agent_types=["coder"], lease_seconds=30)  # fmt: skip
+    assert (done.id, done.status, done.result) == (first.id, "completed", {"ok": 1})
+    # the dependant released by this very completion is claimable by the claim in the same step
+    assert [t.id for t in nxt] == [after.id]
+    assert (nxt[0].status, nxt[0].attempt, nxt[0].worker_id) == ("running", 1, "w1")
+    assert nxt[0].lease_expires_at is not None and nxt[0].started_at is not None
+    assert nxt[0].lease_expires_at - nxt[0].started_at <= timedelta(seconds=30)
+    assert counts(store) == (tasks_before, audit_before + 3)  # complete, ready (released), claim
+    actions = [e.action for e in store.audit.list(entity_id=after.id)]
+    assert actions[:2] == ["task.claim", "task.ready"]
+    # limit and filters work as in claim; an empty queue claims nothing and still completes
+    done2, nxt2 = store.tasks.complete_and_claim(nxt[0].id, nxt[0].lease_token or "", worker_id="w1",
+                                                 agent_types=["coder"], limit=5)  # fmt: skip
+    assert done2.status == "completed" and [t.id for t in nxt2] == [other.id]
+    done3, nxt3 = store.tasks.complete_and_claim(nxt2[0].id, nxt2[0].lease_token or "", worker_id="w1",
+                                                 agent_types=["coder"])  # fmt: skip
+    assert done3.status == "completed" and nxt3 == []
+    assert store.tasks.get(typed.id).status == "ready"
+
+
+def test_complete_and_claim_claims_nothing_when_the_completion_fails(store: Store) -> None:
+    a = store.tasks.submit("a")
+    store.tasks.submit("b")
+    c = claim_one(store)
+    before = counts(store)
+    with pytest.raises(LeaseLost):
+        store.tasks.complete_and_claim(c.id, "stale-token", worker_id="w")
+    with pytest.raises(InvalidInput):
+        store.tasks.complete_and_claim(c.id, c.lease_token or "", worker_id="w", lease_seconds=0)
+    with pytest.raises(InvalidInput):
+        store.tasks.complete_and_claim(c.id, c.lease_token or "", worker_id="w", queues=[])
+    assert counts(store) == before
+    assert store.tasks.get(c.id).status == "running"
+    assert [t.status for t in store.tasks.list(status="ready")] == ["ready"]
+    store.tasks.cancel(a.id if c.id == a.id else c.id)
+    with pytest.raises(swarmstore.errors.TaskCancelled):
+        store.tasks.complete_and_claim(c.id, c.lease_token or "", worker_id="w")
+    assert len(store.tasks.list(status="ready")) == 1, "the failed step claimed nothing"
+
+
 def test_heartbeat_never_extends_past_the_timeout(store: Store) -> None:
     store.tasks.submit("short", timeout_seconds=0.05)
     t = claim_one(store, lease_seconds=60)
@@ -308,6 +357,27 @@ def test_retry_requeues_failed_and_cancelled(store: Store) -> None:
     c = claim_one(store)
     store.tasks.complete(c.id, c.lease_token or "")
     assert store.tasks.get(b.id).status == "ready"
+
+
+def test_a_retried_prerequisite_is_waited_for_again_by_run_anyway_dependants(store: Store) -> None:
+    # (found by the property test) t depends on `open_one` and on `gone`, which was cancelled
+    # first: with on_dependency_failure="run", t waits for open_one only. Retrying `gone` makes it
+    # open again, so t must wait for both, and must not become ready when just one of them ends.
+    gone = store.tasks.submit("gone")
+    store.tasks.cancel(gone.id)
+    open_one = store.tasks.submit("open")
+    t = store.tasks.submit("t", depends_on=[open_one.id, gone.id], on_dependency_failure="run")
+    assert (t.status, t.waiting_on) == ("blocked", 1)
+    store.tasks.retry(gone.id)
+    assert store.tasks.get(t.id).waiting_on == 2
+    [entry] = [e for e in store.audit.list(entity_id=gone.id) if e.action == "task.retry"]
+    assert entry.detail["dependants_waiting_again"] == 1
+    c = claim_one(store)
+    store.tasks.complete(c.id, c.lease_token or "")
+    assert (store.tasks.get(t.id).status, store.tasks.get(t.id).waiting_on) == ("blocked", 1)
+    c = claim_one(store)
+    store.tasks.complete(c.id, c.lease_token or "")
+    assert store.tasks.get(t.id).status == "ready"
 
 
 def test_reads_list_tree_plan_stats(store: Store) -> None:

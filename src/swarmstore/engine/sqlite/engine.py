@@ -88,8 +88,7 @@ class SqliteEngine:
         self._cache = int(cache_size_kib)
         # Checkpointing every 10k pages (~40 MB of WAL) instead of SQLite's 1k writes each hot page
         # back once per checkpoint rather than many times: measured 9k -> 16k commits/s, p99 440 -> 95 µs.
-        # (A background checkpointer thread was tried: +3-8% write throughput, but claim p99 got
-        # 30-60% worse on this 2-core machine, as its fsyncs compete with the writer. Not kept.)
+        # The checkpoints run on a thread of their own (see "checkpoints" below).
         self._autockpt = int(wal_autocheckpoint)
         self._mmap = int(mmap_size)
         self._pid = os.getpid()
