@@ -282,3 +282,19 @@ def test_async_worker_max_tasks_and_hand_back_of_a_chained_claim(db_path: str) -
             assert len(left) == 2 and all((t.attempt, t.lease_token) == (0, None) for t in left)
 
     asyncio.run(main())
+
+
+def test_every_public_method_of_the_sync_services_is_awaitable(db_path: str) -> None:
+    import inspect
+
+    sync = swarmstore.open(db_path)
+    st = swarmstore.aio.AsyncStore(sync)
+    try:
+        for name in ("sessions", "memory", "tasks", "agents", "audit"):
+            theirs = {m for m in dir(getattr(sync, name)) if not m.startswith("_")}
+            ours = {m for m in dir(getattr(st, name)) if not m.startswith("_")}
+            assert theirs <= ours, f"AsyncStore.{name} lacks {sorted(theirs - ours)}"
+            for m in theirs:
+                assert inspect.iscoroutinefunction(getattr(getattr(st, name), m)), f"{name}.{m} is not awaitable"
+    finally:
+        asyncio.run(st.aclose())

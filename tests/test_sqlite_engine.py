@@ -244,3 +244,16 @@ def test_a_long_reader_elsewhere_never_stalls_writes_for_long(db_path: str) -> N
     with swarmstore.open(db_path) as again:
         assert again.memory.get("r", "last").value == 1
         assert len(again.memory.list("r", limit=1000)) == 1000
+
+
+def test_pages_written_counts_the_writers_page_writes(db_path: str) -> None:
+    with swarmstore.open(db_path) as st:
+        e = st.engine
+        before = e.pages_written()
+        for i in range(10):
+            st.memory.put("pw", f"k{i}", i)
+        after_writes = e.pages_written()
+        assert after_writes - before >= 10, "each committed write writes at least one page"
+        for i in range(10):
+            st.memory.get("pw", f"k{i}")
+        assert e.pages_written() == after_writes, "reads write nothing"

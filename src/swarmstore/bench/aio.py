@@ -166,7 +166,7 @@ def fmt_table(results: list[Result]) -> str:
     """Async rows: our figures, then the sync API's and aiosqlite's ops/s and how we compare."""
     head = (
         f"{'async operation':<38} {'n':>7} {'p50 µs':>9} {'p99 µs':>9} {'ops/s':>10} | {'sync ops/s':>10} {'vs sync':>7}"
-        f" | {'aiosqlite':>10} {'vs aio':>7}  target"
+        f" | {'aiosqlite':>10} {'vs aio':>7} {'pages':>6}  target"
     )
     lines = [head, "-" * len(head)]
     for r in results:
@@ -175,10 +175,15 @@ def fmt_table(results: list[Result]) -> str:
         sync = f"{s.ops_per_s:>10,.0f} {r.ops_per_s / s.ops_per_s:>6.2f}x" if s else f"{'':>10} {'':>7}"
         aio = f"{a['ops_per_s']:>10,.0f} {r.ops_per_s / a['ops_per_s']:>6.1f}x" if a else f"{'':>10} {'':>7}"
         mark = "" if r.ok is None else ("ok " if r.ok else "MISS ")
+        pages = r.extra.get("pages_per_op")
+        shown = "" if not pages else f"{pages:.2f}"  # (reads write nothing)
         lines.append(
-            f"{r.name:<38} {r.n:>7} {r.p50_us:>9.1f} {r.p99_us:>9.1f} {r.ops_per_s:>10,.0f} | {sync} | {aio}  {mark}{r.target}"
+            f"{r.name:<38} {r.n:>7} {r.p50_us:>9.1f} {r.p99_us:>9.1f} {r.ops_per_s:>10,.0f} | {sync} | {aio} {shown:>6}"
+            f"  {mark}{r.target}"
         )
-    lines.append("vs sync, vs aio: our ops/s divided by theirs (above 1 = faster)")
+    lines.append(
+        "vs sync, vs aio: our ops/s divided by theirs (above 1 = faster); pages: WAL pages written per operation"
+    )
     return "\n".join(lines)
 
 
@@ -215,7 +220,9 @@ async def _run(path: str, store: Store, data: dict[str, Any], n: int, rnd: Any) 
             if sync_result is None and sync is not None:
                 s1 = measure(name, sync, count // rounds, warmup, per)
                 s = s1 if s is None or s1.p50_us < s.p50_us else s
+            before = st.engine.pages_written()  # (the AsyncStore's own writer connection)
             r1 = await ameasure(name, ours, count // rounds, warmup, concurrency, per)
+            r1.extra["pages_per_op"] = (st.engine.pages_written() - before) / max(1, r1.n)
             r = r1 if r is None or r1.p50_us < r.p50_us else r
         assert r is not None
         b = None

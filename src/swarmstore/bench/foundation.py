@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import random
+from collections.abc import Callable
 from typing import Any, cast
 
 import apsw
@@ -11,7 +12,7 @@ import apsw
 from .. import Store
 from ..clock import now_us
 from ..engine.sqlite.engine import QUERIES as Q
-from .harness import Result, measure
+from .harness import Result, measure, pages_per_op
 
 
 def build(store: Store, scale: float, rnd: random.Random) -> dict[str, Any]:
@@ -89,6 +90,27 @@ def run(store: Store, path: str, data: dict[str, Any], n: int, rnd: random.Rando
     b = measure("raw", raw_list, m, 50)
     pair(r, b, "<=3x raw", r.p99_us <= 3 * b.p99_us)
 
+    # -- the machine's floor: raw commits of 0, 1 and 4 pages on the same file (what any write
+    # transaction costs here before its SQL; the pages column says how many each write row needs)
+    for k in range(4):
+        rc.execute(f"CREATE TABLE IF NOT EXISTS bench_floor{k} (x)")
+
+    def raw_commit(pages: int) -> Callable[[int], None]:
+        def go(i: int) -> None:
+            rc.execute("BEGIN IMMEDIATE")
+            for k in range(pages):
+                rc.execute(f"INSERT INTO bench_floor{k} VALUES (?)", (i,))
+            rc.execute("COMMIT")
+
+        return go
+
+    for pages in (0, 1, 4):
+        f = measure(f"raw commit of {pages} page{'s' * (pages != 1)} (floor)", raw_commit(pages), n, 200)
+        f.extra["pages_per_op"] = float(pages)
+        out.append(f)
+    for k in range(4):
+        rc.execute(f"DROP TABLE bench_floor{k}")
+
     # -- writes: one transaction per call, each with its audit row
     w = min(n, 20_000)
 
@@ -107,11 +129,22 @@ def run(store: Store, path: str, data: dict[str, Any], n: int, rnd: random.Rando
 
     val = {"text": "x" * 120, "score": 0.5}
     val_text = '{"text":"' + "x" * 120 + '","score":0.5}'
-    r = measure("memory write (new key)", lambda i: store.memory.put(f"bench:new:n{i % 50}", f"k{i}", val), w, 0)
+    e = store.engine
+    r = pages_per_op(
+        e,
+        lambda: measure(
+            "memory write (new key)", lambda i: store.memory.put(f"bench:new:n{i % 50}", f"k{i}", val), w, 0
+        ),
+    )
     b = measure("raw", lambda i: raw_put(f"bench:raw:n{i % 50}", f"k{i}", val_text), w, 0)
     pair(r, b, ">=15,000/s", r.ops_per_s >= 15_000)
 
-    r = measure("memory update (new version)", lambda i: store.memory.put(rk[i % n][0], rk[i % n][1], val), w, 0)
+    r = pages_per_op(
+        e,
+        lambda: measure(
+            "memory update (new version)", lambda i: store.memory.put(rk[i % n][0], rk[i % n][1], val), w, 0
+        ),
+    )
     b = measure("raw", lambda i: raw_put(rk[(i + 7) % n][0], rk[(i + 7) % n][1], val_text), w, 0)
     pair(r, b, ">=15,000/s", r.ops_per_s >= 15_000)
 
@@ -128,19 +161,27 @@ def run(store: Store, path: str, data: dict[str, Any], n: int, rnd: random.Rando
             rc.execute(Q.session_touch, (t, sid))
         rc.execute("COMMIT")
 
-    r = measure("event append", lambda i: store.sessions.append_event(rs[i % n], "message", "agent", content), w, 0)
+    r = pages_per_op(
+        e,
+        lambda: measure(
+            "event append", lambda i: store.sessions.append_event(rs[i % n], "message", "agent", content), w, 0
+        ),
+    )
     b = measure("raw", lambda i: raw_append(rs[(i + 3) % n]), w, 0)
     pair(r, b, ">=15,000/s", r.ops_per_s >= 15_000)
 
     batches = 50
-    r = measure(
-        "put_many (1,000 entries)",
-        lambda i: store.memory.put_many(
-            [{"namespace": f"bench:batch:b{i}", "key": f"k{j}", "value": val} for j in range(1000)]
+    r = pages_per_op(
+        e,
+        lambda: measure(
+            "put_many (1,000 entries)",
+            lambda i: store.memory.put_many(
+                [{"namespace": f"bench:batch:b{i}", "key": f"k{j}", "value": val} for j in range(1000)]
+            ),
+            batches,
+            1,
+            per=1000,
         ),
-        batches,
-        1,
-        per=1000,
     )
 
     def raw_many(i: int) -> None:

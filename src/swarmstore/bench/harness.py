@@ -62,15 +62,26 @@ def measure(name: str, fn: Callable[[int], Any], n: int, warmup: int = 0, per: i
 
 
 def fmt_table(results: list[Result]) -> str:
-    head = f"{'operation':<34} {'n':>7} {'p50 µs':>9} {'p99 µs':>9} {'ops/s':>10} | {'raw p50':>8} {'raw p99':>8} {'raw ops/s':>10} {'ratio':>6}  target"
+    head = f"{'operation':<34} {'n':>7} {'p50 µs':>9} {'p99 µs':>9} {'ops/s':>10} | {'raw p50':>8} {'raw p99':>8} {'raw ops/s':>10} {'ratio':>6} {'pages':>6}  target"
     lines = [head, "-" * len(head)]
     for r in results:
         b = r.baseline
         raw = f"{b.p50_us:>8.1f} {b.p99_us:>8.1f} {b.ops_per_s:>10,.0f}" if b else f"{'':>8} {'':>8} {'':>10}"
         ratio = r.ratio()
         mark = "" if r.ok is None else ("ok " if r.ok else "MISS ")
+        pages = r.extra.get("pages_per_op")
         lines.append(
             f"{r.name:<34} {r.n:>7} {r.p50_us:>9.1f} {r.p99_us:>9.1f} {r.ops_per_s:>10,.0f} | {raw} "
-            f"{'' if ratio is None else f'{ratio:.2f}x':>6}  {mark}{r.target}"
+            f"{'' if ratio is None else f'{ratio:.2f}x':>6} {'' if pages is None else f'{pages:.2f}':>6}  {mark}{r.target}"
         )
     return "\n".join(lines)
+
+
+def pages_per_op(engine: Any, fn: Callable[[], Result]) -> Result:
+    """Run a measurement and note the WAL pages its writes appended, per unit of work."""
+    written = getattr(engine, "pages_written", None)
+    before = None if written is None else written()
+    r = fn()
+    if written is not None:
+        r.extra["pages_per_op"] = (written() - before) / max(1, r.n)
+    return r

@@ -24,7 +24,7 @@ from swarmstore.engine.sqlite.engine import QUERIES as Q
 from swarmstore.errors import CycleError
 from swarmstore.ids import new_id
 
-from .harness import Result, measure
+from .harness import Result, measure, pages_per_op
 
 PRAGMAS = (
     "journal_mode=WAL",
@@ -140,7 +140,12 @@ def run(workdir: str, quick: bool) -> list[Result]:
     queue = 2_000 if quick else 10_000
 
     # -- submits -------------------------------------------------------------------------------
-    r = measure("task submit", lambda i: store.tasks.submit(f"single {i}", {"i": i}, priority=i % 11), n_single, 20)
+    r = pages_per_op(
+        store.engine,
+        lambda: measure(
+            "task submit", lambda i: store.tasks.submit(f"single {i}", {"i": i}, priority=i % 11), n_single, 20
+        ),
+    )
 
     def raw_submit(i: int) -> None:
         now = now_us()
@@ -186,7 +191,9 @@ def run(workdir: str, quick: bool) -> list[Result]:
     for i in range(0, queue * 2, 1000):
         store.tasks.submit_many([{"summary": f"q{i + j}", "priority": rnd.randint(0, 10)} for j in range(1000)])
     claims = queue // 5
-    r = measure(f"claim (from {queue:,} ready)", lambda i: store.tasks.claim("bench"), claims, 10)
+    r = pages_per_op(
+        store.engine, lambda: measure(f"claim (from {queue:,} ready)", lambda i: store.tasks.claim("bench"), claims, 10)
+    )
     lease = 60_000_000
 
     def raw_claim(i: int) -> None:
@@ -207,7 +214,7 @@ def run(workdir: str, quick: bool) -> list[Result]:
         store.tasks.complete(t.id, t.lease_token or "", None)
 
     n_cycles = claims
-    r = measure("claim+complete cycle (in-process)", cycle, n_cycles, 10)
+    r = pages_per_op(store.engine, lambda: measure("claim+complete cycle (in-process)", cycle, n_cycles, 10))
 
     def raw_cycle(i: int) -> None:
         now = now_us()
@@ -235,7 +242,7 @@ def run(workdir: str, quick: bool) -> list[Result]:
         t = held[0]
         held[0] = store.tasks.complete_and_claim(t.id, t.lease_token or "", None, worker_id="bench")[1][0]
 
-    r = measure("complete_and_claim step (in-process)", step, n_cycles, 10)
+    r = pages_per_op(store.engine, lambda: measure("complete_and_claim step (in-process)", step, n_cycles, 10))
     raw_held = [rc.execute(Q.task_candidates, ("default", now_us(), 1)).fetchall()[0][0]]
     rc.execute(Q.task_claim, (raw_held[0], "tok", lease, now_us(), "raw")).fetchall()
 
