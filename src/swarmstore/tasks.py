@@ -49,6 +49,7 @@ from .errors import (
     InvalidTransition,
     LeaseLost,
     NotFound,
+    StorageError,
     TaskCancelled,
 )
 from .ids import new_id
@@ -527,15 +528,12 @@ class Tasks:
             found.sort(key=lambda r: (r[1], r[0]))
         token = secrets.token_hex(12)
         tasks = []
-        for tid, _rank in found[: spec.limit]:
+        for tid, _rank, attempt in found[: spec.limit]:
+            cur.execute(q.audit_insert_task, (now, spec.worker_id, "task.claim", tid, f'{{"attempt":{attempt + 1}}}'))
             rows = cur.execute(q.task_claim, (tid, token, spec.lease, now, spec.worker_id)).fetchall()
-            if rows:
-                tasks.append(_task(rows[0], now))
-        if tasks:
-            cur.executemany(
-                q.audit_insert,
-                [(now, spec.worker_id, "task.claim", "task", t.id, None, f'{{"attempt":{t.attempt}}}') for t in tasks],
-            )
+            if not rows:  # (cannot happen: the candidates were read in this transaction)
+                raise StorageError(f"task {tid} changed during its claim")
+            tasks.append(_task(rows[0], now))
         return tasks
 
     def _rescue(self, cur: Cursor, now: int) -> int:
@@ -583,9 +581,9 @@ class Tasks:
 
         def op(cur: Cursor) -> Task:
             now = now_us()
+            cur.execute(self._q.audit_insert_task, (now, None, "task.heartbeat", task_id, "{}"))
             if not cur.execute(self._q.task_heartbeat, (task_id, lease_token, now, lease)).fetchall():
-                raise self._lease_problem(cur, task_id, lease_token)
-            cur.execute(self._q.audit_insert, (now, None, "task.heartbeat", "task", task_id, None, "{}"))
+                raise self._lease_problem(cur, task_id, lease_token)  # (and the audit row rolls back)
             return self._fetch(cur, [task_id], now)[0]
 
         return self._e.write(op)
@@ -626,21 +624,20 @@ class Tasks:
         return codec.dumps(result, "result", self._ctx.max_value_bytes)
 
     def _complete_in(self, cur: Cursor, task_id: str, lease_token: str, body: str, now: int) -> Task:
-        """The completion, inside the caller's transaction."""
-        rows = cur.execute(self._q.task_complete, (task_id, lease_token, body, now)).fetchall()
+        """The completion, inside the caller's transaction (which must roll back if it raises)."""
+        q = self._q
+        cur.execute(q.audit_insert_task, (now, None, "task.complete", task_id, '{"released":0}'))
+        rows = cur.execute(q.task_complete, (task_id, lease_token, body, now)).fetchall()
         if not rows:
-            raise self._lease_problem(cur, task_id, lease_token)
+            raise self._lease_problem(cur, task_id, lease_token)  # (and the audit row rolls back)
         done = _task(rows[0], now)
         released = []
         if done.dependants:
             released = [
-                r[0] for r in cur.execute(self._q.task_release_dependants, (task_id, now)).fetchall() if r[1] == "ready"
+                r[0] for r in cur.execute(q.task_release_dependants, (task_id, now)).fetchall() if r[1] == "ready"
             ]
-        cur.execute(
-            self._q.audit_insert,
-            (now, None, "task.complete", "task", task_id, None, f'{{"released":{len(released)}}}'),
-        )
         if released:
+            cur.execute(q.task_audit_set_detail, (task_id, f'{{"released":{len(released)}}}'))
             cur.executemany(
                 self._q.audit_insert,
                 [(now, None, "task.ready", "task", r, None, f'{{"after":"{task_id}"}}') for r in released],

@@ -487,6 +487,27 @@ def test_has_open_work_follows_the_queue_to_the_end(store: Store) -> None:
     assert not store.tasks.has_open_work("q") and store.tasks.has_open_work("other")
 
 
+def test_task_audit_chains_stay_whole_across_rejected_and_releasing_changes(store: Store) -> None:
+    root = store.tasks.submit("root")
+    dep = store.tasks.submit("dep", depends_on=[root.id])
+    c = claim_one(store)
+    before = counts(store)
+    for bad in (lambda: store.tasks.heartbeat(root.id, "stale"), lambda: store.tasks.complete(root.id, "stale")):
+        with pytest.raises(LeaseLost):
+            bad()
+    assert counts(store) == before, "a rejected change writes no audit row"
+    store.tasks.complete(root.id, c.lease_token or "")
+    trail = list(store.audit.list(entity="task", entity_id=root.id))
+    assert [e.action for e in trail] == ["task.complete", "task.claim", "task.submit"]
+    assert trail[0].detail == {"released": 1}
+    assert [e.action for e in store.audit.list(entity="task", entity_id=dep.id)] == ["task.ready", "task.submit"]
+    d = claim_one(store)
+    store.tasks.complete(d.id, d.lease_token or "")
+    assert [e.action for e in store.audit.list(entity="task", entity_id=dep.id)] == [
+        "task.complete", "task.claim", "task.ready", "task.submit"
+    ]  # fmt: skip
+
+
 def test_a_tasks_audit_trail_by_entity_survives_its_prune(store: Store) -> None:
     t = store.tasks.submit("traced")
     other = store.tasks.submit("other")

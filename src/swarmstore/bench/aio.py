@@ -157,8 +157,8 @@ class _Aiosqlite:
             await self.db.execute("BEGIN IMMEDIATE")
             await self.db.execute_fetchall(Q.task_expired, (now,))
             ids = [x[0] for x in await self.db.execute_fetchall(Q.task_candidates, (queue, now, 1))]
+            await self.db.execute(Q.audit_insert_task, (now, "aiosqlite", "task.claim", ids[0], '{"attempt":1}'))
             await self.db.execute_fetchall(Q.task_claim, (ids[0], "tok", 60_000_000, now, "aiosqlite"))
-            await self.db.execute(Q.audit_insert, (now, "aiosqlite", "task.claim", "task", ids[0], None, "{}"))
             await self.db.execute("COMMIT")
 
 

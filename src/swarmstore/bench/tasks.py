@@ -201,8 +201,8 @@ def run(workdir: str, quick: bool) -> list[Result]:
         rc.execute("BEGIN IMMEDIATE")
         rc.execute(Q.task_expired, (now,)).fetchall()
         ids = [x[0] for x in rc.execute(Q.task_candidates, ("default", now, 1)).fetchall()]
+        rc.execute(Q.audit_insert_task, (now, "raw", "task.claim", ids[0], '{"attempt":1}'))
         rc.execute(Q.task_claim, (ids[0], "tok", lease, now, "raw")).fetchall()
-        rc.execute(Q.audit_insert, (now, "raw", "task.claim", "task", ids[0], None, '{"attempt":1}'))
         rc.execute("COMMIT")
 
     b = measure("raw", raw_claim, claims, 10)
@@ -221,13 +221,13 @@ def run(workdir: str, quick: bool) -> list[Result]:
         rc.execute("BEGIN IMMEDIATE")
         rc.execute(Q.task_expired, (now,)).fetchall()
         ids = [x[0] for x in rc.execute(Q.task_candidates, ("default", now, 1)).fetchall()]
+        rc.execute(Q.audit_insert_task, (now, "raw", "task.claim", ids[0], '{"attempt":1}'))
         rc.execute(Q.task_claim, (ids[0], "tok", lease, now, "raw")).fetchall()
-        rc.execute(Q.audit_insert, (now, "raw", "task.claim", "task", ids[0], None, '{"attempt":1}'))
         rc.execute("COMMIT")
         now = now_us()
         rc.execute("BEGIN IMMEDIATE")
+        rc.execute(Q.audit_insert_task, (now, None, "task.complete", ids[0], '{"released":0}'))
         rc.execute(Q.task_complete, (ids[0], "tok", "null", now)).fetchall()
-        rc.execute(Q.audit_insert, (now, None, "task.complete", "task", ids[0], None, '{"released":0}'))
         rc.execute("COMMIT")
 
     b = measure("raw", raw_cycle, n_cycles, 10)
@@ -249,12 +249,12 @@ def run(workdir: str, quick: bool) -> list[Result]:
     def raw_step(i: int) -> None:
         now = now_us()
         rc.execute("BEGIN IMMEDIATE")
+        rc.execute(Q.audit_insert_task, (now, None, "task.complete", raw_held[0], '{"released":0}'))
         rc.execute(Q.task_complete, (raw_held[0], "tok", "null", now)).fetchall()
-        rc.execute(Q.audit_insert, (now, None, "task.complete", "task", raw_held[0], None, '{"released":0}'))
         rc.execute(Q.task_expired, (now,)).fetchall()
         ids = [x[0] for x in rc.execute(Q.task_candidates, ("default", now, 1)).fetchall()]
+        rc.execute(Q.audit_insert_task, (now, "raw", "task.claim", ids[0], '{"attempt":1}'))
         rc.execute(Q.task_claim, (ids[0], "tok", lease, now, "raw")).fetchall()
-        rc.execute(Q.audit_insert, (now, "raw", "task.claim", "task", ids[0], None, '{"attempt":1}'))
         rc.execute("COMMIT")
         raw_held[0] = ids[0]
 

@@ -2,7 +2,7 @@
 -- Column lists must match the row decoders in the domain modules.
 -- A statement may embed an earlier one as {{name}}; a snippet embedded mid-line carries no comment.
 -- next_audit_id is the id the next audit row will get (writes hold the write lock, so no one else
--- can take it); audit_chain_step is the recursive step of every walk along an entity's audit chain
+-- can take it), last_audit_id the one just written; audit_chain_step is the recursive step of every walk along an entity's audit chain
 -- (memory keys, tasks); audit_indexed is the audit_entity index's own WHERE clause.
 
 -- name: session_insert
@@ -70,6 +70,9 @@ ON CONFLICT (app) DO UPDATE SET state = ?2, updated_at = ?3
 
 -- name: next_audit_id
 (SELECT coalesce(max(id), 0) + 1 FROM audit)
+
+-- name: last_audit_id
+(SELECT max(id) FROM audit)
 
 -- name: audit_chain_step
 SELECT a.prev FROM chain JOIN audit a ON a.id = chain.id WHERE a.prev IS NOT NULL
@@ -281,23 +284,25 @@ WHERE id = ?1 AND status IN ('blocked', 'ready', 'running')
 -- The claim's first half: the most urgent claimable tasks of one queue, read in index order.
 -- (Claims for any agent type have a statement of their own: an agent-type test, even one that a
 -- NULL parameter switches off, sets up its list per call, measured +10-20 µs a claim.)
-SELECT id, rank FROM tasks INDEXED BY tasks_ready
+SELECT id, rank, attempt FROM tasks INDEXED BY tasks_ready
 WHERE status = 'ready' AND queue = ?1 AND not_before <= ?2
 ORDER BY rank, id LIMIT ?3
 
 -- name: task_candidates_typed
 -- The same for claims limited to some agent types (?3, a JSON list) and untyped tasks.
-SELECT id, rank FROM tasks INDEXED BY tasks_ready
+SELECT id, rank, attempt FROM tasks INDEXED BY tasks_ready
 WHERE status = 'ready' AND queue = ?1 AND not_before <= ?2
   AND (agent_type IS NULL OR agent_type IN (SELECT value FROM json_each(?3)))
 ORDER BY rank, id LIMIT ?4
 
 -- name: task_claim
 -- The second half, per task, in the same transaction (an UPDATE ... WHERE id IN (subquery) was
--- 3x slower, measured: it builds a temporary list table per call).
+-- 3x slower, measured: it builds a temporary list table per call), right after the claim's
+-- audit row (audit_insert_task), which becomes the task's audit_head.
 UPDATE tasks
 SET status = 'running', attempt = attempt + 1, lease_token = ?2, lease_us = ?3,
-    lease_expires_at = min(?4 + ?3, ?4 + timeout_us), worker_id = ?5, started_at = ?4, updated_at = ?4
+    lease_expires_at = min(?4 + ?3, ?4 + timeout_us), worker_id = ?5, started_at = ?4, updated_at = ?4,
+    audit_head = {{last_audit_id}}
 WHERE id = ?1 AND status = 'ready'
 RETURNING {{task_cols}}
 
@@ -308,16 +313,31 @@ WHERE status = 'running' AND lease_expires_at < ?
 LIMIT 1000
 
 -- name: task_heartbeat
+-- (after its audit row, like task_claim)
 UPDATE tasks
-SET lease_expires_at = min(?3 + coalesce(?4, lease_us), started_at + timeout_us), updated_at = ?3
+SET lease_expires_at = min(?3 + coalesce(?4, lease_us), started_at + timeout_us), updated_at = ?3,
+    audit_head = {{last_audit_id}}
 WHERE id = ?1 AND status = 'running' AND lease_token = ?2
 RETURNING id
 
 -- name: task_complete
+-- (after its audit row, like task_claim; a stale lease matches nothing and the caller rolls back)
 UPDATE tasks
-SET status = 'completed', result = ?3, finished_at = ?4, updated_at = ?4, lease_expires_at = NULL
+SET status = 'completed', result = ?3, finished_at = ?4, updated_at = ?4, lease_expires_at = NULL,
+    audit_head = {{last_audit_id}}
 WHERE id = ?1 AND status = 'running' AND lease_token = ?2
 RETURNING {{task_cols}}
+
+-- name: audit_insert_task
+-- A hot task change's audit row, linked to the task's chain: prev is the task's latest row until
+-- now; the change's own UPDATE, next, makes this row the task's audit_head.
+INSERT INTO audit (at, actor, action, entity, entity_id, namespace, detail, prev)
+VALUES (?1, ?2, ?3, 'task', ?4, NULL, ?5, (SELECT audit_head FROM tasks WHERE id = ?4))
+
+-- name: task_audit_set_detail
+-- The detail of a task's latest audit row (known only after the change, like a completion's count
+-- of released dependants).
+UPDATE audit SET detail = ?2 WHERE id = (SELECT audit_head FROM tasks WHERE id = ?1)
 
 -- name: task_finish_running
 -- A running task's attempt ends: back to ready (retry after backoff, or handed back) or failed.
