@@ -42,6 +42,31 @@ def test_concurrent_writes_share_transactions_and_a_failure_fails_alone(db_path:
     asyncio.run(main())
 
 
+def test_a_group_with_a_failure_runs_every_other_operation_exactly_once(db_path: str) -> None:
+    """The group first runs without savepoints; a failure rolls it all back and runs it again,
+    each operation isolated: nothing may be applied twice, nothing lost."""
+
+    async def main() -> None:
+        async with swarmstore.aio.open(db_path) as st:
+            s = await st.sessions.create("app", "u")
+            audit_before = (await st.stats())["rows"]["audit"]
+            ops: list[Any] = []
+            for i in range(60):
+                ops.append(st.sessions.append_event(s.id, "msg", "a", {"i": i}))
+                ops.append(st.memory.put("once", f"k{i}", i))
+            ops.insert(70, st.memory.put("once", "k0", -1, expected_version=5))  # fails
+            results = await asyncio.gather(*ops, return_exceptions=True)
+            assert [i for i, r in enumerate(results) if isinstance(r, BaseException)] == [70]
+            events = await st.sessions.events(s.id, limit=1000)
+            assert [e.seq for e in events] == list(range(1, 61)), "each append applied once, in order"
+            assert [e.content["i"] for e in events] == list(range(60))
+            page = await st.memory.list("once", limit=1000)
+            assert len(page) == 60 and all(m.version == 1 for m in page), "each put applied once"
+            assert (await st.stats())["rows"]["audit"] == audit_before + 120
+
+    asyncio.run(main())
+
+
 def test_bad_input_fails_before_queueing(db_path: str) -> None:
     async def main() -> None:
         async with swarmstore.aio.open(db_path) as st:

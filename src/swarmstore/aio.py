@@ -6,9 +6,9 @@ classes over an engine adapter that only decides where statements run.
 * Reads run on the event loop, without a thread hop: a SQLite point read takes microseconds, less
   than a hop to a thread costs. The loop's reader connection never waits on a lock: if SQLite ever
   reports it busy, that one call is re-run on a worker thread instead.
-* Writes go to one writer thread per store. It takes every operation queued meanwhile and commits
-  them in one transaction, each in its own savepoint (group commit): an operation that fails rolls
-  back alone and the others commit. An awaited write returns only after its transaction committed.
+* Writes are committed in groups (see GroupWriter): every operation submitted in one loop pass, in
+  one transaction, each isolated as if in its own savepoint: an operation that fails rolls back
+  alone and the others commit. An awaited write returns only after its transaction committed.
   A write whose awaiting coroutine is cancelled before it starts is skipped; once started it is
   applied whole. ``aclose()`` drains the queue first.
 """
@@ -50,10 +50,10 @@ class _Skipped(Exception):
 
 
 class GroupWriter:
-    """Commits write operations in groups, each operation in a savepoint.
+    """Commits write operations in groups, each operation isolated (see SqliteEngine.write_group).
 
     Operations submitted while the event loop runs one pass are collected and committed together
-    at the end of that pass. The group runs right there on the loop when the write lock is free
+    at the end of that pass (or at once, when nothing else is runnable in the pass). The group runs right there on the loop when the write lock is free
     this instant (one transaction, no thread hop: the common case). When another thread or process
     holds the lock, the group goes to the writer thread instead, which waits for the lock and
     takes everything queued meanwhile. (WAL checkpoints run on the engine's checkpointer thread:
@@ -78,8 +78,15 @@ class GroupWriter:
         fut: asyncio.Future[R] = loop.create_future()
         pending = self._pending.get(loop)
         if pending is None:
-            pending = self._pending[loop] = []
-            loop.call_soon(self.flush, loop)
+            self._pending[loop] = [(fn, fut)]
+            if not getattr(loop, "_ready", True):
+                # Nothing else is runnable in this loop pass, so no other write can join the
+                # group: commit now rather than a pass later (the await then does not suspend).
+                # (_ready is asyncio's queue of runnable callbacks; other loops take the pass.)
+                self.flush(loop)
+            else:
+                loop.call_soon(self.flush, loop)
+            return fut
         pending.append((fn, fut))
         return fut
 
@@ -211,6 +218,14 @@ class _AsyncService:
             # A read met a lock (rare in WAL mode): wait for it on a thread, never on the loop.
             return await asyncio.to_thread(getattr(self._blocking, name), *args, **kwargs)
         if isinstance(result, asyncio.Future):
+            if not result.done():
+                # Yield once: the group commit queued for this loop pass runs first, so the result
+                # is usually ready when this coroutine resumes (one loop pass per write, not two).
+                try:
+                    await asyncio.sleep(0)
+                except asyncio.CancelledError:
+                    result.cancel()  # not started yet: the writer skips it
+                    raise
             return await result
         return result
 

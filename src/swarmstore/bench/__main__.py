@@ -16,7 +16,13 @@ import apsw
 import swarmstore
 
 from . import aio, foundation, tasks
-from .harness import fmt_table
+from .harness import Result, fmt_table
+
+
+def _tag(results: list[Result], part: str) -> list[Result]:
+    for r in results:
+        r.extra["part"] = part  # (which table of the output it belongs to, for the JSON)
+    return results
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -50,19 +56,19 @@ def main(argv: list[str] | None = None) -> int:
         print("ratio = raw ops/s / swarmstore ops/s (1.00x = as fast as raw SQL through apsw on the same file)\n")
         results = []
         if args.only in (None, "foundation", "aio"):
-            results = foundation.run(store, path, data, n, rnd)
+            results = _tag(foundation.run(store, path, data, n, rnd), "foundation")
             print(fmt_table(results))
         if args.only in (None, "aio"):
             print("\nasync API (AsyncStore) against the sync API and aiosqlite, same file\n")
             if aio.aiosqlite is None:
                 print("(aiosqlite is not installed: its column stays empty; pip install -e '.[bench]')\n")
-            aio_results = aio.run(path, store, data, n, rnd)
+            aio_results = _tag(aio.run(path, store, data, n, rnd), "aio")
             print(aio.fmt_table(aio_results))
             results += aio_results
         store.close()
         if args.only in (None, "tasks"):
             print("\ntask queue (its own file)\n")
-            task_results = tasks.run(workdir, args.quick)
+            task_results = _tag(tasks.run(workdir, args.quick), "tasks")
             print(fmt_table(task_results))
             results += task_results
         if args.json:

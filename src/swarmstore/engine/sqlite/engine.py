@@ -247,7 +247,8 @@ class SqliteEngine:
     def write_group(
         self, fns: Sequence[Callable[[Cursor], Any]], *, nowait: bool = False
     ) -> list[tuple[bool, Any]] | None:
-        """Run many operations in one transaction, each in its own savepoint (group commit).
+        """Run many operations in one transaction, each isolated as if in its own savepoint
+        (group commit; see _run_group).
 
         Returns ``(True, result)`` or ``(False, error)`` per operation, in order. An operation that
         raises is rolled back alone; the others commit together. If the commit itself fails,
@@ -283,6 +284,35 @@ class SqliteEngine:
             self._lock.release()
 
     def _run_group(self, cur: apsw.Cursor, fns: Sequence[Callable[[Cursor], Any]]) -> list[tuple[bool, Any]]:
+        """Run ``fns`` in the open transaction and commit. Optimistically first, with no savepoints:
+        a savepoint copies every page an operation first touches into a journal, measured ~20 µs
+        for a write that splits a page, which every operation of a group paid. If any operation
+        fails, the whole attempt rolls back and the group runs again, each operation in its own
+        savepoint, so that the failing one fails alone (operations only touch the transaction, so
+        running one twice is running it once)."""
+        results: list[Any] = []
+        try:
+            for fn in fns:
+                results.append(fn(cur))
+            cur.execute("COMMIT")
+            return [(True, r) for r in results]
+        except BaseException as exc:
+            if not self._writer.getautocommit():
+                with suppress(apsw.Error):
+                    cur.execute("ROLLBACK")
+            if len(fns) == 1 or len(results) == len(fns) or not isinstance(exc, Exception):
+                # alone (its transaction was its savepoint), or the commit itself failed
+                err = translate(exc) if isinstance(exc, apsw.Error) else exc
+                if not isinstance(err, Exception):
+                    raise
+                return [(False, err)] * len(fns)
+        try:
+            cur.execute("BEGIN IMMEDIATE")  # (this thread still holds the write lock)
+        except apsw.Error as exc:
+            return [(False, translate(exc))] * len(fns)
+        return self._run_isolated(cur, fns)
+
+    def _run_isolated(self, cur: apsw.Cursor, fns: Sequence[Callable[[Cursor], Any]]) -> list[tuple[bool, Any]]:
         out: list[tuple[bool, Any]] = []
         try:
             for fn in fns:
