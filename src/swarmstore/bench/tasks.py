@@ -196,13 +196,21 @@ def run(workdir: str, quick: bool) -> list[Result]:
     )
     lease = 60_000_000
 
-    def raw_claim(i: int) -> None:
-        now = now_us()
-        rc.execute("BEGIN IMMEDIATE")
+    def raw_claim_sql(now: int) -> str:
+        """The claim's statements, inside the caller's transaction; returns the claimed id."""
         rc.execute(Q.task_expired, (now,)).fetchall()
-        ids = [x[0] for x in rc.execute(Q.task_candidates, ("default", now, 1)).fetchall()]
-        rc.execute(Q.audit_insert_task, (now, "raw", "task.claim", ids[0], '{"attempt":1}'))
-        rc.execute(Q.task_claim, (ids[0], "tok", lease, now, "raw")).fetchall()
+        tid = str(rc.execute(Q.task_candidates, ("default", now, 1)).fetchall()[0][0])
+        rc.execute(Q.audit_insert_task, (now, "raw", "task.claim", tid, '{"attempt":1}'))
+        rc.execute(Q.task_claim, (tid, "tok", lease, now, "raw")).fetchall()
+        return tid
+
+    def raw_complete_sql(tid: str, now: int) -> None:
+        rc.execute(Q.audit_insert_task, (now, None, "task.complete", tid, '{"released":0}'))
+        rc.execute(Q.task_complete, (tid, "tok", "null", now)).fetchall()
+
+    def raw_claim(i: int) -> None:
+        rc.execute("BEGIN IMMEDIATE")
+        raw_claim_sql(now_us())
         rc.execute("COMMIT")
 
     b = measure("raw", raw_claim, claims, 10)
@@ -217,17 +225,11 @@ def run(workdir: str, quick: bool) -> list[Result]:
     r = pages_per_op(store.engine, lambda: measure("claim+complete cycle (in-process)", cycle, n_cycles, 10))
 
     def raw_cycle(i: int) -> None:
-        now = now_us()
         rc.execute("BEGIN IMMEDIATE")
-        rc.execute(Q.task_expired, (now,)).fetchall()
-        ids = [x[0] for x in rc.execute(Q.task_candidates, ("default", now, 1)).fetchall()]
-        rc.execute(Q.audit_insert_task, (now, "raw", "task.claim", ids[0], '{"attempt":1}'))
-        rc.execute(Q.task_claim, (ids[0], "tok", lease, now, "raw")).fetchall()
+        tid = raw_claim_sql(now_us())
         rc.execute("COMMIT")
-        now = now_us()
         rc.execute("BEGIN IMMEDIATE")
-        rc.execute(Q.audit_insert_task, (now, None, "task.complete", ids[0], '{"released":0}'))
-        rc.execute(Q.task_complete, (ids[0], "tok", "null", now)).fetchall()
+        raw_complete_sql(tid, now_us())
         rc.execute("COMMIT")
 
     b = measure("raw", raw_cycle, n_cycles, 10)
@@ -243,20 +245,15 @@ def run(workdir: str, quick: bool) -> list[Result]:
         held[0] = store.tasks.complete_and_claim(t.id, t.lease_token or "", None, worker_id="bench")[1][0]
 
     r = pages_per_op(store.engine, lambda: measure("complete_and_claim step (in-process)", step, n_cycles, 10))
-    raw_held = [rc.execute(Q.task_candidates, ("default", now_us(), 1)).fetchall()[0][0]]
+    raw_held = [str(rc.execute(Q.task_candidates, ("default", now_us(), 1)).fetchall()[0][0])]
     rc.execute(Q.task_claim, (raw_held[0], "tok", lease, now_us(), "raw")).fetchall()
 
     def raw_step(i: int) -> None:
         now = now_us()
         rc.execute("BEGIN IMMEDIATE")
-        rc.execute(Q.audit_insert_task, (now, None, "task.complete", raw_held[0], '{"released":0}'))
-        rc.execute(Q.task_complete, (raw_held[0], "tok", "null", now)).fetchall()
-        rc.execute(Q.task_expired, (now,)).fetchall()
-        ids = [x[0] for x in rc.execute(Q.task_candidates, ("default", now, 1)).fetchall()]
-        rc.execute(Q.audit_insert_task, (now, "raw", "task.claim", ids[0], '{"attempt":1}'))
-        rc.execute(Q.task_claim, (ids[0], "tok", lease, now, "raw")).fetchall()
+        raw_complete_sql(raw_held[0], now)
+        raw_held[0] = raw_claim_sql(now)
         rc.execute("COMMIT")
-        raw_held[0] = ids[0]
 
     b = measure("raw", raw_step, n_cycles, 10)
     _pair(out, r, b, ">=5,000/s", r.ops_per_s >= 5_000)

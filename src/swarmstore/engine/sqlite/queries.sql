@@ -355,8 +355,7 @@ SELECT t.id, t.status, t.on_dependency_failure, t.waiting
 FROM task_deps d JOIN tasks t ON t.id = d.task_id
 WHERE d.depends_on = ? AND t.status IN ('blocked', 'ready', 'running')
 
--- name: task_release_dependants
--- After a prerequisite completes: one fewer to wait for; those with none left become ready.
+-- name: task_release_step
 UPDATE tasks
 SET waiting = waiting - 1,
     status = CASE WHEN waiting = 1 THEN 'ready' ELSE status END,
@@ -365,18 +364,16 @@ SET waiting = waiting - 1,
                 THEN min(max(?2, not_before) + patience, coalesce(deadline_cap, max(?2, not_before) + patience))
                 ELSE rank END,
     updated_at = ?2
+
+-- name: task_release_dependants
+-- After a prerequisite completes: one fewer to wait for; those with none left become ready.
+{{task_release_step}}
 WHERE id IN (SELECT task_id FROM task_deps WHERE depends_on = ?1) AND status = 'blocked'
 RETURNING id, status
 
 -- name: task_release_one
-UPDATE tasks
-SET waiting = waiting - 1,
-    status = CASE WHEN waiting = 1 THEN 'ready' ELSE status END,
-    ready_at = CASE WHEN waiting = 1 THEN max(?2, not_before) ELSE ready_at END,
-    rank = CASE WHEN waiting = 1
-                THEN min(max(?2, not_before) + patience, coalesce(deadline_cap, max(?2, not_before) + patience))
-                ELSE rank END,
-    updated_at = ?2
+-- (the same for one dependant, whose failed prerequisite it may run without)
+{{task_release_step}}
 WHERE id = ?1 AND status = 'blocked'
 RETURNING status
 
