@@ -115,3 +115,29 @@ def test_a_task_claimed_with_the_last_completion_is_handed_back_on_stop(store: S
     back = store.tasks.get(second.id)
     assert (back.status, back.attempt, back.lease_token) == ("ready", 0, None)
     assert store.tasks.get(first.id).status == "completed"
+
+
+def test_a_completion_that_fails_on_the_lock_does_not_stop_the_worker(db_path: str) -> None:
+    """Another connection holds the write lock past the busy timeout while a handler returns:
+    the completion fails, the worker goes on, and the task comes back through its lease."""
+    import apsw
+
+    with swarmstore.open(db_path, busy_timeout_ms=100) as st:
+        first = st.tasks.submit("first", priority=9)
+        st.tasks.submit("second")
+        blocker = apsw.Connection(db_path)
+        runs: list[tuple[str, int]] = []
+
+        def handler(task: Task) -> Any:
+            runs.append((task.summary, task.attempt))
+            if len(runs) == 1:
+                blocker.execute("BEGIN IMMEDIATE")  # held for 0.4 s: the completion gives up first
+                threading.Timer(0.4, lambda: blocker.execute("COMMIT")).start()
+            return "ok"
+
+        w = Worker(st, handler, lease_seconds=0.3, until_idle=True, poll_interval=0.02, install_signals=False)
+        stats = w.run()
+        blocker.close()
+        assert ("first", 1) in runs and ("first", 2) in runs, runs
+        assert stats.lost == 1 and stats.completed == 2
+        assert st.tasks.get(first.id).status == "completed" and st.tasks.get(first.id).attempt == 2

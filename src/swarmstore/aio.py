@@ -37,7 +37,7 @@ from .sessions import Sessions
 from .store import Store
 from .store import open as open_sync
 from .tasks import Tasks
-from .worker import _WorkerOptions
+from .worker import _WorkerOptions, log
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -510,6 +510,9 @@ class AsyncWorker(_WorkerOptions):
                 self._count("retried" if t.status == "ready" else "failed")
             except (TaskCancelled, LeaseLost, NotFound) as why:
                 self._count("cancelled" if isinstance(why, TaskCancelled) else "lost")
+            except SwarmstoreError as err:  # (Busy past the timeout, say): the lease brings it back
+                log.warning("task %s: recording the failure failed: %s", task.id, err)
+                self._count("lost")
             return None
         if ctx.handed_back:
             return None
@@ -537,6 +540,9 @@ class AsyncWorker(_WorkerOptions):
             return got[0]
         except (TaskCancelled, LeaseLost, NotFound) as why:
             self._count("cancelled" if isinstance(why, TaskCancelled) else "lost")
+        except SwarmstoreError as err:  # (Busy past the timeout, say): the lease brings it back
+            log.warning("task %s: completing it failed: %s", task.id, err)
+            self._count("lost")
         return None
 
     def _count(self, what: str) -> None:

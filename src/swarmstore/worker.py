@@ -271,6 +271,9 @@ class Worker(_WorkerOptions):
                     self._count("retried" if t.status == "ready" else "failed")
                 except (TaskCancelled, LeaseLost, NotFound) as why:
                     self._dropped(task, why)
+                except SwarmstoreError as exc:  # (Busy past the timeout, say): the lease brings it back
+                    log.warning("task %s: recording the failure failed: %s", task.id, exc)
+                    self._count("lost")
                 return None
             if ctx.handed_back:
                 return None  # another worker may run it now; this result is dropped
@@ -299,6 +302,9 @@ class Worker(_WorkerOptions):
                 return got[0]
             except (TaskCancelled, LeaseLost, NotFound) as why:
                 self._dropped(task, why)
+            except SwarmstoreError as exc:  # (Busy past the timeout, say): the lease brings it back
+                log.warning("task %s: completing it failed: %s", task.id, exc)
+                self._count("lost")
         finally:
             with self._lock:
                 self._running.pop(task.id, None)
