@@ -220,9 +220,11 @@ async def _run(path: str, store: Store, data: dict[str, Any], n: int, rnd: Any) 
             if sync_result is None and sync is not None:
                 s1 = measure(name, sync, count // rounds, warmup, per)
                 s = s1 if s is None or s1.p50_us < s.p50_us else s
-            before = st.engine.pages_written()  # (the AsyncStore's own writer connection)
+            written = getattr(st.engine, "pages_written", None)  # (the AsyncStore's own writer)
+            before = written() if written else 0
             r1 = await ameasure(name, ours, count // rounds, warmup, concurrency, per)
-            r1.extra["pages_per_op"] = (st.engine.pages_written() - before) / max(1, r1.n)
+            if written:
+                r1.extra["pages_per_op"] = (written() - before) / max(1, r1.n)
             r = r1 if r is None or r1.p50_us < r.p50_us else r
         assert r is not None
         b = None
