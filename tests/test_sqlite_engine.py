@@ -141,6 +141,7 @@ HOT = {
     "task_by_key": (Q.task_by_key, ("k",)),
     "task_heartbeat": (Q.task_heartbeat, ("a", "tok", 1, None)),
     "task_complete": (Q.task_complete, ("a", "tok", "null", 1)),
+    "task_complete_quiet": (Q.task_complete_quiet, ("a", "tok", "null", 1)),
     "audit_insert_task": (Q.audit_insert_task, (1, "w", "task.claim", "a", "{}")),
     "task_audit_set_detail": (Q.task_audit_set_detail, ("a", "{}")),
     "task_release_dependants": (Q.task_release_dependants, ("a", 1)),

@@ -525,7 +525,7 @@ class AsyncWorker(_WorkerOptions):
             # The step to the next task: completion and claim share one operation (and commit).
             self._claimed += 1
             try:
-                _, got = await tasks.complete_and_claim(
+                got = await tasks.complete_and_claim(
                     task.id, token, result, worker_id=self.agent_id or self.name, queues=self.queues,
                     agent_types=self.agent_types, lease_seconds=self.lease_seconds,
                 )  # fmt: skip

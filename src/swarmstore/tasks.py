@@ -113,6 +113,9 @@ def deadline_cap(deadline: int | None, estimated: int | None) -> int | None:
     return deadline - (estimated or 0) - DEADLINE_MARGIN
 
 
+_DEPENDANTS = 26  # the dependants count's place among task_cols
+
+
 def _json(text: str | None) -> Any:
     return None if text is None else orjson.loads(text)
 
@@ -591,7 +594,13 @@ class Tasks:
     def complete(self, task_id: str, lease_token: str, result: Any = None) -> Task:
         """Finish a running task with ``result``; dependants with no other prerequisite left become ready."""
         body = self._result_body(task_id, lease_token, result)
-        return self._e.write(lambda cur: self._complete_in(cur, task_id, lease_token, body, now_us()))
+
+        def op(cur: Cursor) -> Task:
+            done = self._complete_in(cur, task_id, lease_token, body, now_us())
+            assert done is not None
+            return done
+
+        return self._e.write(op)
 
     def complete_and_claim(
         self,
@@ -604,17 +613,18 @@ class Tasks:
         agent_types: Sequence[str] | None = None,
         lease_seconds: float = 60,
         limit: int = 1,
-    ) -> tuple[Task, list[Task]]:
+    ) -> list[Task]:
         """``complete`` a task, then ``claim`` the next ones, in one transaction: a worker's step
-        from one task to the next costs one commit instead of two. Returns (the completed task,
-        the claimed tasks). If the completion fails (a stale lease, a cancelled task), it raises
-        as ``complete`` does and nothing is claimed."""
+        from one task to the next costs one commit instead of two. Returns the claimed tasks (the
+        completed one is not read back: ``get`` it if needed). If the completion fails (a stale
+        lease, a cancelled task), it raises as ``complete`` does and nothing is claimed."""
         body = self._result_body(task_id, lease_token, result)
         spec = self._claim_spec(worker_id, queues, agent_types, lease_seconds, limit)
 
-        def op(cur: Cursor) -> tuple[Task, list[Task]]:
+        def op(cur: Cursor) -> list[Task]:
             now = now_us()
-            return self._complete_in(cur, task_id, lease_token, body, now), self._claim_in(cur, now, spec)
+            self._complete_in(cur, task_id, lease_token, body, now, read_back=False)
+            return self._claim_in(cur, now, spec)
 
         return self._e.write(op)
 
@@ -623,16 +633,20 @@ class Tasks:
         check_name(lease_token, "lease_token")
         return codec.dumps(result, "result", self._ctx.max_value_bytes)
 
-    def _complete_in(self, cur: Cursor, task_id: str, lease_token: str, body: str, now: int) -> Task:
-        """The completion, inside the caller's transaction (which must roll back if it raises)."""
+    def _complete_in(
+        self, cur: Cursor, task_id: str, lease_token: str, body: str, now: int, read_back: bool = True
+    ) -> Task | None:
+        """The completion, inside the caller's transaction (which must roll back if it raises);
+        returns the completed task if ``read_back``."""
         q = self._q
         cur.execute(q.audit_insert_task, (now, None, "task.complete", task_id, '{"released":0}'))
-        rows = cur.execute(q.task_complete, (task_id, lease_token, body, now)).fetchall()
+        args = (task_id, lease_token, body, now)
+        rows = cur.execute(q.task_complete if read_back else q.task_complete_quiet, args).fetchall()
         if not rows:
             raise self._lease_problem(cur, task_id, lease_token)  # (and the audit row rolls back)
-        done = _task(rows[0], now)
+        done = _task(rows[0], now) if read_back else None
         released = []
-        if done.dependants:
+        if rows[0][_DEPENDANTS] if read_back else rows[0][0]:
             released = [
                 r[0] for r in cur.execute(q.task_release_dependants, (task_id, now)).fetchall() if r[1] == "ready"
             ]

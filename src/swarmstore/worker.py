@@ -284,7 +284,7 @@ class Worker(_WorkerOptions):
                     return None
                 # The step to the next task: completion and claim share one commit.
                 try:
-                    _, got = tasks.complete_and_claim(
+                    got = tasks.complete_and_claim(
                         task.id, token, result, worker_id=self.agent_id or self.name, queues=self.queues,
                         agent_types=self.agent_types, lease_seconds=self.lease_seconds,
                     )  # fmt: skip

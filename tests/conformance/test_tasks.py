@@ -216,24 +216,27 @@ def test_complete_and_claim_moves_to_the_next_task_in_one_step(store: Store) -> 
     c = claim_one(store, "w1", agent_types=["coder"])
     assert c.id == first.id
     tasks_before, audit_before = counts(store)
-    done, nxt = store.tasks.complete_and_claim(c.id, c.lease_token or "", {"ok": 1}, worker_id="w1",
-                                               agent_types=["coder"], lease_seconds=30)  # fmt: skip
-    assert (done.id, done.status, done.result) == (first.id, "completed", {"ok": 1})
+    nxt = store.tasks.complete_and_claim(c.id, c.lease_token or "", {"ok": 1}, worker_id="w1",
+                                         agent_types=["coder"], lease_seconds=30)  # fmt: skip
+    done = store.tasks.get(first.id)
+    assert (done.status, done.result, done.lease_expires_at) == ("completed", {"ok": 1}, None)
+    assert done.finished_at is not None
     # the dependant released by this very completion is claimable by the claim in the same step
     assert [t.id for t in nxt] == [after.id]
     assert (nxt[0].status, nxt[0].attempt, nxt[0].worker_id) == ("running", 1, "w1")
     assert nxt[0].lease_expires_at is not None and nxt[0].started_at is not None
     assert nxt[0].lease_expires_at - nxt[0].started_at <= timedelta(seconds=30)
     assert counts(store) == (tasks_before, audit_before + 3)  # complete, ready (released), claim
-    actions = [e.action for e in store.audit.list(entity_id=after.id)]
-    assert actions[:2] == ["task.claim", "task.ready"]
+    assert [e.action for e in store.audit.list(entity_id=after.id)][:2] == ["task.claim", "task.ready"]
+    [completion] = [e for e in store.audit.list(entity_id=first.id) if e.action == "task.complete"]
+    assert completion.detail == {"released": 1}
     # limit and filters work as in claim; an empty queue claims nothing and still completes
-    done2, nxt2 = store.tasks.complete_and_claim(nxt[0].id, nxt[0].lease_token or "", worker_id="w1",
-                                                 agent_types=["coder"], limit=5)  # fmt: skip
-    assert done2.status == "completed" and [t.id for t in nxt2] == [other.id]
-    done3, nxt3 = store.tasks.complete_and_claim(nxt2[0].id, nxt2[0].lease_token or "", worker_id="w1",
-                                                 agent_types=["coder"])  # fmt: skip
-    assert done3.status == "completed" and nxt3 == []
+    nxt2 = store.tasks.complete_and_claim(nxt[0].id, nxt[0].lease_token or "", worker_id="w1",
+                                          agent_types=["coder"], limit=5)  # fmt: skip
+    assert store.tasks.get(after.id).status == "completed" and [t.id for t in nxt2] == [other.id]
+    nxt3 = store.tasks.complete_and_claim(nxt2[0].id, nxt2[0].lease_token or "", worker_id="w1",
+                                          agent_types=["coder"])  # fmt: skip
+    assert store.tasks.get(other.id).status == "completed" and nxt3 == []
     assert store.tasks.get(typed.id).status == "ready"
 
 

@@ -242,7 +242,7 @@ def run(workdir: str, quick: bool) -> list[Result]:
 
     def step(i: int) -> None:
         t = held[0]
-        held[0] = store.tasks.complete_and_claim(t.id, t.lease_token or "", None, worker_id="bench")[1][0]
+        held[0] = store.tasks.complete_and_claim(t.id, t.lease_token or "", None, worker_id="bench")[0]
 
     r = pages_per_op(store.engine, lambda: measure("complete_and_claim step (in-process)", step, n_cycles, 10))
     raw_held = [str(rc.execute(Q.task_candidates, ("default", now_us(), 1)).fetchall()[0][0])]

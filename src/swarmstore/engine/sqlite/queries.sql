@@ -320,13 +320,21 @@ SET lease_expires_at = min(?3 + coalesce(?4, lease_us), started_at + timeout_us)
 WHERE id = ?1 AND status = 'running' AND lease_token = ?2
 RETURNING id
 
--- name: task_complete
+-- name: task_complete_set
 -- (after its audit row, like task_claim; a stale lease matches nothing and the caller rolls back)
 UPDATE tasks
 SET status = 'completed', result = ?3, finished_at = ?4, updated_at = ?4, lease_expires_at = NULL,
     audit_head = {{last_audit_id}}
 WHERE id = ?1 AND status = 'running' AND lease_token = ?2
+
+-- name: task_complete
+{{task_complete_set}}
 RETURNING {{task_cols}}
+
+-- name: task_complete_quiet
+-- Only what releasing the dependants needs (complete_and_claim): RETURNING every column costs ~12 µs.
+{{task_complete_set}}
+RETURNING dependants
 
 -- name: audit_insert_task
 -- A hot task change's audit row, linked to the task's chain: prev is the task's latest row until
