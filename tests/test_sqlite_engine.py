@@ -32,6 +32,35 @@ def test_newer_schema_is_refused(db_path: str) -> None:
         swarmstore.open(db_path)
 
 
+def test_a_schema_3_file_with_running_tasks_migrates_and_its_chains_continue(db_path: str) -> None:
+    """A file made by schema 3 (task audit rows linked by the trigger alone) opened by this
+    version: migration 0004 applies, and the tasks' audit trails continue across it."""
+    from swarmstore.engine.sqlite.engine import MIGRATIONS
+
+    with swarmstore.open(db_path) as st:
+        t = st.tasks.submit("before the upgrade")
+        other = st.tasks.submit("other")
+        [c] = st.tasks.claim("w")
+        assert c.id == t.id
+    schema3_trigger = next(sql for v, _, sql in MIGRATIONS if v == 3).split("CREATE TRIGGER", 1)[1].split("END;")[0]
+    conn = apsw.Connection(db_path)
+    conn.execute("DROP TRIGGER task_audit_link")
+    conn.execute("CREATE TRIGGER" + schema3_trigger + "END;")
+    conn.execute("DELETE FROM schema_version WHERE version >= 4")
+    conn.close()
+    with swarmstore.open(db_path) as st:
+        assert st.engine.schema_version() == SCHEMA_VERSION
+        [trigger] = st.engine.query("SELECT sql FROM sqlite_schema WHERE name = 'task_audit_link'")
+        assert "NEW.prev IS NULL" in trigger[0], "the hot paths' rows are left to link themselves"
+        st.tasks.heartbeat(t.id, c.lease_token or "")
+        nxt = st.tasks.complete_and_claim(t.id, c.lease_token or "", {"ok": 1}, worker_id="w")
+        assert [x.id for x in nxt] == [other.id]
+        trail = [e.action for e in st.audit.list(entity="task", entity_id=t.id)]
+        assert trail == ["task.complete", "task.heartbeat", "task.claim", "task.submit"]
+        assert [e.action for e in st.audit.list(entity="task", entity_id=other.id)] == ["task.claim", "task.submit"]
+        assert st.engine.query("PRAGMA integrity_check")[0][0] == "ok"
+
+
 def test_a_schema_1_file_migrates_with_its_history(db_path: str) -> None:
     """A file written by the first release (history in memory_versions, a next_seq counter on
     sessions) opens with every version, event and audit row intact, and keeps working."""
