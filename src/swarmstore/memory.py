@@ -189,7 +189,7 @@ class MemoryStore:
             self._q.memory_upsert, (p.namespace, p.key, p.type, p.value, p.metadata, p.actor, now, expires, None)
         ).fetchall()[0]
         # the audit row goes in before the next put of the batch computes its head from max(id)
-        cur.execute(self._q.audit_insert_memory, _put_audit_row(p, version, meta, now, expires, aid, prev))
+        cur.execute(self._q.audit_insert_linked, _put_audit_row(p, version, meta, now, expires, aid, prev))
         return _written(p, version, meta, created_by, created_at, now_dt, expires)
 
     def put(
@@ -304,7 +304,7 @@ class MemoryStore:
             add_audit(_put_audit_row(p, version, meta, now, expires, aid, prev))
             add_out(_written(p, version, meta, created_by, created_at, now_dt, expires))
         cur.executemany(self._q.memory_upsert_quiet, params)
-        cur.executemany(self._q.audit_insert_memory, audit_rows)
+        cur.executemany(self._q.audit_insert_linked, audit_rows)
         return out
 
     def delete(self, namespace: str, key: str, *, actor: str | None = None) -> None:
@@ -320,7 +320,7 @@ class MemoryStore:
                 raise NotFound(f"memory {namespace}/{key} not found")
             version, aid, prev = rows[0]
             row = _change_audit_row(aid, now, actor, "memory.delete", namespace, key, version, prev)
-            cur.execute(self._q.audit_insert_memory, row)
+            cur.execute(self._q.audit_insert_linked, row)
 
         return self._e.write(op)
 
@@ -339,7 +339,7 @@ class MemoryStore:
                 raise NotFound(f"memory {namespace}/{key} not found")
             m = _memory(rows[0])
             row = _change_audit_row(rows[0][12], now, actor, "memory.restore", namespace, key, m.version, rows[0][13])
-            cur.execute(self._q.audit_insert_memory, row)
+            cur.execute(self._q.audit_insert_linked, row)
             return m
 
         return self._e.write(op)
@@ -387,7 +387,7 @@ class MemoryStore:
             # The purge row links to the key's chain and, unlike the key's other rows, is indexed:
             # the key's row (its head) is gone, so this is where its trail is found from now on.
             cur.executemany(
-                self._q.audit_insert_memory,
+                self._q.audit_insert_linked,
                 [_change_audit_row(None, now, actor, "memory.purge", ns, k, v, head) for ns, k, v, head in gone],
             )
             return len(gone)

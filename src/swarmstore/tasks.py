@@ -331,11 +331,11 @@ class Tasks:
         todo: list[int] = []
         for i, n in enumerate(batch):
             if n.idempotency_key is not None:
-                rows = cur.execute(q.task_by_key, (n.idempotency_key,)).fetchall()
-                if rows:
-                    out[i] = rows[0][0]
+                by_key = cur.execute(q.task_by_key, (n.idempotency_key,)).fetchall()
+                if by_key:
+                    out[i] = by_key[0][0]
                     if n.ref:
-                        refs[n.ref] = rows[0][0]
+                        refs[n.ref] = by_key[0][0]
                     continue
             todo.append(i)
         ids = {i: new_id() for i in todo}
@@ -386,7 +386,10 @@ class Tasks:
                 inner_dependants[d] = inner_dependants.get(d, 0) + 1
         max_depth = self._ctx.max_task_depth
         state: dict[str, tuple[str, int]] = dict(known)  # id -> (status, depth) as the batch is laid out
-        rows, edges, audit_rows = [], [], []
+        rows: list[tuple[Any, ...]] = []
+        edges: list[tuple[str, str]] = []
+        audit_rows: list[tuple[Any, ...]] = []
+        aid = cur.execute(q.audit_max_id).fetchall()[0][0]  # (ids of the submit rows, given below)
         bumped: dict[str, int] = {}
         for i in order:
             n, tid = batch[i], ids[i]
@@ -424,14 +427,17 @@ class Tasks:
                 )
             )  # fmt: skip
             detail = {"summary": n.summary[:200], "queue": n.queue, "status": status}
-            audit_rows.append((now, actor, "task.submit", "task", tid, None, orjson.dumps(detail).decode()))
+            aid += 1
+            rows[-1] += (aid,)  # the task's audit_head: its submit row
+            audit_rows.append((aid, now, actor, "task.submit", "task", tid, None, orjson.dumps(detail).decode(),
+                               None, None, None))  # fmt: skip
         cur.executemany(q.task_insert, rows)
         if edges:
             cur.executemany(q.task_dep_insert, edges)
         for d, times in bumped.items():
             for _ in range(times):
                 cur.execute(q.task_add_dependant, (d, UNBLOCK_BONUS))
-        cur.executemany(q.audit_insert, audit_rows)
+        cur.executemany(q.audit_insert_linked, audit_rows)
         for i in todo:
             out[i] = ids[i]
         return self._fetch(cur, [x for x in out if x is not None], now)
@@ -552,11 +558,18 @@ class Tasks:
                 )
                 self._propagate(cur, tid, "failed", now)
                 action = "task.fail"
-            cur.execute(
-                self._q.audit_insert,
-                (now, None, action, "task", tid, None, f'{{"attempt":{attempt},"reason":"lease expired"}}'),
+            self._audit(
+                cur, [(now, None, action, "task", tid, None, f'{{"attempt":{attempt},"reason":"lease expired"}}')]
             )
         return len(expired)
+
+    def _audit(self, cur: Cursor, rows: Iterable[tuple[Any, ...]]) -> None:
+        """Audit rows of task changes, ``(at, actor, action, "task", task_id, None, detail)``, each
+        linked into its task's chain: the row reads the task's head, then the head points at it."""
+        q = self._q
+        for at, actor, action, _entity, task_id, _ns, detail in rows:
+            cur.execute(q.audit_insert_task, (at, actor, action, task_id, detail))
+            cur.execute(q.task_set_audit_head, (task_id,))
 
     def rescue_expired(self) -> int:
         """Rescue tasks whose lease expired now (claims and workers also do it); returns how many."""
@@ -652,10 +665,7 @@ class Tasks:
             ]
         if released:
             cur.execute(q.task_audit_set_detail, (task_id, f'{{"released":{len(released)}}}'))
-            cur.executemany(
-                self._q.audit_insert,
-                [(now, None, "task.ready", "task", r, None, f'{{"after":"{task_id}"}}') for r in released],
-            )
+            self._audit(cur, [(now, None, "task.ready", "task", r, None, f'{{"after":"{task_id}"}}') for r in released])
         return done
 
     def fail(self, task_id: str, lease_token: str, error: str, retry: bool = True) -> Task:
@@ -684,7 +694,7 @@ class Tasks:
                 self._propagate(cur, task_id, "failed", now)
                 detail = {"attempt": attempt, "error": error[:200]}
                 action = "task.fail"
-            cur.execute(self._q.audit_insert, (now, None, action, "task", task_id, None, orjson.dumps(detail).decode()))
+            self._audit(cur, [(now, None, action, "task", task_id, None, orjson.dumps(detail).decode())])
             return self._fetch(cur, [task_id], now)[0]
 
         return self._e.write(op)
@@ -704,7 +714,7 @@ class Tasks:
                 self._q.task_finish_running, (task_id, lease_token, now, "ready", None, now, 1)
             ).fetchall():
                 raise self._lease_problem(cur, task_id, lease_token)
-            cur.execute(self._q.audit_insert, (now, None, "task.release", "task", task_id, None, "{}"))
+            self._audit(cur, [(now, None, "task.release", "task", task_id, None, "{}")])
             return self._fetch(cur, [task_id], now)[0]
 
         return self._e.write(op)
@@ -721,11 +731,8 @@ class Tasks:
                 new_status = "cancelled" if policy == "cancel" else "failed"
                 reason = f"dependency {tid} {why}"
                 if cur.execute(self._q.task_end, (dep_id, new_status, reason, now)).fetchall():
-                    cur.execute(
-                        self._q.audit_insert,
-                        (now, None, f"task.{'cancel' if new_status == 'cancelled' else 'fail'}", "task", dep_id, None,
-                         orjson.dumps({"reason": reason}).decode()),
-                    )  # fmt: skip
+                    self._audit(cur, [(now, None, f"task.{'cancel' if new_status == 'cancelled' else 'fail'}", "task",
+                                       dep_id, None, orjson.dumps({"reason": reason}).decode())])  # fmt: skip
                     frontier.append((dep_id, new_status))
 
     def cancel(
@@ -760,7 +767,7 @@ class Tasks:
                 audit_rows += [(now, actor, "task.cancel", "task", tid, None, detail) for tid in below]
             else:
                 self._propagate(cur, task_id, "cancelled", now)
-            cur.executemany(self._q.audit_insert, audit_rows)
+            self._audit(cur, audit_rows)
             return self._fetch(cur, [task_id], now)[0]
 
         return self._e.write(op)
@@ -796,7 +803,7 @@ class Tasks:
             for _ in range(rewaiting - rows[0][26]):
                 cur.execute(self._q.task_add_dependant, (task_id, UNBLOCK_BONUS))
             detail = f'{{"status":"{status}","dependants_waiting_again":{rewaiting}}}'
-            cur.execute(self._q.audit_insert, (now, actor, "task.retry", "task", task_id, None, detail))
+            self._audit(cur, [(now, actor, "task.retry", "task", task_id, None, detail)])
             return self._fetch(cur, [task_id], now)[0]
 
         return self._e.write(op)
@@ -985,7 +992,7 @@ class Tasks:
                 return PruneResult(ids, dry_run)
             gone = [(i,) for i in ids]
             # the audit rows first: each links to its task's chain before the task is gone
-            cur.executemany(self._q.audit_insert, [(now, actor, "task.prune", "task", i, None, "{}") for i in ids])
+            self._audit(cur, [(now, actor, "task.prune", "task", i, None, "{}") for i in ids])
             cur.executemany(self._q.task_deps_delete, gone)
             cur.executemany(self._q.task_delete, gone)
             return PruneResult(ids, False)

@@ -106,7 +106,7 @@ class _Aiosqlite:
             v, meta, _, _, aid, prev = next(iter(rows))
             snap = f'{{"type":"semantic","expires_at":null,"metadata":{meta},"value":{VALUE_TEXT}}}'
             await self.db.execute(
-                Q.audit_insert_memory,
+                Q.audit_insert_linked,
                 (aid, t, None, "memory.put", "memory", f"{ns}/{key}", ns, f'{{"version":{v}}}', v, snap, prev),
             )
             await self.db.execute("COMMIT")
@@ -134,7 +134,7 @@ class _Aiosqlite:
             )
             snap = f'{{"type":"semantic","expires_at":null,"metadata":{{}},"value":{VALUE_TEXT}}}'
             await self.db.executemany(
-                Q.audit_insert_memory,
+                Q.audit_insert_linked,
                 [
                     (base + j + 1, t, None, "memory.put", "memory", f"{ns}/{k}", ns, '{"version":1}', 1, snap, None)
                     for j, k in enumerate(keys)

@@ -122,7 +122,7 @@ def run(store: Store, path: str, data: dict[str, Any], n: int, rnd: random.Rando
         ).fetchall()[0]
         snap = f'{{"type":"semantic","expires_at":null,"metadata":{meta},"value":{value}}}'
         rc.execute(
-            Q.audit_insert_memory,
+            Q.audit_insert_linked,
             (aid, t, None, "memory.put", "memory", f"{ns}/{key}", ns, f'{{"version":{v}}}', v, snap, prev),
         )
         rc.execute("COMMIT")
@@ -201,7 +201,7 @@ def run(store: Store, path: str, data: dict[str, Any], n: int, rnd: random.Rando
                 (aid, t, None, "memory.put", "memory", f"{ns}/{k}", ns, f'{{"version":{v}}}', v, snap, prev)
             )
         rc.executemany(Q.memory_upsert_quiet, rows)
-        rc.executemany(Q.audit_insert_memory, audit_rows)
+        rc.executemany(Q.audit_insert_linked, audit_rows)
         rc.execute("COMMIT")
 
     b = measure("raw", raw_many, batches, 1, per=1000)

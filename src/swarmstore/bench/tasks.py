@@ -14,7 +14,7 @@ import subprocess
 import sys
 import textwrap
 import time
-from typing import Any
+from typing import Any, cast
 
 import apsw
 
@@ -80,13 +80,18 @@ def _raw(path: str) -> apsw.Cursor:
     return conn.cursor()
 
 
-def _task_row(summary: str, now: int, priority: int) -> tuple[Any, ...]:
+def _task_row(summary: str, now: int, priority: int, aid: int) -> tuple[Any, ...]:
+    """A new task's row; ``aid`` is the id of its submit audit row (its audit_head)."""
     tid = new_id()
     return (
         tid, summary, "null", "default", None, "ready", priority, "human", now + (10 - priority) * 360_000_000,
         (10 - priority) * 360_000_000, None, now, 0, None, None, 3, 3_600_000_000, None, None, None, "cancel",
-        "[]", 0, 0, 0, "{}", now, now, None, None,
+        "[]", 0, 0, 0, "{}", now, now, None, None, aid,
     )  # fmt: skip
+
+
+def _submit_audit_row(row: tuple[Any, ...], now: int) -> tuple[Any, ...]:
+    return (row[-1], now, None, "task.submit", "task", row[0], None, '{"status":"ready"}', None, None, None)
 
 
 def _pair(out: list[Result], ours: Result, base: Result | None, target: str, ok: bool | None) -> None:
@@ -149,10 +154,10 @@ def run(workdir: str, quick: bool) -> list[Result]:
 
     def raw_submit(i: int) -> None:
         now = now_us()
-        row = _task_row(f"raw {i}", now, i % 11)
         rc.execute("BEGIN IMMEDIATE")
+        row = _task_row(f"raw {i}", now, i % 11, int(cast(int, rc.execute(Q.audit_max_id).fetchall()[0][0])) + 1)
         rc.execute(Q.task_insert, row)
-        rc.execute(Q.audit_insert, (now, None, "task.submit", "task", row[0], None, '{"status":"ready"}'))
+        rc.execute(Q.audit_insert_linked, _submit_audit_row(row, now))
         rc.execute(Q.tasks_by_ids, (f'["{row[0]}"]',)).fetchall()
         rc.execute("COMMIT")
 
@@ -169,12 +174,11 @@ def run(workdir: str, quick: bool) -> list[Result]:
 
     def raw_many(i: int) -> None:
         now = now_us()
-        rows = [_task_row(f"rb{i}-{j}", now, j % 11) for j in range(batch)]
         rc.execute("BEGIN IMMEDIATE")
+        base = cast(int, rc.execute(Q.audit_max_id).fetchall()[0][0])
+        rows = [_task_row(f"rb{i}-{j}", now, j % 11, base + 1 + j) for j in range(batch)]
         rc.executemany(Q.task_insert, rows)
-        rc.executemany(
-            Q.audit_insert, [(now, None, "task.submit", "task", row[0], None, '{"status":"ready"}') for row in rows]
-        )
+        rc.executemany(Q.audit_insert_linked, [_submit_audit_row(row, now) for row in rows])
         rc.execute(Q.tasks_by_ids, (json.dumps([row[0] for row in rows]),)).fetchall()
         rc.execute("COMMIT")
 

@@ -184,8 +184,9 @@ LIMIT 1
 -- name: audit_insert
 INSERT INTO audit (at, actor, action, entity, entity_id, namespace, detail) VALUES (?, ?, ?, ?, ?, ?, ?)
 
--- name: audit_insert_memory
--- A memory's audit row: its id (the key's new head) and the row before it (prev) are given.
+-- name: audit_insert_linked
+-- An audit row whose id (its entity's new head) and prev (the entity's row before it) are given:
+-- a memory key's, or a new task's (submit).
 INSERT INTO audit (id, at, actor, action, entity, entity_id, namespace, detail, version, snapshot, prev)
 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 
@@ -257,11 +258,12 @@ SELECT {{task_cols}} FROM tasks
 {{task_select}} WHERE id IN (SELECT value FROM json_each(?))
 
 -- name: task_insert
+-- audit_head: the id of the task's submit audit row (given: the writer holds the lock)
 INSERT INTO tasks (id, summary, payload, queue, agent_type, status, priority, source, rank, patience,
                    deadline_cap, ready_at, not_before, deadline, estimated_us, max_attempts, timeout_us,
                    parent_id, session_id, idempotency_key, on_dependency_failure, deps, waiting,
-                   dependants, depth, metadata, created_at, updated_at, finished_at, error)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                   dependants, depth, metadata, created_at, updated_at, finished_at, error, audit_head)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 
 -- name: task_dep_insert
 INSERT INTO task_deps (task_id, depends_on) VALUES (?, ?)
@@ -337,10 +339,14 @@ RETURNING {{task_cols}}
 RETURNING dependants
 
 -- name: audit_insert_task
--- A hot task change's audit row, linked to the task's chain: prev is the task's latest row until
--- now; the change's own UPDATE, next, makes this row the task's audit_head.
+-- A task change's audit row, linked to the task's chain: prev is the task's latest row until
+-- now. The change's own UPDATE (claim, heartbeat, completion) or task_set_audit_head, next,
+-- makes this row the task's audit_head.
 INSERT INTO audit (at, actor, action, entity, entity_id, namespace, detail, prev)
 VALUES (?1, ?2, ?3, 'task', ?4, NULL, ?5, (SELECT audit_head FROM tasks WHERE id = ?4))
+
+-- name: task_set_audit_head
+UPDATE tasks SET audit_head = {{last_audit_id}} WHERE id = ?
 
 -- name: task_audit_set_detail
 -- The detail of a task's latest audit row (known only after the change, like a completion's count
