@@ -242,8 +242,9 @@ def test_wal_stays_bounded(db_path: str) -> None:
     for i in range(6000):
         st.memory.put(f"wal:n{i % 20}", f"k{i}", {"i": i, "pad": "x" * 200})
     wal = os.path.getsize(db_path + "-wal")
-    # the checkpointer's passes run while writes go on: the WAL stays under about twice the limit
-    assert wal < 2.5 * limit * (4096 + 24), f"WAL grew to {wal} bytes"
+    # the checkpointer's passes run while writes go on, and rewind once the WAL is twice the limit:
+    # it stays near that (plus what one pass lets the writer append, more on a loaded machine)
+    assert wal < 3 * limit * (4096 + 24), f"WAL grew to {wal} bytes"
     st.close()
     with swarmstore.open(db_path) as again:
         assert again.memory.get("wal:n19", "k5999").value["i"] == 5999

@@ -416,9 +416,9 @@ class SqliteEngine:
                 # stays under about twice the limit while writes go on.
                 backfilled = -1
                 for _ in range(3):
-                    _, done = conn.wal_checkpoint(mode=apsw.SQLITE_CHECKPOINT_PASSIVE)
-                    if done - backfilled < 256:
-                        break
+                    log, done = conn.wal_checkpoint(mode=apsw.SQLITE_CHECKPOINT_PASSIVE)
+                    if done - backfilled < 256 or log >= 2 * self._autockpt:
+                        break  # (little left, or the WAL has grown to twice the limit: rewind now)
                     backfilled = done
                 # This process's writers wait for the short tail: SQLite's busy handler alone
                 # would almost never catch the lock free between two of their transactions.
