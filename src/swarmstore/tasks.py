@@ -558,18 +558,16 @@ class Tasks:
                 )
                 self._propagate(cur, tid, "failed", now)
                 action = "task.fail"
-            self._audit(
-                cur, [(now, None, action, "task", tid, None, f'{{"attempt":{attempt},"reason":"lease expired"}}')]
-            )
+            self._audit(cur, [(now, None, action, tid, f'{{"attempt":{attempt},"reason":"lease expired"}}')])
         return len(expired)
 
-    def _audit(self, cur: Cursor, rows: Iterable[tuple[Any, ...]]) -> None:
-        """Audit rows of task changes, ``(at, actor, action, "task", task_id, None, detail)``, each
-        linked into its task's chain: the row reads the task's head, then the head points at it."""
+    def _audit(self, cur: Cursor, rows: Iterable[tuple[int, str | None, str, str, str]]) -> None:
+        """Audit rows of task changes, ``(at, actor, action, task_id, detail)``, each linked into
+        its task's chain: the row reads the task's head, then the head points at it."""
         q = self._q
-        for at, actor, action, _entity, task_id, _ns, detail in rows:
-            cur.execute(q.audit_insert_task, (at, actor, action, task_id, detail))
-            cur.execute(q.task_set_audit_head, (task_id,))
+        for row in rows:
+            cur.execute(q.audit_insert_task, row)
+            cur.execute(q.task_set_audit_head, (row[3],))
 
     def rescue_expired(self) -> int:
         """Rescue tasks whose lease expired now (claims and workers also do it); returns how many."""
@@ -665,7 +663,7 @@ class Tasks:
             ]
         if released:
             cur.execute(q.task_audit_set_detail, (task_id, f'{{"released":{len(released)}}}'))
-            self._audit(cur, [(now, None, "task.ready", "task", r, None, f'{{"after":"{task_id}"}}') for r in released])
+            self._audit(cur, [(now, None, "task.ready", r, f'{{"after":"{task_id}"}}') for r in released])
         return done
 
     def fail(self, task_id: str, lease_token: str, error: str, retry: bool = True) -> Task:
@@ -694,7 +692,7 @@ class Tasks:
                 self._propagate(cur, task_id, "failed", now)
                 detail = {"attempt": attempt, "error": error[:200]}
                 action = "task.fail"
-            self._audit(cur, [(now, None, action, "task", task_id, None, orjson.dumps(detail).decode())])
+            self._audit(cur, [(now, None, action, task_id, orjson.dumps(detail).decode())])
             return self._fetch(cur, [task_id], now)[0]
 
         return self._e.write(op)
@@ -714,7 +712,7 @@ class Tasks:
                 self._q.task_finish_running, (task_id, lease_token, now, "ready", None, now, 1)
             ).fetchall():
                 raise self._lease_problem(cur, task_id, lease_token)
-            self._audit(cur, [(now, None, "task.release", "task", task_id, None, "{}")])
+            self._audit(cur, [(now, None, "task.release", task_id, "{}")])
             return self._fetch(cur, [task_id], now)[0]
 
         return self._e.write(op)
@@ -731,8 +729,8 @@ class Tasks:
                 new_status = "cancelled" if policy == "cancel" else "failed"
                 reason = f"dependency {tid} {why}"
                 if cur.execute(self._q.task_end, (dep_id, new_status, reason, now)).fetchall():
-                    self._audit(cur, [(now, None, f"task.{'cancel' if new_status == 'cancelled' else 'fail'}", "task",
-                                       dep_id, None, orjson.dumps({"reason": reason}).decode())])  # fmt: skip
+                    action = f"task.{'cancel' if new_status == 'cancelled' else 'fail'}"
+                    self._audit(cur, [(now, None, action, dep_id, orjson.dumps({"reason": reason}).decode())])
                     frontier.append((dep_id, new_status))
 
     def cancel(
@@ -757,14 +755,14 @@ class Tasks:
             if status in FINISHED:
                 raise InvalidTransition(f"task {task_id} is {status}; finished tasks cannot be cancelled")
             cur.execute(self._q.task_end, (task_id, "cancelled", why, now))
-            audit_rows = [(now, actor, "task.cancel", "task", task_id, None, orjson.dumps({"reason": why}).decode())]
+            audit_rows = [(now, actor, "task.cancel", task_id, orjson.dumps({"reason": why}).decode())]
             if cascade:
                 below = [r[0] for r in cur.execute(self._q.task_downstream, (task_id,)).fetchall()]
                 reason_below = f"upstream task {task_id} cancelled"
                 for tid in below:
                     cur.execute(self._q.task_end, (tid, "cancelled", reason_below, now))
                 detail = orjson.dumps({"reason": reason_below}).decode()
-                audit_rows += [(now, actor, "task.cancel", "task", tid, None, detail) for tid in below]
+                audit_rows += [(now, actor, "task.cancel", tid, detail) for tid in below]
             else:
                 self._propagate(cur, task_id, "cancelled", now)
             self._audit(cur, audit_rows)
@@ -800,10 +798,10 @@ class Tasks:
             rewaiting = len(cur.execute(self._q.task_rewait_dependants, (task_id, now)).fetchall())
             # Those attached while it was already settled were never counted as its dependants
             # (its score, the release on completion): count them now, once.
-            for _ in range(rewaiting - rows[0][26]):
+            for _ in range(rewaiting - rows[0][_DEPENDANTS]):
                 cur.execute(self._q.task_add_dependant, (task_id, UNBLOCK_BONUS))
             detail = f'{{"status":"{status}","dependants_waiting_again":{rewaiting}}}'
-            self._audit(cur, [(now, actor, "task.retry", "task", task_id, None, detail)])
+            self._audit(cur, [(now, actor, "task.retry", task_id, detail)])
             return self._fetch(cur, [task_id], now)[0]
 
         return self._e.write(op)
@@ -991,8 +989,9 @@ class Tasks:
             if dry_run or not ids:
                 return PruneResult(ids, dry_run)
             gone = [(i,) for i in ids]
-            # the audit rows first: each links to its task's chain before the task is gone
-            self._audit(cur, [(now, actor, "task.prune", "task", i, None, "{}") for i in ids])
+            # the audit rows first: each links to its task's chain before the task is gone (no
+            # head to point at it: the task's row goes)
+            cur.executemany(self._q.audit_insert_task, [(now, actor, "task.prune", i, "{}") for i in ids])
             cur.executemany(self._q.task_deps_delete, gone)
             cur.executemany(self._q.task_delete, gone)
             return PruneResult(ids, False)

@@ -267,21 +267,28 @@ class SqliteEngine:
                 return [(False, errors.StoreClosed("the store is closed"))] * len(fns)
             cur = self._wcur
             try:
-                if nowait:
-                    self._writer.set_busy_timeout(0)
-                    try:
-                        cur.execute("BEGIN IMMEDIATE")
-                    except apsw.BusyError:
-                        return None
-                    finally:
-                        self._writer.set_busy_timeout(self._busy)
-                else:
-                    cur.execute("BEGIN IMMEDIATE")
+                if not self._begin(cur, nowait):
+                    return None
             except apsw.Error as exc:
                 return [(False, translate(exc))] * len(fns)
             return self._run_group(cur, fns, nowait)
         finally:
             self._lock.release()
+
+    def _begin(self, cur: apsw.Cursor, nowait: bool) -> bool:
+        """BEGIN IMMEDIATE on the writer; with ``nowait``, False at once (nothing begun) if another
+        connection holds the lock this instant."""
+        if not nowait:
+            cur.execute("BEGIN IMMEDIATE")
+            return True
+        self._writer.set_busy_timeout(0)
+        try:
+            cur.execute("BEGIN IMMEDIATE")
+        except apsw.BusyError:
+            return False
+        finally:
+            self._writer.set_busy_timeout(self._busy)
+        return True
 
     def _run_group(
         self, cur: apsw.Cursor, fns: Sequence[Callable[[Cursor], Any]], nowait: bool
@@ -313,18 +320,10 @@ class SqliteEngine:
         # The ROLLBACK let go of SQLite's lock (this thread still holds the process's): another
         # process may take it meanwhile, and an event loop must not wait for it.
         try:
-            if nowait:
-                self._writer.set_busy_timeout(0)
-            cur.execute("BEGIN IMMEDIATE")
-        except apsw.BusyError as exc:
-            if nowait:
+            if not self._begin(cur, nowait):
                 return None  # nothing is applied: the caller hands the group to a thread
-            return [(False, translate(exc))] * len(fns)
         except apsw.Error as exc:
             return [(False, translate(exc))] * len(fns)
-        finally:
-            if nowait:
-                self._writer.set_busy_timeout(self._busy)
         return self._run_isolated(cur, fns)
 
     def _run_isolated(self, cur: apsw.Cursor, fns: Sequence[Callable[[Cursor], Any]]) -> list[tuple[bool, Any]]:
