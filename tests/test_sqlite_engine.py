@@ -8,9 +8,10 @@ import apsw
 import pytest
 
 import swarmstore
+from swarmstore.clock import to_dt
 from swarmstore.engine.sqlite.engine import QUERIES as Q
 from swarmstore.engine.sqlite.engine import SCHEMA_VERSION
-from swarmstore.errors import SchemaError
+from swarmstore.errors import Conflict, SchemaError
 
 
 def test_schema_created_and_reopen_is_idempotent(db_path: str) -> None:
@@ -32,6 +33,18 @@ def test_newer_schema_is_refused(db_path: str) -> None:
         swarmstore.open(db_path)
 
 
+def _undo_events_in_audit(conn: apsw.Connection) -> None:
+    """Give a current file (with no events) the events table of schemas 2-5 again."""
+    from swarmstore.engine.sqlite.engine import MIGRATIONS
+
+    events = "CREATE TABLE events" + MIGRATIONS[0][2].split("CREATE TABLE events", 1)[1].split(";")[0]
+    trigger = (
+        "CREATE TRIGGER events_audit" + MIGRATIONS[1][2].split("CREATE TRIGGER events_audit", 1)[1].split("END;")[0]
+    )
+    conn.execute(events + "; ALTER TABLE events ADD COLUMN audit_id INTEGER;")
+    conn.execute(trigger + "END; DROP INDEX audit_events;")
+
+
 def test_a_schema_3_file_with_running_tasks_migrates_and_its_chains_continue(db_path: str) -> None:
     """A file made by schema 3 (task audit rows linked by a trigger on the audit table) opened by
     this version: migrations 0004 and 0005 apply, and the tasks' audit trails continue."""
@@ -45,6 +58,7 @@ def test_a_schema_3_file_with_running_tasks_migrates_and_its_chains_continue(db_
     schema3_trigger = next(sql for v, _, sql in MIGRATIONS if v == 3).split("CREATE TRIGGER", 1)[1].split("END;")[0]
     conn = apsw.Connection(db_path)
     conn.execute("CREATE TRIGGER" + schema3_trigger + "END;")
+    _undo_events_in_audit(conn)
     conn.execute("DELETE FROM schema_version WHERE version >= 4")
     conn.close()
     with swarmstore.open(db_path) as st:
@@ -58,6 +72,54 @@ def test_a_schema_3_file_with_running_tasks_migrates_and_its_chains_continue(db_
         trail = [e.action for e in st.audit.list(entity="task", entity_id=t.id)]
         assert trail == ["task.complete", "task.heartbeat", "task.claim", "task.submit"]
         assert [e.action for e in st.audit.list(entity="task", entity_id=other.id)] == ["task.claim", "task.submit"]
+        assert st.engine.query("PRAGMA integrity_check")[0][0] == "ok"
+
+
+def test_a_schema_5_file_keeps_every_event_when_events_move_into_the_audit_log(db_path: str) -> None:
+    """Schema 6 keeps events as their audit rows: each event of a schema-5 file (its content, type,
+    actor, time and state delta) is still read back, numbering continues, and the session's audit
+    trail still lists each event once."""
+    with swarmstore.open(db_path) as st:
+        a = st.sessions.create("app", "u", id="sa")
+        b = st.sessions.create("app", "u", id="sb")
+        st.audit.list(entity="session", entity_id="sa")
+    conn = apsw.Connection(db_path)
+    _undo_events_in_audit(conn)
+    conn.execute("DELETE FROM schema_version WHERE version >= 6")
+    insert = (
+        "INSERT INTO events (session_id, seq, type, actor, content, state_delta, created_at, audit_id)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, (SELECT coalesce(max(id), 0) + 1 FROM audit))"
+    )
+    for seq in (1, 2, 3):
+        conn.execute(insert, ("sa", seq, "message", f"agent{seq}", f'{{"n":{seq}}}', None, 1_000 + seq))
+    conn.execute(insert, ("sb", 1, "tool", "bot", '["x"]', '{"k":1}', 2_000))
+    # an event whose audit row is missing (a file damaged by hand) is kept too
+    conn.execute(
+        "INSERT INTO events (session_id, seq, type, actor, content, state_delta, created_at, audit_id)"
+        " VALUES ('sb', 2, 'note', 'bot', 'null', NULL, 2001, 999999)"
+    )
+    conn.execute("DELETE FROM audit WHERE id = 999999")
+    conn.close()
+
+    with swarmstore.open(db_path) as st:
+        assert st.engine.schema_version() == SCHEMA_VERSION
+        got = [(e.seq, e.type, e.actor, e.content, e.state_delta) for e in st.sessions.events("sa")]
+        assert got == [(1, "message", "agent1", {"n": 1}, None), (2, "message", "agent2", {"n": 2}, None),
+                       (3, "message", "agent3", {"n": 3}, None)]  # fmt: skip
+        sb = list(st.sessions.events("sb"))
+        assert [(e.seq, e.type, e.content, e.state_delta) for e in sb] == [
+            (1, "tool", ["x"], {"k": 1}),
+            (2, "note", None, None),
+        ]
+        assert sb[0].created_at == to_dt(2_000)
+        assert st.sessions.get("sa").event_count == 3
+        assert st.sessions.append_event("sa", "message", "agent4").seq == 4, "numbering continues"
+        trail = [e.detail.get("seq") for e in st.audit.list(entity="session", entity_id="sa")]
+        assert trail == [4, 3, 2, 1, None], "each event once, then the session's creation"
+        assert st.stats()["rows"]["events"] == 6
+        assert (a.id, b.id) == ("sa", "sb")
+        with pytest.raises(Conflict):
+            st.engine.write(lambda cur: cur.execute(st.engine.q.event_insert, (1, "x", "sa", "{}", 2, "null")))
         assert st.engine.query("PRAGMA integrity_check")[0][0] == "ok"
 
 

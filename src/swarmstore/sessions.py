@@ -61,7 +61,9 @@ def _session(r: Row) -> Session:
 
 
 def _event(r: Row) -> Event:
-    return Event(r[0], r[1], r[2], r[3], orjson.loads(r[4]), to_dt(r[5]), None if r[6] is None else orjson.loads(r[6]))
+    # (an event is its audit row: entity_id, version = seq, detail, actor, snapshot = content, at)
+    detail = orjson.loads(r[2])
+    return Event(r[0], r[1], detail["type"], r[3], orjson.loads(r[4]), to_dt(r[5]), detail.get("state_delta"))
 
 
 def split_key(key: object, field: str = "key") -> tuple[str, str]:
@@ -200,6 +202,8 @@ class Sessions:
         body = codec.dumps(content, "content", limit)
         delta = self._delta(state_delta, "state_delta")
         delta_text = codec.dumps(dict(state_delta), "state_delta", limit) if state_delta else None
+        # the event's audit detail, less its seq (known inside the transaction)
+        tail = orjson.dumps(type).decode() + ("}" if delta_text is None else ',"state_delta":' + delta_text + "}")
         now = now_us()
 
         def op(cur: Cursor) -> Event:
@@ -209,15 +213,16 @@ class Sessions:
             status, app, user, state, temp, last = rows[0]
             if status not in OPEN:
                 raise InvalidTransition(f"session {session_id!r} is {status}: no more events can be appended")
-            # The next seq comes from the events key, so the session row is rewritten only when the
-            # append changes it (first event, temp keys to drop, a state delta).
+            # The next seq comes from the session's events in the audit_events index, so the
+            # session row is rewritten only when the append changes it (first event, temp keys to
+            # drop, a state delta). The event is its own audit row.
             seq = last + 1
-            cur.execute(self._q.event_insert, (session_id, seq, type, actor, body, delta_text, now))
+            detail = f'{{"seq":{seq},"type":{tail}'
+            cur.execute(self._q.event_insert, (now, actor, session_id, detail, seq, body))
             if status == "created" or temp != "{}":
                 cur.execute(self._q.session_touch, (now, session_id))
             if delta:
                 self._apply(cur, session_id, app, user, state, "{}", delta, now)
-            # (its audit row is written by a trigger on events)
             flat = None if delta_text is None else orjson.loads(delta_text)
             return Event(session_id, seq, type, actor, orjson.loads(body), to_dt(now), flat)
 

@@ -117,7 +117,9 @@ class _Aiosqlite:
             await self.db.execute("BEGIN IMMEDIATE")
             rows = await self.db.execute_fetchall(Q.session_for_append, (sid,))
             status, _app, _user, _state, temp, last = next(iter(rows))
-            await self.db.execute(Q.event_insert, (sid, last + 1, "message", "agent", CONTENT_TEXT, None, t))
+            seq = last + 1
+            detail = f'{{"seq":{seq},"type":"message"}}'
+            await self.db.execute(Q.event_insert, (t, "agent", sid, detail, seq, CONTENT_TEXT))
             if status == "created" or temp != "{}":
                 await self.db.execute(Q.session_touch, (t, sid))
             await self.db.execute("COMMIT")

@@ -12,20 +12,21 @@ ON CONFLICT (id) DO NOTHING
 RETURNING id
 
 -- name: session_select
--- The event count and the last event's time come from the events key (one seek each), so an append
--- never has to rewrite the session row.
+-- The event count and the last event's time come from the audit_events index (one seek each), so
+-- an append never has to rewrite the session row.
 SELECT id, app, user, project, status, state, temp, metadata, created_at,
-       max(updated_at, coalesce((SELECT created_at FROM events WHERE session_id = sessions.id
-                                 ORDER BY seq DESC LIMIT 1), 0)),
+       max(updated_at, coalesce((SELECT at FROM audit WHERE entity_id = sessions.id AND action = 'session.event'
+                                 ORDER BY version DESC LIMIT 1), 0)),
        terminated_at, archived_at,
-       coalesce((SELECT max(seq) FROM events WHERE session_id = sessions.id), 0)
+       coalesce((SELECT max(version) FROM audit WHERE entity_id = sessions.id AND action = 'session.event'), 0)
 FROM sessions
 
 -- name: session_get
 {{session_select}} WHERE id = ?
 
 -- name: session_for_append
-SELECT status, app, user, state, temp, coalesce((SELECT max(seq) FROM events WHERE session_id = ?1), 0)
+SELECT status, app, user, state, temp,
+       coalesce((SELECT max(version) FROM audit WHERE entity_id = ?1 AND action = 'session.event'), 0)
 FROM sessions WHERE id = ?1
 
 -- name: session_touch
@@ -78,14 +79,14 @@ ON CONFLICT (app) DO UPDATE SET state = ?2, updated_at = ?3
 SELECT a.prev FROM chain JOIN audit a ON a.id = chain.id WHERE a.prev IS NOT NULL
 
 -- name: event_insert
--- The event names its audit row: the next audit id (the writer holds the lock), which the
--- events_audit trigger then writes.
-INSERT INTO events (session_id, seq, type, actor, content, state_delta, created_at, audit_id)
-VALUES (?, ?, ?, ?, ?, ?, ?, {{next_audit_id}})
+-- An event is its audit row (schema 6): version = seq, snapshot = content, detail = {"seq",
+-- "type"[, "state_delta"]}; the unique audit_events index refuses a duplicate seq.
+INSERT INTO audit (at, actor, action, entity, entity_id, namespace, detail, version, snapshot)
+VALUES (?, ?, 'session.event', 'session', ?, NULL, ?, ?, ?)
 
 -- name: events_page
-SELECT session_id, seq, type, actor, content, created_at, state_delta
-FROM events WHERE session_id = ? AND seq > ? ORDER BY seq LIMIT ?
+SELECT entity_id, version, detail, actor, snapshot, at FROM audit
+WHERE entity_id = ? AND action = 'session.event' AND version > ? ORDER BY version LIMIT ?
 
 -- name: memory_get
 SELECT namespace, key, value, type, version, metadata, created_by, created_at, updated_at,
@@ -224,14 +225,14 @@ WITH RECURSIVE chain(id) AS (
 SELECT id FROM chain
 
 -- name: audit_session_ids
--- Every audit row of one session: its own changes (index) and its events' rows (events.audit_id).
+-- Every audit row of one session: its own changes (audit_entity) and its events (audit_events).
 -- Embedded in audit listings: plain ? only (session id, session id).
 SELECT id FROM audit INDEXED BY audit_entity WHERE entity = 'session' AND entity_id = ? AND {{audit_indexed}}
 UNION ALL
-SELECT audit_id FROM events WHERE session_id = ?
+SELECT id FROM audit INDEXED BY audit_events WHERE entity_id = ? AND action = 'session.event'
 
 -- name: count_rows
-SELECT (SELECT count(*) FROM sessions), (SELECT count(*) FROM events),
+SELECT (SELECT count(*) FROM sessions), (SELECT count(*) FROM audit WHERE action = 'session.event'),
        (SELECT count(*) FROM memories WHERE deleted_at IS NULL), (SELECT count(*) FROM memories),
        (SELECT count(*) FROM audit WHERE entity = 'memory' AND snapshot IS NOT NULL), (SELECT count(*) FROM audit),
        (SELECT count(*) FROM tasks), (SELECT count(*) FROM agents)
