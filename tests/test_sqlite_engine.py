@@ -352,3 +352,35 @@ def test_pages_written_counts_the_writers_page_writes(db_path: str) -> None:
         for i in range(10):
             st.memory.get("pw", f"k{i}")
         assert e.pages_written() == after_writes, "reads write nothing"
+
+
+def test_checks_still_refuse_bad_values_and_writes_build_no_in_list_tables(db_path: str) -> None:
+    """Schema 7 writes its CHECKs as ORs: they refuse what the IN lists refused, and the hot writes
+    no longer build a temporary B-tree of constants per run (what an IN list of 3+ costs)."""
+    with swarmstore.open(db_path) as st:
+        st.sessions.create("app", "u", id="s1")
+        st.memory.put("ns", "k", 1)
+        t = st.tasks.submit("t", idempotency_key="once")
+        st.tasks.submit("u")
+        st.agents.register("a", "coder")
+    conn = apsw.Connection(db_path)
+    for bad in (
+        "UPDATE sessions SET status = 'gone'",
+        "UPDATE memories SET type = 'other'",
+        "UPDATE tasks SET status = 'lost'",
+        "UPDATE tasks SET on_dependency_failure = 'ignore'",
+        "UPDATE agents SET status = 'asleep'",
+        f"UPDATE tasks SET idempotency_key = 'once' WHERE id <> '{t.id}'",
+    ):
+        with pytest.raises(apsw.ConstraintError):
+            conn.execute(bad)
+    conn.execute("UPDATE tasks SET idempotency_key = NULL")  # many tasks may have no key
+    for name, args in (
+        ("memory_upsert_quiet", ("ns", "k", "semantic", "1", None, None, 1, None, None)),
+        ("session_set_status", ("active", 1, "s1", "created")),
+        ("task_claim", ("a", "tok", 1, 1, "w")),
+        ("task_complete_quiet", ("a", "tok", "null", 1)),
+        ("task_insert", tuple([None] * 31)),
+    ):
+        ops = conn.execute("EXPLAIN " + getattr(Q, name), args).fetchall()
+        assert not [op for op in ops if op[1] == "OpenEphemeral" and op[5] == "k(1,B)"], name
