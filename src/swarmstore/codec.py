@@ -9,11 +9,11 @@ import orjson
 
 from .errors import InvalidInput
 
-_OPTS = orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_DATACLASS | orjson.OPT_PASSTHROUGH_SUBCLASS
+OPTS = orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_DATACLASS | orjson.OPT_PASSTHROUGH_SUBCLASS
 loads = orjson.loads
 
 
-def _reject(obj: Any) -> Any:
+def reject(obj: Any) -> Any:
     raise TypeError(f"{type(obj).__name__} is not a JSON type")
 
 
@@ -30,7 +30,7 @@ def _find_nonfinite(obj: Any) -> bool:
 def dumps(value: Any, field: str, limit: int | None = None) -> str:
     """Serialise ``value`` to JSON text, or raise :class:`InvalidInput` naming ``field``."""
     try:
-        raw = orjson.dumps(value, default=_reject, option=_OPTS)
+        raw = orjson.dumps(value, default=reject, option=OPTS)
     except TypeError as exc:
         msg = str(exc)
         if "64-bit" in msg:
