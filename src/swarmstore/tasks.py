@@ -116,44 +116,51 @@ def deadline_cap(deadline: int | None, estimated: int | None) -> int | None:
 _DEPENDANTS = 26  # the dependants count's place among task_cols
 
 
-def _json(text: str | None) -> Any:
-    return None if text is None else orjson.loads(text)
+_EMPTY_JSON = {"null": None, "[]": None, "{}": None}  # (decoded afresh each time: mutable)
+
+
+def _loads(text: str) -> Any:
+    """orjson.loads, with the common empty values made without the parser."""
+    if text in _EMPTY_JSON:
+        return None if text == "null" else ([] if text == "[]" else {})
+    return orjson.loads(text)
 
 
 def _task(r: Row, now: int) -> Task:
+    # (positional, in Task's field order: keywords cost ~2 µs more for 32 fields; claims decode one)
     return Task(
-        id=r[0],
-        summary=r[1],
-        payload=orjson.loads(r[2]),
-        queue=r[3],
-        agent_type=r[4],
-        status=r[5],
-        priority=r[6],
-        source=r[7],
-        score=(now - r[8]) / S,
-        deadline=opt_dt(r[9]),
-        estimated_seconds=None if r[10] is None else r[10] / S,
-        attempt=r[11],
-        max_attempts=r[12],
-        timeout_seconds=r[13] / S,
-        not_before=opt_dt(r[14]) if r[14] else None,
-        lease_token=r[15],
-        lease_expires_at=opt_dt(r[16]),
-        worker_id=r[17],
-        result=_json(r[18]),
-        error=r[19],
-        parent_id=r[20],
-        session_id=r[21],
-        idempotency_key=r[22],
-        on_dependency_failure=r[23],
-        depends_on=orjson.loads(r[24]),
-        waiting_on=r[25],
-        dependants=r[26],
-        metadata=orjson.loads(r[27]),
-        created_at=to_dt(r[28]),
-        updated_at=to_dt(r[29]),
-        started_at=opt_dt(r[30]),
-        finished_at=opt_dt(r[31]),
+        r[0],  # id
+        r[1],  # summary
+        _loads(r[2]),  # payload
+        r[3],  # queue
+        r[5],  # status
+        r[6],  # priority
+        (now - r[8]) / S,  # score
+        r[11],  # attempt
+        r[12],  # max_attempts
+        r[15],  # lease_token
+        opt_dt(r[16]),  # lease_expires_at
+        r[17],  # worker_id
+        None if r[18] is None else _loads(r[18]),  # result
+        r[19],  # error
+        r[20],  # parent_id
+        _loads(r[24]),  # depends_on
+        to_dt(r[28]),  # created_at
+        r[4],  # agent_type
+        r[7],  # source
+        r[21],  # session_id
+        opt_dt(r[9]),  # deadline
+        None if r[10] is None else r[10] / S,  # estimated_seconds
+        r[13] / S,  # timeout_seconds
+        opt_dt(r[14]) if r[14] else None,  # not_before
+        r[22],  # idempotency_key
+        r[23],  # on_dependency_failure
+        r[25],  # waiting_on
+        r[26],  # dependants
+        _loads(r[27]),  # metadata
+        to_dt(r[29]),  # updated_at
+        opt_dt(r[30]),  # started_at
+        opt_dt(r[31]),  # finished_at
     )
 
 

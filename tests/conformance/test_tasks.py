@@ -56,6 +56,43 @@ def test_submit_defaults_and_audit(store: Store) -> None:
     assert entry.action == "task.submit" and entry.detail["status"] == "ready"
 
 
+def test_every_field_reads_back_as_submitted(store: Store) -> None:
+    """Each field of a task set to a value of its own comes back in its own attribute, from a
+    submit, a read and a claim alike."""
+    s = store.sessions.create("app", "u")
+    parent = store.tasks.submit("parent")
+    pre = store.tasks.submit("pre", priority=10)
+    deadline = datetime.now(UTC).replace(microsecond=0) + timedelta(days=2)
+    t = store.tasks.submit(
+        "all fields", {"p": [1]}, queue="q1", agent_type="coder", priority=7, depends_on=[pre.id],
+        parent=parent.id, session_id=s.id, deadline=deadline, estimated_seconds=90, max_attempts=4,
+        timeout_seconds=120, idempotency_key="every-field", source="agent", metadata={"m": True},
+        on_dependency_failure="run",
+    )  # fmt: skip
+    expected = {
+        "summary": "all fields", "payload": {"p": [1]}, "queue": "q1", "agent_type": "coder", "priority": 7,
+        "status": "blocked", "depends_on": [pre.id], "parent_id": parent.id, "session_id": s.id, "deadline": deadline,
+        "estimated_seconds": 90, "max_attempts": 4, "timeout_seconds": 120, "idempotency_key": "every-field",
+        "source": "agent", "metadata": {"m": True}, "on_dependency_failure": "run", "waiting_on": 1, "dependants": 0,
+        "attempt": 0, "result": None, "error": None, "lease_token": None, "worker_id": None,
+    }  # fmt: skip
+    for got in (t, store.tasks.get(t.id)):
+        assert {k: getattr(got, k) for k in expected} == expected
+    assert store.tasks.get(pre.id).dependants == 1
+    c = claim_one(store, queues=["default"])
+    assert c.id == pre.id
+    store.tasks.complete(c.id, c.lease_token or "", {"done": 1})
+    [running] = store.tasks.claim("w9", queues=["q1"], agent_types=["coder"])
+    assert running.id == t.id and running.status == "running" and running.attempt == 1
+    assert running.worker_id == "w9" and running.lease_token and running.started_at is not None
+    assert running.lease_expires_at is not None and running.updated_at is not None
+    assert {k: getattr(running, k) for k in ("payload", "metadata", "deadline", "parent_id")} == {
+        k: expected[k] for k in ("payload", "metadata", "deadline", "parent_id")
+    }
+    done = store.tasks.complete(running.id, running.lease_token or "", ["ok"])
+    assert done.result == ["ok"] and done.finished_at is not None and done.status == "completed"
+
+
 def test_bad_submissions_store_nothing(fast: Store) -> None:
     a = fast.tasks.submit("a")
     before = counts(fast)

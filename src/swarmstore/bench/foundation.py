@@ -12,7 +12,7 @@ import apsw
 from .. import Store
 from ..clock import now_us
 from ..engine.sqlite.engine import QUERIES as Q
-from .harness import Result, measure, pages_per_op
+from .harness import Result, measure, measure_pair
 
 
 def build(store: Store, scale: float, rnd: random.Random) -> dict[str, Any]:
@@ -69,12 +69,22 @@ def run(store: Store, path: str, data: dict[str, Any], n: int, rnd: random.Rando
         out.append(ours)
 
     # -- reads
-    r = measure("session get by id", lambda i: store.sessions.get(rs[i]), n, 500)
-    b = measure("raw", lambda i: rc.execute(Q.session_get, (rs[i],)).fetchall(), n, 500)
+    r, b = measure_pair(
+        "session get by id",
+        lambda i: store.sessions.get(rs[i]),
+        lambda i: rc.execute(Q.session_get, (rs[i],)).fetchall(),
+        n,
+        500,
+    )
     pair(r, b, "p99<50µs, <=2.5x raw", r.p99_us < 50 and r.p99_us <= 2.5 * b.p99_us)
 
-    r = measure("memory get", lambda i: store.memory.get(*rk[i]), n, 500)
-    b = measure("raw", lambda i: rc.execute(Q.memory_get, (*rk[i], now_us())).fetchall(), n, 500)
+    r, b = measure_pair(
+        "memory get",
+        lambda i: store.memory.get(*rk[i]),
+        lambda i: rc.execute(Q.memory_get, (*rk[i], now_us())).fetchall(),
+        n,
+        500,
+    )
     pair(r, b, "p99<50µs, <=2.5x raw", r.p99_us < 50 and r.p99_us <= 2.5 * b.p99_us)
 
     def raw_list(i: int) -> Any:
@@ -86,8 +96,7 @@ def run(store: Store, path: str, data: dict[str, Any], n: int, rnd: random.Rando
         assert len(page) == 100
 
     m = max(200, n // 10)
-    r = measure("namespace listing (100 rows)", our_list, m, 50)
-    b = measure("raw", raw_list, m, 50)
+    r, b = measure_pair("namespace listing (100 rows)", our_list, raw_list, m, 50)
     pair(r, b, "<=3x raw", r.p99_us <= 3 * b.p99_us)
 
     # -- the machine's floor: raw commits of 0, 1 and 4 pages on the same file (what any write
@@ -130,22 +139,22 @@ def run(store: Store, path: str, data: dict[str, Any], n: int, rnd: random.Rando
     val = {"text": "x" * 120, "score": 0.5}
     val_text = '{"text":"' + "x" * 120 + '","score":0.5}'
     e = store.engine
-    r = pages_per_op(
-        e,
-        lambda: measure(
-            "memory write (new key)", lambda i: store.memory.put(f"bench:new:n{i % 50}", f"k{i}", val), w, 0
-        ),
+    r, b = measure_pair(
+        "memory write (new key)",
+        lambda i: store.memory.put(f"bench:new:n{i % 50}", f"k{i}", val),
+        lambda i: raw_put(f"bench:raw:n{i % 50}", f"k{i}", val_text),
+        w,
+        engine=e,
     )
-    b = measure("raw", lambda i: raw_put(f"bench:raw:n{i % 50}", f"k{i}", val_text), w, 0)
     pair(r, b, ">=15,000/s", r.ops_per_s >= 15_000)
 
-    r = pages_per_op(
-        e,
-        lambda: measure(
-            "memory update (new version)", lambda i: store.memory.put(rk[i % n][0], rk[i % n][1], val), w, 0
-        ),
+    r, b = measure_pair(
+        "memory update (new version)",
+        lambda i: store.memory.put(rk[i % n][0], rk[i % n][1], val),
+        lambda i: raw_put(rk[(i + 7) % n][0], rk[(i + 7) % n][1], val_text),
+        w,
+        engine=e,
     )
-    b = measure("raw", lambda i: raw_put(rk[(i + 7) % n][0], rk[(i + 7) % n][1], val_text), w, 0)
     pair(r, b, ">=15,000/s", r.ops_per_s >= 15_000)
 
     content = {"role": "assistant", "text": "y" * 100}
@@ -161,28 +170,16 @@ def run(store: Store, path: str, data: dict[str, Any], n: int, rnd: random.Rando
             rc.execute(Q.session_touch, (t, sid))
         rc.execute("COMMIT")
 
-    r = pages_per_op(
-        e,
-        lambda: measure(
-            "event append", lambda i: store.sessions.append_event(rs[i % n], "message", "agent", content), w, 0
-        ),
+    r, b = measure_pair(
+        "event append",
+        lambda i: store.sessions.append_event(rs[i % n], "message", "agent", content),
+        lambda i: raw_append(rs[(i + 3) % n]),
+        w,
+        engine=e,
     )
-    b = measure("raw", lambda i: raw_append(rs[(i + 3) % n]), w, 0)
     pair(r, b, ">=15,000/s", r.ops_per_s >= 15_000)
 
     batches = 50
-    r = pages_per_op(
-        e,
-        lambda: measure(
-            "put_many (1,000 entries)",
-            lambda i: store.memory.put_many(
-                [{"namespace": f"bench:batch:b{i}", "key": f"k{j}", "value": val} for j in range(1000)]
-            ),
-            batches,
-            1,
-            per=1000,
-        ),
-    )
 
     def raw_many(i: int) -> None:
         t = now_us()
@@ -204,12 +201,18 @@ def run(store: Store, path: str, data: dict[str, Any], n: int, rnd: random.Rando
         rc.executemany(Q.audit_insert_linked, audit_rows)
         rc.execute("COMMIT")
 
-    b = measure("raw", raw_many, batches, 1, per=1000)
-    pair(r, b, ">=100,000 entries/s", r.ops_per_s >= 100_000)
-
-    r = measure(
-        "session create (50 in a row)", lambda i: [store.sessions.create("bench", "burst") for _ in range(50)], 20, 2
+    r, b = measure_pair(
+        "put_many (1,000 entries)",
+        lambda i: store.memory.put_many(
+            [{"namespace": f"bench:batch:b{i}", "key": f"k{j}", "value": val} for j in range(1000)]
+        ),
+        raw_many,
+        batches,
+        1,
+        per=1000,
+        engine=e,
     )
+    pair(r, b, ">=100,000 entries/s", r.ops_per_s >= 100_000)
 
     def raw_create(i: int) -> None:
         for j in range(50):
@@ -221,7 +224,13 @@ def run(store: Store, path: str, data: dict[str, Any], n: int, rnd: random.Rando
             rc.execute(Q.session_get, (sid,)).fetchall()
             rc.execute("COMMIT")
 
-    b = measure("raw", raw_create, 20, 2)
+    r, b = measure_pair(
+        "session create (50 in a row)",
+        lambda i: [store.sessions.create("bench", "burst") for _ in range(50)],
+        raw_create,
+        20,
+        2,
+    )
     r.extra["note"] = "p50/p99 are per burst of 50"
     pair(r, b, "(async target in issue 5)", r.p99_us < 2_000_000)
     r.ok = None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gc
+import itertools
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
@@ -61,6 +62,54 @@ def measure(name: str, fn: Callable[[int], Any], n: int, warmup: int = 0, per: i
     return Result(name, "entry" if per > 1 else "op", n * per, p50, p99, n * per / (total / 1e9))
 
 
+def measure_pair(
+    name: str,
+    ours: Callable[[int], Any],
+    raw: Callable[[int], Any],
+    n: int,
+    warmup: int = 0,
+    per: int = 1,
+    rounds: int = 5,
+    engine: Any = None,
+) -> tuple[Result, Result]:
+    """Measure swarmstore's call and its raw-SQL twin in alternating rounds (ours, raw, ours, ...),
+    each over the same indices, so that the host's changing speed falls on both alike (measured
+    one after the other, a ratio could swing by 2x with the hour). ``engine``: note the WAL pages
+    swarmstore's writes appended, per unit of work."""
+    gc.collect()
+    gc.freeze()
+    for i in range(warmup):
+        ours(i)
+        raw(i)
+    clock = time.perf_counter_ns
+    samples: tuple[list[int], list[int]] = ([], [])
+    totals = [0, 0]
+    written = getattr(engine, "pages_written", None)
+    pages = 0
+    bounds = [n * k // rounds for k in range(rounds + 1)]
+    for lo, hi in itertools.pairwise(bounds):
+        for side, fn in enumerate((ours, raw)):
+            before = written() if side == 0 and written is not None else 0
+            out = samples[side]
+            start = clock()
+            for i in range(lo, hi):
+                t = clock()
+                fn(i)
+                out.append(clock() - t)
+            totals[side] += clock() - start
+            if side == 0 and written is not None:
+                pages += written() - before
+    results = []
+    for side, label in enumerate((name, "raw")):
+        xs = sorted(samples[side])
+        p50 = xs[len(xs) // 2] / 1000
+        p99 = xs[min(len(xs) - 1, int(len(xs) * 0.99))] / 1000
+        results.append(Result(label, "entry" if per > 1 else "op", n * per, p50, p99, n * per / (totals[side] / 1e9)))
+    if written is not None:
+        results[0].extra["pages_per_op"] = pages / max(1, n * per)
+    return results[0], results[1]
+
+
 def fmt_table(results: list[Result]) -> str:
     head = f"{'operation':<34} {'n':>7} {'p50 µs':>9} {'p99 µs':>9} {'ops/s':>10} | {'raw p50':>8} {'raw p99':>8} {'raw ops/s':>10} {'ratio':>6} {'pages':>6}  target"
     lines = [head, "-" * len(head)]
@@ -75,13 +124,3 @@ def fmt_table(results: list[Result]) -> str:
             f"{'' if ratio is None else f'{ratio:.2f}x':>6} {'' if pages is None else f'{pages:.2f}':>6}  {mark}{r.target}"
         )
     return "\n".join(lines)
-
-
-def pages_per_op(engine: Any, fn: Callable[[], Result]) -> Result:
-    """Run a measurement and note the WAL pages its writes appended, per unit of work."""
-    written = getattr(engine, "pages_written", None)
-    before = None if written is None else written()
-    r = fn()
-    if written is not None:
-        r.extra["pages_per_op"] = (written() - before) / max(1, r.n)
-    return r

@@ -24,7 +24,7 @@ from swarmstore.engine.sqlite.engine import QUERIES as Q
 from swarmstore.errors import CycleError
 from swarmstore.ids import new_id
 
-from .harness import Result, measure, pages_per_op
+from .harness import Result, measure, measure_pair
 
 PRAGMAS = (
     "journal_mode=WAL",
@@ -145,13 +145,6 @@ def run(workdir: str, quick: bool) -> list[Result]:
     queue = 2_000 if quick else 10_000
 
     # -- submits -------------------------------------------------------------------------------
-    r = pages_per_op(
-        store.engine,
-        lambda: measure(
-            "task submit", lambda i: store.tasks.submit(f"single {i}", {"i": i}, priority=i % 11), n_single, 20
-        ),
-    )
-
     def raw_submit(i: int) -> None:
         now = now_us()
         rc.execute("BEGIN IMMEDIATE")
@@ -161,16 +154,17 @@ def run(workdir: str, quick: bool) -> list[Result]:
         rc.execute(Q.tasks_by_ids, (f'["{row[0]}"]',)).fetchall()
         rc.execute("COMMIT")
 
-    _pair(out, r, measure("raw", raw_submit, n_single, 20), "", None)
+    r, b = measure_pair(
+        "task submit",
+        lambda i: store.tasks.submit(f"single {i}", {"i": i}, priority=i % 11),
+        raw_submit,
+        n_single,
+        20,
+        engine=store.engine,
+    )
+    _pair(out, r, b, "", None)
 
     batch = 1_000
-    r = measure(
-        "task submit_many (1,000)",
-        lambda i: store.tasks.submit_many([{"summary": f"b{i}-{j}", "priority": j % 11} for j in range(batch)]),
-        3 if quick else 10,
-        1,
-        per=batch,
-    )
 
     def raw_many(i: int) -> None:
         now = now_us()
@@ -182,7 +176,15 @@ def run(workdir: str, quick: bool) -> list[Result]:
         rc.execute(Q.tasks_by_ids, (json.dumps([row[0] for row in rows]),)).fetchall()
         rc.execute("COMMIT")
 
-    _pair(out, r, measure("raw", raw_many, 3 if quick else 10, 1, per=batch), "", None)
+    r, b = measure_pair(
+        "task submit_many (1,000)",
+        lambda i: store.tasks.submit_many([{"summary": f"b{i}-{j}", "priority": j % 11} for j in range(batch)]),
+        raw_many,
+        3 if quick else 10,
+        1,
+        per=batch,
+    )
+    _pair(out, r, b, "", None)
 
     # -- claims from a deep ready queue ----------------------------------------------------------
     store.close()
@@ -195,9 +197,6 @@ def run(workdir: str, quick: bool) -> list[Result]:
     for i in range(0, queue * 2, 1000):
         store.tasks.submit_many([{"summary": f"q{i + j}", "priority": rnd.randint(0, 10)} for j in range(1000)])
     claims = queue // 5
-    r = pages_per_op(
-        store.engine, lambda: measure(f"claim (from {queue:,} ready)", lambda i: store.tasks.claim("bench"), claims, 10)
-    )
     lease = 60_000_000
 
     def raw_claim_sql(now: int) -> str:
@@ -217,7 +216,14 @@ def run(workdir: str, quick: bool) -> list[Result]:
         raw_claim_sql(now_us())
         rc.execute("COMMIT")
 
-    b = measure("raw", raw_claim, claims, 10)
+    r, b = measure_pair(
+        f"claim (from {queue:,} ready)",
+        lambda i: store.tasks.claim("bench"),
+        raw_claim,
+        claims,
+        10,
+        engine=store.engine,
+    )
     _pair(out, r, b, "p99<200µs", r.p99_us < 200)
 
     # -- claim+complete cycles -------------------------------------------------------------------
@@ -226,7 +232,6 @@ def run(workdir: str, quick: bool) -> list[Result]:
         store.tasks.complete(t.id, t.lease_token or "", None)
 
     n_cycles = claims
-    r = pages_per_op(store.engine, lambda: measure("claim+complete cycle (in-process)", cycle, n_cycles, 10))
 
     def raw_cycle(i: int) -> None:
         rc.execute("BEGIN IMMEDIATE")
@@ -236,7 +241,7 @@ def run(workdir: str, quick: bool) -> list[Result]:
         raw_complete_sql(tid, now_us())
         rc.execute("COMMIT")
 
-    b = measure("raw", raw_cycle, n_cycles, 10)
+    r, b = measure_pair("claim+complete cycle (in-process)", cycle, raw_cycle, n_cycles, 10, engine=store.engine)
     _pair(out, r, b, ">=5,000/s", r.ops_per_s >= 5_000)
     one = r.ops_per_s
 
@@ -248,7 +253,6 @@ def run(workdir: str, quick: bool) -> list[Result]:
         t = held[0]
         held[0] = store.tasks.complete_and_claim(t.id, t.lease_token or "", None, worker_id="bench")[0]
 
-    r = pages_per_op(store.engine, lambda: measure("complete_and_claim step (in-process)", step, n_cycles, 10))
     raw_held = [str(rc.execute(Q.task_candidates, ("default", now_us(), 1)).fetchall()[0][0])]
     rc.execute(Q.task_claim, (raw_held[0], "tok", lease, now_us(), "raw")).fetchall()
 
@@ -259,7 +263,7 @@ def run(workdir: str, quick: bool) -> list[Result]:
         raw_held[0] = raw_claim_sql(now)
         rc.execute("COMMIT")
 
-    b = measure("raw", raw_step, n_cycles, 10)
+    r, b = measure_pair("complete_and_claim step (in-process)", step, raw_step, n_cycles, 10, engine=store.engine)
     _pair(out, r, b, ">=5,000/s", r.ops_per_s >= 5_000)
     one = max(one, r.ops_per_s)
 
