@@ -243,7 +243,6 @@ def run(workdir: str, quick: bool) -> list[Result]:
 
     r, b = measure_pair("claim+complete cycle (in-process)", cycle, raw_cycle, n_cycles, 10, engine=store.engine)
     _pair(out, r, b, ">=5,000/s", r.ops_per_s >= 5_000)
-    one = r.ops_per_s
 
     # -- the same step as a worker takes it: the completion claims the next task in its commit ---
     first = store.tasks.claim("bench")
@@ -265,41 +264,27 @@ def run(workdir: str, quick: bool) -> list[Result]:
 
     r, b = measure_pair("complete_and_claim step (in-process)", step, raw_step, n_cycles, 10, engine=store.engine)
     _pair(out, r, b, ">=5,000/s", r.ops_per_s >= 5_000)
-    one = max(one, r.ops_per_s)
 
     # 20,000 tasks a run: steady state. A run of 5,000 lasts under a second, and the processes'
     # start-up (agent registration) and idle tail weigh in it: 4 Worker processes measured
     # 0.64-0.9x one process that way, 0.9-1.04x with 20,000.
     per_run = 1_000 if quick else 20_000
-    for procs in (1, 2, 4):
-        q = f"cycles-{procs}"  # its own queue: until_idle must not wait for others' leases
-        for k in range(0, per_run, 5_000):
-            store.tasks.submit_many(
-                [{"summary": f"c{procs}-{j}", "queue": q} for j in range(k, min(per_run, k + 5_000))]
-            )
-        done, rate = _cycles(path, procs, 0, q)
-        res = Result(f"claim+complete, {procs} process{'es' if procs > 1 else ''}, Worker", "op", done, 0, 0, rate)
-        target = ">=5,000/s" if procs == 1 else "no drop vs 1 process"
-        ok = rate >= 5_000 if procs == 1 else rate >= 0.9 * one
-        _pair(out, res, None, target, ok)
-        if procs == 1:
-            one = min(one, rate)
-
-    one_async = 0.0
-    for procs in (1, 2, 4):
-        q = f"async-cycles-{procs}"  # its own queue: until_idle must not wait for others' leases
-        for k in range(0, per_run, 5_000):
-            store.tasks.submit_many(
-                [{"summary": f"a{procs}-{j}", "queue": q} for j in range(k, min(per_run, k + 5_000))]
-            )
-        done, rate = _cycles(path, procs, ASYNC_LANES, q)
-        name = f"claim+complete, {procs} process{'es' if procs > 1 else ''}, AsyncWorker x{ASYNC_LANES}"
-        res = Result(name, "op", done, 0, 0, rate)
-        target = ">=5,000/s" if procs == 1 else "no drop vs 1 process"
-        ok = rate >= 5_000 if procs == 1 else rate >= 0.9 * one_async
-        _pair(out, res, None, target, ok)
-        if procs == 1:
-            one_async = rate
+    for kind, lanes in (("Worker", 0), (f"AsyncWorker x{ASYNC_LANES}", ASYNC_LANES)):
+        alone = 0.0  # one process's rate: what 2 and 4 processes must hold (within 10%: noise)
+        for procs in (1, 2, 4):
+            q = f"cycles-{lanes}-{procs}"  # its own queue: until_idle must not wait for others' leases
+            for k in range(0, per_run, 5_000):
+                store.tasks.submit_many(
+                    [{"summary": f"c{procs}-{j}", "queue": q} for j in range(k, min(per_run, k + 5_000))]
+                )
+            done, rate = _cycles(path, procs, lanes, q)
+            name = f"claim+complete, {procs} process{'es' if procs > 1 else ''}, {kind}"
+            if procs == 1:
+                alone = rate
+                _pair(out, Result(name, "op", done, 0, 0, rate), None, ">=5,000/s", rate >= 5_000)
+            else:
+                ok = rate >= 0.9 * alone
+                _pair(out, Result(name, "op", done, 0, 0, rate), None, "no drop vs 1 process", ok)
 
     # -- completing a task that releases 100 dependants ------------------------------------------
     roots = []
