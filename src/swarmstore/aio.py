@@ -22,7 +22,8 @@ import queue
 import random
 import signal
 import threading
-from collections.abc import Callable, Coroutine, Sequence
+import types
+from collections.abc import Callable, Coroutine, Generator, Sequence
 from types import TracebackType
 from typing import Any, Concatenate, ParamSpec, TypeVar
 
@@ -96,10 +97,14 @@ class GroupWriter:
         if not batch:
             return
         for i in range(0, len(batch), MAX_GROUP):
-            part = batch[i : i + MAX_GROUP]
             outcomes = None
             if self._queue.empty():  # the thread has nothing queued before us: keep FIFO order
-                outcomes = self._engine.write_group([_guarded(fn, fut) for fn, fut in part], nowait=True)
+                # (On the loop nothing can be cancelled while the group runs: the futures cancelled
+                # before it are left out here, so the operations need no _guarded wrapper.)
+                part = [(fn, fut) for fn, fut in batch[i : i + MAX_GROUP] if not fut.cancelled()]
+                if not part:
+                    continue
+                outcomes = self._engine.write_group([fn for fn, _ in part], nowait=True)
             if outcomes is None:
                 for fn, fut in batch[i:]:
                     self._queue.put((fn, fut, loop))
@@ -107,7 +112,13 @@ class GroupWriter:
             self.groups += 1
             self.on_loop += 1
             self.operations += len(part)
-            _settle([(fut, ok, value) for (_, fut), (ok, value) in zip(part, outcomes, strict=True)])
+            for (_, fut), (ok, value) in zip(part, outcomes, strict=True):
+                if fut.done():
+                    continue
+                if ok:
+                    fut.set_result(value)
+                else:
+                    fut.set_exception(value)
 
     def stop(self) -> None:
         """Finish everything queued, then end the thread (blocks: call it from a worker thread)."""
@@ -206,12 +217,24 @@ class _AsyncEngine:
         raise RuntimeError("close the AsyncStore with aclose()")
 
 
+@types.coroutine
+def _pass() -> Generator[None, None, None]:
+    """Let the event loop run one pass (asyncio.sleep(0) without its two extra frames)."""
+    yield
+
+
 class _AsyncService:
     def __init__(self, on_loop: Any, blocking: Any) -> None:
         self._on_loop = on_loop  # the service over _AsyncEngine
         self._blocking = blocking  # the same service over the plain engine, for the thread fallback
 
-    async def _call(self, name: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+
+def _awaitable(
+    method: Callable[Concatenate[Any, P], R],
+) -> Callable[Concatenate[Any, P], Coroutine[Any, Any, R]]:
+    name = method.__name__
+
+    async def call(self: _AsyncService, /, *args: P.args, **kwargs: P.kwargs) -> R:
         try:
             result = getattr(self._on_loop, name)(*args, **kwargs)
         except Busy:
@@ -222,21 +245,12 @@ class _AsyncService:
                 # Yield once: the group commit queued for this loop pass runs first, so the result
                 # is usually ready when this coroutine resumes (one loop pass per write, not two).
                 try:
-                    await asyncio.sleep(0)
+                    await _pass()
                 except asyncio.CancelledError:
                     result.cancel()  # not started yet: the writer skips it
                     raise
-            return await result
-        return result
-
-
-def _awaitable(
-    method: Callable[Concatenate[Any, P], R],
-) -> Callable[Concatenate[Any, P], Coroutine[Any, Any, R]]:
-    name = method.__name__
-
-    async def call(self: _AsyncService, /, *args: P.args, **kwargs: P.kwargs) -> R:
-        return await self._call(name, args, kwargs)  # type: ignore[no-any-return]
+            return await result  # type: ignore[no-any-return]
+        return result  # type: ignore[no-any-return]
 
     call.__name__ = name
     call.__qualname__ = method.__qualname__
