@@ -47,13 +47,21 @@ def test_history_is_the_sequence_of_puts(sequence: list[tuple[str, str, str, Any
                 puts.setdefault(k, []).append(value)
                 live[k] = True
                 assert m.version == len(puts[k])
-            elif op == "batch":  # the batch path computes versions itself: the same key twice in one batch
+            elif op == "batch":
+                # the batch path computes versions itself: the same key twice in one batch, and a
+                # neighbour key (new or present: one batch inserts some keys and updates others)
+                k2 = (ns, key + "2")
                 got = store.memory.put_many(
-                    [{"namespace": ns, "key": key, "value": value}, {"namespace": ns, "key": key, "value": [value]}]
+                    [
+                        {"namespace": ns, "key": key, "value": value},
+                        {"namespace": ns, "key": k2[1], "value": value},
+                        {"namespace": ns, "key": key, "value": [value]},
+                    ]
                 )
                 puts.setdefault(k, []).extend([value, [value]])
-                live[k] = True
-                assert [m.version for m in got] == [len(puts[k]) - 1, len(puts[k])]
+                puts.setdefault(k2, []).append(value)
+                live[k] = live[k2] = True
+                assert [m.version for m in got] == [len(puts[k]) - 1, len(puts[k2]), len(puts[k])]
                 assert store.memory.get(ns, key).version == len(puts[k])
             elif op == "delete":
                 try:

@@ -277,8 +277,9 @@ class MemoryStore:
         )
 
     def _put_batch(self, cur: Cursor, prepared: list[_Put], now: int, now_dt: datetime) -> list[Memory]:
-        """Unconditional puts: read what the batch's keys continue from, then one executemany
-        upsert and one of the audit rows, whose ids are assigned here (the writer holds the lock)."""
+        """Unconditional puts: read what the batch's keys continue from, then one executemany of
+        inserts (keys absent), one of updates (keys present) and one of the audit rows, whose ids
+        are assigned here (the writer holds the lock)."""
         by_ns: dict[str, list[str]] = {}
         for p in prepared:
             by_ns.setdefault(p.namespace, []).append(p.key)
@@ -290,10 +291,11 @@ class MemoryStore:
             ).fetchall():
                 known[ns, key] = (version, meta, created_by, created_at, head)
         aid = cur.execute(self._q.audit_max_id).fetchall()[0][0]
-        params: list[tuple[Any, ...]] = []
         audit_rows: list[tuple[Any, ...]] = []
         out: list[Memory] = []
-        add_param, add_audit, add_out = params.append, audit_rows.append, out.append
+        inserts: list[tuple[Any, ...]] = []
+        updates: list[tuple[Any, ...]] = []
+        add_insert, add_update, add_audit, add_out = inserts.append, updates.append, audit_rows.append, out.append
         loads = orjson.loads
         for p in prepared:
             ns, key, value, type_, metadata, ttl_us, _, actor = p
@@ -303,7 +305,9 @@ class MemoryStore:
             if before is None:
                 version, meta, created_by, created_at, prev = 1, metadata or "{}", actor, now_dt, None
                 known[k] = (1, meta, actor, now, aid)
+                add_param = add_insert
             else:
+                add_param = add_update
                 version, created_by, prev = before[0] + 1, before[2], before[4]
                 meta = before[1] if metadata is None else metadata
                 created_at = to_dt(before[3])
@@ -323,7 +327,11 @@ class MemoryStore:
                 Memory(ns, key, loads(value), type_, version, {} if meta == "{}" else loads(meta), created_by,
                        created_at, now_dt, expires_at, False, actor)
             )  # fmt: skip
-        cur.executemany(self._q.memory_upsert_quiet, params)
+        # (the inserts first: a key new to the table and put again later in the batch is updated)
+        if inserts:
+            cur.executemany(self._q.memory_batch_insert, inserts)
+        if updates:
+            cur.executemany(self._q.memory_batch_update, updates)
         cur.executemany(self._q.audit_insert_linked, audit_rows)
         return out
 

@@ -146,6 +146,20 @@ RETURNING version, metadata, created_by, created_at, head, prev_head
 SELECT key, version, metadata, created_by, created_at, head FROM memories
 WHERE namespace = ?1 AND key IN (SELECT value FROM json_each(?2))
 
+-- name: memory_batch_insert
+-- A batch's puts of keys it read as absent (memory_batch_existing, in the same transaction), and
+-- memory_batch_update those of keys it read as present: each shorter and cheaper than the upsert
+-- (the binding hashes the whole text at every row of an executemany).
+INSERT INTO memories (namespace, key, version, type, value, metadata, created_by, updated_by,
+                      created_at, updated_at, expires_at, head)
+VALUES (?1, ?2, 1, ?3, ?4, coalesce(?5, '{}'), ?6, ?6, ?7, ?7, ?8, ?9)
+
+-- name: memory_batch_update
+UPDATE memories
+SET version = version + 1, type = ?3, value = ?4, metadata = coalesce(?5, metadata), updated_by = ?6,
+    updated_at = ?7, expires_at = ?8, deleted_at = NULL, prev_head = head, head = ?9
+WHERE namespace = ?1 AND key = ?2
+
 -- name: memory_delete
 UPDATE memories SET deleted_at = ?3, prev_head = head, head = {{next_audit_id}}
 WHERE namespace = ?1 AND key = ?2 AND deleted_at IS NULL AND (expires_at IS NULL OR expires_at > ?3)
