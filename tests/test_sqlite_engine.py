@@ -203,6 +203,7 @@ def plan(conn: apsw.Connection, sql: str, params: tuple[object, ...]) -> str:
 HOT = {
     "session_get": (Q.session_get, ("id",)),
     "session_for_append": (Q.session_for_append, ("id",)),
+    "session_state_of": (Q.session_state_of, ("id",)),
     "session_touch": (Q.session_touch, (1, "id")),
     "events_page": (Q.events_page, ("id", 0, 100)),
     "memory_get": (Q.memory_get, ("ns", "k", 1)),

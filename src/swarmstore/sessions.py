@@ -210,7 +210,7 @@ class Sessions:
             rows = cur.execute(self._q.session_for_append, (session_id,)).fetchall()
             if not rows:
                 raise NotFound(f"session {session_id!r} not found")
-            status, app, user, state, temp, last = rows[0]
+            status, temp_set, last = rows[0]
             if status not in OPEN:
                 raise InvalidTransition(f"session {session_id!r} is {status}: no more events can be appended")
             # The next seq comes from the session's events in the audit_events index, so the
@@ -219,9 +219,10 @@ class Sessions:
             seq = last + 1
             detail = f'{{"seq":{seq},"type":{tail}'
             cur.execute(self._q.event_insert, (now, actor, session_id, detail, seq, body))
-            if status == "created" or temp != "{}":
+            if status == "created" or temp_set:
                 cur.execute(self._q.session_touch, (now, session_id))
             if delta:
+                app, user, state = cur.execute(self._q.session_state_of, (session_id,)).fetchall()[0]
                 self._apply(cur, session_id, app, user, state, "{}", delta, now)
             flat = None if delta_text is None else orjson.loads(delta_text)
             return Event(session_id, seq, type, actor, orjson.loads(body), to_dt(now), flat)

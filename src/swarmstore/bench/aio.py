@@ -116,11 +116,11 @@ class _Aiosqlite:
             t = now_us()
             await self.db.execute("BEGIN IMMEDIATE")
             rows = await self.db.execute_fetchall(Q.session_for_append, (sid,))
-            status, _app, _user, _state, temp, last = next(iter(rows))
+            status, temp_set, last = next(iter(rows))
             seq = last + 1
             detail = f'{{"seq":{seq},"type":"message"}}'
             await self.db.execute(Q.event_insert, (t, "agent", sid, detail, seq, CONTENT_TEXT))
-            if status == "created" or temp != "{}":
+            if status == "created" or temp_set:
                 await self.db.execute(Q.session_touch, (t, sid))
             await self.db.execute("COMMIT")
 

@@ -163,10 +163,10 @@ def run(store: Store, path: str, data: dict[str, Any], n: int, rnd: random.Rando
     def raw_append(sid: str) -> None:
         t = now_us()
         rc.execute("BEGIN IMMEDIATE")
-        status, _app, _user, _state, temp, last = rc.execute(Q.session_for_append, (sid,)).fetchall()[0]
+        status, temp_set, last = rc.execute(Q.session_for_append, (sid,)).fetchall()[0]
         seq = cast(int, last) + 1
         rc.execute(Q.event_insert, (t, "agent", sid, f'{{"seq":{seq},"type":"message"}}', seq, content_text))
-        if status == "created" or temp != "{}":
+        if status == "created" or temp_set:
             rc.execute(Q.session_touch, (t, sid))
         rc.execute("COMMIT")
 

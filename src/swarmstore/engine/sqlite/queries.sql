@@ -25,9 +25,14 @@ FROM sessions
 {{session_select}} WHERE id = ?
 
 -- name: session_for_append
-SELECT status, app, user, state, temp,
+-- What an append reads: however large the session's state, nothing of it crosses to Python.
+SELECT status, temp <> '{}',
        coalesce((SELECT max(version) FROM audit WHERE entity_id = ?1 AND action = 'session.event'), 0)
 FROM sessions WHERE id = ?1
+
+-- name: session_state_of
+-- (an append with a state delta: the state it changes)
+SELECT app, user, state FROM sessions WHERE id = ?
 
 -- name: session_touch
 UPDATE sessions
