@@ -23,7 +23,7 @@ import random
 import signal
 import threading
 import types
-from collections.abc import Callable, Coroutine, Generator, Sequence
+from collections.abc import Callable, Coroutine, Generator, Iterable, Sequence
 from types import TracebackType
 from typing import Any, Concatenate, ParamSpec, TypeVar
 
@@ -112,13 +112,7 @@ class GroupWriter:
             self.groups += 1
             self.on_loop += 1
             self.operations += len(part)
-            for (_, fut), (ok, value) in zip(part, outcomes, strict=True):
-                if fut.done():
-                    continue
-                if ok:
-                    fut.set_result(value)
-                else:
-                    fut.set_exception(value)
+            _settle((fut, ok, value) for (_, fut), (ok, value) in zip(part, outcomes, strict=True))
 
     def stop(self) -> None:
         """Finish everything queued, then end the thread (blocks: call it from a worker thread)."""
@@ -166,7 +160,7 @@ def _guarded(fn: Callable[[Cursor], Any], fut: asyncio.Future[Any]) -> Callable[
     return run
 
 
-def _settle(settled: list[tuple[asyncio.Future[Any], bool, Any]]) -> None:
+def _settle(settled: Iterable[tuple[asyncio.Future[Any], bool, Any]]) -> None:
     for fut, ok, value in settled:
         if fut.done():
             continue

@@ -56,10 +56,15 @@ def measure(name: str, fn: Callable[[int], Any], n: int, warmup: int = 0, per: i
         fn(i)
         samples.append(clock() - t)
     total = clock() - start
-    samples.sort()
-    p50 = samples[len(samples) // 2] / 1000
-    p99 = samples[min(len(samples) - 1, int(len(samples) * 0.99))] / 1000
-    return Result(name, "entry" if per > 1 else "op", n * per, p50, p99, n * per / (total / 1e9))
+    return _result(name, samples, total, n * per, per > 1)
+
+
+def _result(name: str, samples: list[int], total_ns: int, units: int, batches: bool) -> Result:
+    """p50 and p99 of the samples (ns per call), and units of work per second over ``total_ns``."""
+    xs = sorted(samples)
+    p50 = xs[len(xs) // 2] / 1000
+    p99 = xs[min(len(xs) - 1, int(len(xs) * 0.99))] / 1000
+    return Result(name, "entry" if batches else "op", units, p50, p99, units / (total_ns / 1e9))
 
 
 def measure_pair(
@@ -99,15 +104,10 @@ def measure_pair(
             totals[side] += clock() - start
             if side == 0 and written is not None:
                 pages += written() - before
-    results = []
-    for side, label in enumerate((name, "raw")):
-        xs = sorted(samples[side])
-        p50 = xs[len(xs) // 2] / 1000
-        p99 = xs[min(len(xs) - 1, int(len(xs) * 0.99))] / 1000
-        results.append(Result(label, "entry" if per > 1 else "op", n * per, p50, p99, n * per / (totals[side] / 1e9)))
+    ours_r = _result(name, samples[0], totals[0], n * per, per > 1)
     if written is not None:
-        results[0].extra["pages_per_op"] = pages / max(1, n * per)
-    return results[0], results[1]
+        ours_r.extra["pages_per_op"] = pages / max(1, n * per)
+    return ours_r, _result("raw", samples[1], totals[1], n * per, per > 1)
 
 
 def fmt_table(results: list[Result]) -> str:
