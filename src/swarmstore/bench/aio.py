@@ -28,6 +28,7 @@ from .. import Store
 from ..clock import now_us
 from ..engine.sqlite.engine import QUERIES as Q
 from ..engine.sqlite.engine import SqliteEngine
+from . import raw
 from .harness import Result, measure
 
 try:
@@ -330,30 +331,17 @@ async def _run(path: str, store: Store, data: dict[str, Any], n: int, rnd: Any) 
 def _raw_grouped(path: str, ns: str, n: int, value: str) -> Result:
     """The same writes as "memory writes, 100 coroutines" as raw SQL through apsw, 100 to a
     transaction, no Python framework around them: this machine's ceiling for that row."""
-    conn = apsw.Connection(path)
-    conn.set_busy_timeout(5000)
-    for pragma in ("synchronous=NORMAL", "cache_size=-65536", "wal_autocheckpoint=10000", "mmap_size=268435456"):
-        conn.execute(f"PRAGMA {pragma}")
-    cur = conn.cursor()
+    cur = raw.connect(path)
 
     def group(g: int) -> None:
         t = now_us()
         cur.execute("BEGIN IMMEDIATE")
         for i in range(g * 100, g * 100 + 100):
-            namespace, key = f"{ns}:n{i % 50}", f"k{i}"
-            v, meta, _, _, aid, prev = cur.execute(
-                Q.memory_upsert, (namespace, key, "semantic", value, None, None, t, None, None)
-            ).fetchall()[0]
-            snap = f'{{"type":"semantic","expires_at":null,"metadata":{meta},"value":{value}}}'
-            cur.execute(
-                Q.audit_insert_linked,
-                (aid, t, None, "memory.put", "memory", f"{namespace}/{key}", namespace, f'{{"version":{v}}}', v, snap,
-                 prev),
-            )  # fmt: skip
+            raw.put(cur, f"{ns}:n{i % 50}", f"k{i}", value, t)
         cur.execute("COMMIT")
 
     r = measure("raw SQL of that, 100 writes a transaction", group, max(1, n // 100), 0, per=100)
-    conn.close()
+    cur.connection.close()
     r.target = "(this machine's ceiling for the row above)"
     return r
 

@@ -7,11 +7,10 @@ import random
 from collections.abc import Callable
 from typing import Any, cast
 
-import apsw
-
 from .. import Store
 from ..clock import now_us
 from ..engine.sqlite.engine import QUERIES as Q
+from . import raw
 from .harness import Result, measure, measure_pair
 
 
@@ -46,18 +45,7 @@ def _value(rnd: random.Random) -> dict[str, Any]:
 
 
 def run(store: Store, path: str, data: dict[str, Any], n: int, rnd: random.Random) -> list[Result]:
-    # The baseline connection gets exactly the store's settings, so only swarmstore's own code differs.
-    raw = apsw.Connection(path)
-    raw.set_busy_timeout(5000)
-    for pragma in (
-        "synchronous=NORMAL",
-        "foreign_keys=ON",
-        "cache_size=-65536",
-        "wal_autocheckpoint=10000",
-        "mmap_size=268435456",
-    ):
-        raw.execute(f"PRAGMA {pragma}")
-    rc = raw.cursor()
+    rc = raw.connect(path)  # the baseline: the store's settings, none of its code
     keys, sids, prefixes = data["keys"], data["sessions"], data["prefixes"]
     rk = [rnd.choice(keys) for _ in range(n)]
     rs = [rnd.choice(sids) for _ in range(n)]
@@ -124,16 +112,8 @@ def run(store: Store, path: str, data: dict[str, Any], n: int, rnd: random.Rando
     w = min(n, 20_000)
 
     def raw_put(ns: str, key: str, value: str) -> None:
-        t = now_us()
         rc.execute("BEGIN IMMEDIATE")
-        v, meta, _, _, aid, prev = rc.execute(
-            Q.memory_upsert, (ns, key, "semantic", value, None, None, t, None, None)
-        ).fetchall()[0]
-        snap = f'{{"type":"semantic","expires_at":null,"metadata":{meta},"value":{value}}}'
-        rc.execute(
-            Q.audit_insert_linked,
-            (aid, t, None, "memory.put", "memory", f"{ns}/{key}", ns, f'{{"version":{v}}}', v, snap, prev),
-        )
+        raw.put(rc, ns, key, value, now_us())
         rc.execute("COMMIT")
 
     val = {"text": "x" * 120, "score": 0.5}
@@ -234,5 +214,5 @@ def run(store: Store, path: str, data: dict[str, Any], n: int, rnd: random.Rando
     r.extra["note"] = "p50/p99 are per burst of 50"
     pair(r, b, "(async target in issue 5)", r.p99_us < 2_000_000)
     r.ok = None
-    raw.close()
+    rc.connection.close()
     return out

@@ -16,23 +16,14 @@ import textwrap
 import time
 from typing import Any, cast
 
-import apsw
-
 import swarmstore
 from swarmstore.clock import now_us
 from swarmstore.engine.sqlite.engine import QUERIES as Q
 from swarmstore.errors import CycleError
 from swarmstore.ids import new_id
 
+from . import raw
 from .harness import Result, measure, measure_pair
-
-PRAGMAS = (
-    "journal_mode=WAL",
-    "synchronous=NORMAL",
-    "foreign_keys=ON",
-    "wal_autocheckpoint=10000",
-    "mmap_size=268435456",
-)
 
 # A worker process: open the store, say ready, wait for "go", then run a swarmstore.Worker (one
 # thread: each completion claims the next task in the same commit) until the queue is empty.
@@ -70,14 +61,6 @@ ASYNC_CYCLER = textwrap.dedent(
     """
 )
 ASYNC_LANES = 32
-
-
-def _raw(path: str) -> apsw.Cursor:
-    conn = apsw.Connection(path)
-    conn.set_busy_timeout(5000)
-    for p in PRAGMAS:
-        conn.execute(f"PRAGMA {p}")
-    return conn.cursor()
 
 
 def _task_row(summary: str, now: int, priority: int, aid: int) -> tuple[Any, ...]:
@@ -139,7 +122,7 @@ def run(workdir: str, quick: bool) -> list[Result]:
     out: list[Result] = []
     path = os.path.join(workdir, "tasks.db")
     store = swarmstore.open(path)
-    rc = _raw(path)
+    rc = raw.connect(path)
     rnd = random.Random(7)
     n_single = 500 if quick else 3_000
     queue = 2_000 if quick else 10_000
@@ -193,7 +176,7 @@ def run(workdir: str, quick: bool) -> list[Result]:
         if os.path.exists(path + suffix):
             os.remove(path + suffix)
     store = swarmstore.open(path)
-    rc = _raw(path)
+    rc = raw.connect(path)
     for i in range(0, queue * 2, 1000):
         store.tasks.submit_many([{"summary": f"q{i + j}", "priority": rnd.randint(0, 10)} for j in range(1000)])
     # The claims measure a settled queue: the bulk load's own WAL is copied back first (its
