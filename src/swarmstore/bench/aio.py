@@ -132,7 +132,7 @@ class _Aiosqlite:
             await self.db.execute("BEGIN IMMEDIATE")
             base = next(iter(await self.db.execute_fetchall(Q.audit_max_id)))[0]
             await self.db.executemany(
-                Q.memory_upsert_quiet,
+                Q.memory_batch_insert,  # (new keys, as the store's put_many inserts them)
                 [(ns, k, "semantic", VALUE_TEXT, None, None, t, None, base + j + 1) for j, k in enumerate(keys)],
             )
             snap = f'{{"type":"semantic","expires_at":null,"metadata":{{}},"value":{VALUE_TEXT}}}'

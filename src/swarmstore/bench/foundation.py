@@ -168,16 +168,19 @@ def run(store: Store, path: str, data: dict[str, Any], n: int, rnd: random.Rando
         rc.execute("BEGIN IMMEDIATE")
         known = {r[0]: r for r in rc.execute(Q.memory_batch_existing, (ns, json.dumps(keys))).fetchall()}
         aid = cast(int, rc.execute(Q.audit_max_id).fetchall()[0][0])
-        rows, audit_rows = [], []
+        inserts: list[tuple[Any, ...]] = []
+        updates: list[tuple[Any, ...]] = []
+        audit_rows = []
         for k in keys:
             aid += 1
             v, prev = (cast(int, known[k][1]) + 1, known[k][5]) if k in known else (1, None)
             snap = f'{{"type":"semantic","expires_at":null,"metadata":{{}},"value":{val_text}}}'
-            rows.append((ns, k, "semantic", val_text, None, None, t, None, aid))
+            (updates if k in known else inserts).append((ns, k, "semantic", val_text, None, None, t, None, aid))
             audit_rows.append(
                 (aid, t, None, "memory.put", "memory", f"{ns}/{k}", ns, f'{{"version":{v}}}', v, snap, prev)
             )
-        rc.executemany(Q.memory_upsert_quiet, rows)
+        rc.executemany(Q.memory_batch_insert, inserts)
+        rc.executemany(Q.memory_batch_update, updates)
         rc.executemany(Q.audit_insert_linked, audit_rows)
         rc.execute("COMMIT")
 
