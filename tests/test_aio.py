@@ -67,6 +67,57 @@ def test_a_group_with_a_failure_runs_every_other_operation_exactly_once(db_path:
     asyncio.run(main())
 
 
+def test_a_group_of_plain_puts_runs_as_one_batch_with_every_version_and_history_row(db_path: str) -> None:
+    """Concurrent plain puts of one store commit as one put_many batch: each await still gets its
+    own Memory, the same key put several times in the group gets consecutive versions in the
+    order of the calls, and every put leaves its history (audit) row."""
+
+    async def main() -> None:
+        async with swarmstore.aio.open(db_path) as st:
+            await st.memory.put("b", "k3", "before")
+            audit_before = (await st.stats())["rows"]["audit"]
+            groups_before, batched_before = st._writer.groups, st._writer.batched
+            got = await asyncio.gather(*(st.memory.put("b", f"k{i % 10}", i) for i in range(100)))
+            spread = await asyncio.gather(*(st.memory.put(f"s:n{i % 20}", "k", i) for i in range(60)))
+            assert [m.version for m in spread] == [1 + i // 20 for i in range(60)], "many namespaces"
+            assert st._writer.groups - groups_before <= 4, "the puts were committed together"
+            assert st._writer.batched - batched_before >= 159, "as one batch each"
+            assert [(m.key, m.value) for m in got] == [(f"k{i % 10}", i) for i in range(100)]
+            for k in range(10):
+                mine = [m for m in got if m.key == f"k{k}"]
+                first = 2 if k == 3 else 1
+                assert [m.version for m in mine] == list(range(first, first + 10)), "consecutive, in call order"
+                history = await st.memory.history("b", f"k{k}")
+                assert [m.value for m in history] == (["before"] if k == 3 else []) + [m.value for m in mine]
+            assert (await st.memory.get("b", "k3")).created_at == (await st.memory.history("b", "k3"))[0].created_at
+            assert (await st.stats())["rows"]["audit"] == audit_before + 160
+
+    asyncio.run(main())
+
+
+def test_a_failed_batch_of_puts_falls_back_to_one_by_one(db_path: str) -> None:
+    """If the batch fails as a whole (here: a trigger refuses one key), the puts run again each
+    isolated: only the refused one fails, every other is applied exactly once."""
+
+    async def main() -> None:
+        async with swarmstore.aio.open(db_path) as st:
+            st._store.engine._writer.execute(
+                "CREATE TEMP TRIGGER refuse BEFORE INSERT ON memories WHEN NEW.key = 'bad' "
+                "BEGIN SELECT RAISE(ABORT, 'refused'); END"
+            )
+            keys = [f"k{i}" for i in range(30)]
+            keys.insert(12, "bad")
+            batched_before = st._writer.batched
+            results = await asyncio.gather(*(st.memory.put("f", k, k) for k in keys), return_exceptions=True)
+            assert st._writer.batched == batched_before, "the batch failed whole and was not counted"
+            assert [k for k, r in zip(keys, results, strict=True) if isinstance(r, BaseException)] == ["bad"]
+            page = await st.memory.list("f", limit=100)
+            assert sorted(m.key for m in page) == sorted(k for k in keys if k != "bad")
+            assert all(m.version == 1 for m in page), "each put applied once"
+
+    asyncio.run(main())
+
+
 def test_bad_input_fails_before_queueing(db_path: str) -> None:
     async def main() -> None:
         async with swarmstore.aio.open(db_path) as st:

@@ -204,6 +204,8 @@ HOT = {
     "session_get": (Q.session_get, ("id",)),
     "session_for_append": (Q.session_for_append, ("id",)),
     "session_state_of": (Q.session_state_of, ("id",)),
+    "memory_batch_existing": (Q.memory_batch_existing, ("ns", '["k"]')),
+    "memory_batch_existing_pairs": (Q.memory_batch_existing_pairs, ('[["ns", "k"]]',)),
     "session_touch": (Q.session_touch, (1, "id")),
     "events_page": (Q.events_page, ("id", 0, 100)),
     "memory_get": (Q.memory_get, ("ns", "k", 1)),

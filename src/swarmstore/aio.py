@@ -71,6 +71,7 @@ class GroupWriter:
         self.groups = 0  # transactions committed
         self.operations = 0
         self.on_loop = 0  # groups committed on the event loop (the rest went to the thread)
+        self.batched = 0  # operations committed as part of one batch operation (see _batched)
 
     def submit(self, fn: Callable[[Cursor], R]) -> asyncio.Future[R]:
         if self._closed:
@@ -104,7 +105,9 @@ class GroupWriter:
                 part = [(fn, fut) for fn, fut in batch[i : i + MAX_GROUP] if not fut.cancelled()]
                 if not part:
                     continue
-                outcomes = self._engine.write_group([fn for fn, _ in part], nowait=True)
+                outcomes = self._batched(part)
+                if outcomes is None:
+                    outcomes = self._engine.write_group([fn for fn, _ in part], nowait=True)
             if outcomes is None:
                 for fn, fut in batch[i:]:
                     self._queue.put((fn, fut, loop))
@@ -113,6 +116,24 @@ class GroupWriter:
             self.on_loop += 1
             self.operations += len(part)
             _settle((fut, ok, value) for (_, fut), (ok, value) in zip(part, outcomes, strict=True))
+
+    def _batched(
+        self, part: list[tuple[Callable[[Cursor], Any], asyncio.Future[Any]]]
+    ) -> list[tuple[bool, Any]] | None:
+        """A group whose operations all share a ``batch_key`` (plain puts of one store, say), run
+        as one batch operation, with one outcome per operation; None if the group is not one, or
+        if the batch failed (the caller then runs the operations one by one, each isolated: the
+        batch was rolled back whole, and nothing else was in its transaction)."""
+        key = getattr(part[0][0], "batch_key", None)
+        if key is None or len(part) < 2 or any(getattr(fn, "batch_key", None) is not key for fn, _ in part):
+            return None
+        ops = [fn for fn, _ in part]
+        run = type(ops[0]).run_batch  # type: ignore[attr-defined]
+        outcome = self._engine.write_group([lambda cur: run(cur, ops)], nowait=True)
+        if outcome is None or not outcome[0][0]:
+            return None
+        self.batched += len(ops)
+        return [(True, result) for result in outcome[0][1]]
 
     def stop(self) -> None:
         """Finish everything queued, then end the thread (blocks: call it from a worker thread)."""

@@ -137,6 +137,26 @@ class _Put(NamedTuple):
     actor: str | None
 
 
+class _PutOp:
+    """One put's write operation. A group commit (the async API) whose operations are all plain
+    puts of one store may run them as one batch instead (``run_batch``: the put_many path, ~3x
+    less work a put than one statement pair each); ``batch_key`` says which may go together."""
+
+    __slots__ = ("batch_key", "now", "p", "store")
+
+    def __init__(self, store: MemoryStore, p: _Put, now: int) -> None:
+        self.store, self.p, self.now = store, p, now
+        self.batch_key = store if p.expected_version is None else None  # (a conditional put goes alone)
+
+    def __call__(self, cur: Cursor) -> Memory:
+        return self.store._put(cur, self.p, self.now, to_dt(self.now))
+
+    @staticmethod
+    def run_batch(cur: Cursor, ops: builtins.list[_PutOp]) -> builtins.list[Memory]:
+        now = max(op.now for op in ops)
+        return ops[0].store._put_batch(cur, [op.p for op in ops], now, to_dt(now))
+
+
 class MemoryStore:
     """``store.memory``."""
 
@@ -211,12 +231,7 @@ class MemoryStore:
         ``expected_version`` (0 = must not exist) raises Conflict if another writer got there first.
         """
         p = self._prepare(namespace, key, value, type, metadata, ttl, expected_version, actor)
-        now = now_us()
-
-        def op(cur: Cursor) -> Memory:
-            return self._put(cur, p, now, to_dt(now))
-
-        return self._e.write(op)
+        return self._e.write(_PutOp(self, p, now_us()))
 
     def put_many(self, items: Iterable[Mapping[str, Any]]) -> list[Memory]:
         """Write a batch in one transaction: all items or none. Each item has ``put``'s arguments."""
@@ -283,12 +298,16 @@ class MemoryStore:
         by_ns: dict[str, list[str]] = {}
         for p in prepared:
             by_ns.setdefault(p.namespace, []).append(p.key)
+        queries: list[tuple[str, tuple[str, ...]]]
+        if len(by_ns) <= 4:
+            queries = [(self._q.memory_batch_existing, (ns, orjson.dumps(keys).decode())) for ns, keys in by_ns.items()]
+        else:
+            pairs = orjson.dumps(list(dict.fromkeys((p.namespace, p.key) for p in prepared))).decode()
+            queries = [(self._q.memory_batch_existing_pairs, (pairs,))]
         # (namespace, key) -> (version, metadata, created_by, created_at, head) as the batch goes on
         known: dict[tuple[str, str], tuple[int, str, str | None, int, int | None]] = {}
-        for ns, keys in by_ns.items():
-            for key, version, meta, created_by, created_at, head in cur.execute(
-                self._q.memory_batch_existing, (ns, orjson.dumps(keys).decode())
-            ).fetchall():
+        for sql, args in queries:
+            for ns, key, version, meta, created_by, created_at, head in cur.execute(sql, args).fetchall():
                 known[ns, key] = (version, meta, created_by, created_at, head)
         aid = cur.execute(self._q.audit_max_id).fetchall()[0][0]
         audit_rows: list[tuple[Any, ...]] = []

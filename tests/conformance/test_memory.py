@@ -177,6 +177,27 @@ def test_put_many_is_all_or_nothing(store: Store) -> None:
     assert store.memory.put_many([]) == []
 
 
+@pytest.mark.parametrize("namespaces", [2, 9])  # (a few namespaces, or many: read by pairs)
+def test_put_many_across_namespaces_continues_every_key(store: Store, namespaces: int) -> None:
+    """Keys present, deleted and new, some repeated, across several namespaces: every put gets
+    the next version of its own key, and the history of each key is the sequence of its puts."""
+    store.memory.put("m:n0", "k0", "old", metadata={"m": 1})
+    store.memory.put("m:n1", "k1", "gone")
+    store.memory.delete("m:n1", "k1")
+    items = [{"namespace": f"m:n{i % namespaces}", "key": f"k{i % 3}", "value": i} for i in range(30)]
+    out = store.memory.put_many(items)
+    seen: dict[tuple[str, str], int] = {("m:n0", "k0"): 1, ("m:n1", "k1"): 1}
+    for item, m in zip(items, out, strict=True):
+        k = (item["namespace"], item["key"])
+        seen[k] = seen.get(k, 0) + 1
+        assert (m.namespace, m.key, m.value, m.version) == (*k, item["value"], seen[k])
+    for (ns, key), last in seen.items():
+        history = store.memory.history(ns, key)
+        assert [m.version for m in history] == list(range(1, last + 1))
+        assert store.memory.get(ns, key).version == last
+    assert store.memory.get("m:n0", "k0").metadata == {"m": 1}, "metadata kept across versions"
+
+
 def test_audit_rows_for_memory(store: Store) -> None:
     store.memory.put("ns", "k", 1, actor="a1")
     store.memory.put("ns", "k", 2, actor="a2")

@@ -166,7 +166,7 @@ def run(store: Store, path: str, data: dict[str, Any], n: int, rnd: random.Rando
         ns = f"bench:rawbatch:b{i}"
         keys = [f"k{j}" for j in range(1000)]
         rc.execute("BEGIN IMMEDIATE")
-        known = {r[0]: r for r in rc.execute(Q.memory_batch_existing, (ns, json.dumps(keys))).fetchall()}
+        known = {r[1]: r[1:] for r in rc.execute(Q.memory_batch_existing, (ns, json.dumps(keys))).fetchall()}
         aid = cast(int, rc.execute(Q.audit_max_id).fetchall()[0][0])
         inserts: list[tuple[Any, ...]] = []
         updates: list[tuple[Any, ...]] = []

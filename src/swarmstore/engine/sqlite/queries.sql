@@ -146,10 +146,18 @@ ON CONFLICT (namespace, key) DO UPDATE SET
 RETURNING version, metadata, created_by, created_at, head, prev_head
 
 -- name: memory_batch_existing
--- What a batch of puts continues from: one statement per namespace instead of a RETURNING per row
--- (an executemany with RETURNING builds a temporary table per row; measured ~1.6 ms per 1,000).
-SELECT key, version, metadata, created_by, created_at, head FROM memories
+-- What a batch of puts continues from, for one namespace's keys (?2, a JSON list): one statement
+-- instead of a RETURNING per row (an executemany with RETURNING builds a temporary table per row;
+-- measured ~1.6 ms per 1,000).
+SELECT namespace, key, version, metadata, created_by, created_at, head FROM memories
 WHERE namespace = ?1 AND key IN (SELECT value FROM json_each(?2))
+
+-- name: memory_batch_existing_pairs
+-- The same for a batch across many namespaces (a group of concurrent puts, say): ?1 is a JSON
+-- list of [namespace, key] pairs. One statement per namespace cost 4.5 µs a key there, this 1.5;
+-- for one namespace's keys it costs a few hundred instructions a key more than the above.
+SELECT m.namespace, m.key, m.version, m.metadata, m.created_by, m.created_at, m.head
+FROM json_each(?1) CROSS JOIN memories AS m ON m.namespace = json_each.value ->> 0 AND m.key = json_each.value ->> 1
 
 -- name: memory_batch_insert
 -- A batch's puts of keys it read as absent (memory_batch_existing, in the same transaction), and
