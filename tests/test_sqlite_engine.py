@@ -379,7 +379,7 @@ def test_checks_still_refuse_bad_values_and_writes_build_no_in_list_tables(db_pa
             conn.execute(bad)
     conn.execute("UPDATE tasks SET idempotency_key = NULL")  # many tasks may have no key
     for name, args in (
-        ("memory_upsert_quiet", ("ns", "k", "semantic", "1", None, None, 1, None, None)),
+        ("memory_upsert", ("ns", "k", "semantic", "1", None, None, 1, None)),
         ("session_set_status", ("active", 1, "s1", "created")),
         ("task_claim", ("a", "tok", 1, 1, "w")),
         ("task_complete_quiet", ("a", "tok", "null", 1)),

@@ -207,7 +207,7 @@ class MemoryStore:
                 )
         expires = None if p.ttl_us is None else now + p.ttl_us
         version, meta, created_by, created_at, aid, prev = cur.execute(
-            self._q.memory_upsert, (p.namespace, p.key, p.type, p.value, p.metadata, p.actor, now, expires, None)
+            self._q.memory_upsert, (p.namespace, p.key, p.type, p.value, p.metadata, p.actor, now, expires)
         ).fetchall()[0]
         # the audit row goes in before the next put of the batch computes its head from max(id)
         cur.execute(self._q.audit_insert_linked, _put_audit_row(p, version, meta, now, expires, aid, prev))

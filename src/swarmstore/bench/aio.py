@@ -102,7 +102,7 @@ class _Aiosqlite:
             t = now_us()
             await self.db.execute("BEGIN IMMEDIATE")
             rows = await self.db.execute_fetchall(
-                Q.memory_upsert, (ns, key, "semantic", VALUE_TEXT, None, None, t, None, None)
+                Q.memory_upsert, (ns, key, "semantic", VALUE_TEXT, None, None, t, None)
             )
             v, meta, _, _, aid, prev = next(iter(rows))
             snap = f'{{"type":"semantic","expires_at":null,"metadata":{meta},"value":{VALUE_TEXT}}}'

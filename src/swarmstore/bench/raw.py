@@ -33,7 +33,7 @@ def put(cur: apsw.Cursor, namespace: str, key: str, value: str, t: int) -> None:
     """One memory put (the upsert and its audit row, which is the version's history), inside the
     caller's transaction."""
     v, meta, _, _, aid, prev = cur.execute(
-        Q.memory_upsert, (namespace, key, "semantic", value, None, None, t, None, None)
+        Q.memory_upsert, (namespace, key, "semantic", value, None, None, t, None)
     ).fetchall()[0]
     snap = f'{{"type":"semantic","expires_at":null,"metadata":{meta},"value":{value}}}'
     cur.execute(

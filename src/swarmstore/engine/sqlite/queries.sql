@@ -130,19 +130,15 @@ WITH RECURSIVE chain(id) AS (
 )
 UPDATE audit SET snapshot = NULL FROM chain WHERE audit.id = chain.id AND audit.snapshot IS NOT NULL
 
--- name: memory_upsert_quiet
--- head: the id of the put's audit row, given (?9, a batch) or the next one (a single put).
+-- name: memory_upsert
+-- A single put: head is the id its audit row will get (the next one: the writer holds the lock).
 INSERT INTO memories (namespace, key, version, type, value, metadata, created_by, updated_by,
                       created_at, updated_at, expires_at, deleted_at, head, prev_head)
-VALUES (?1, ?2, 1, ?3, ?4, coalesce(?5, '{}'), ?6, ?6, ?7, ?7, ?8, NULL,
-        coalesce(?9, {{next_audit_id}}), NULL)
+VALUES (?1, ?2, 1, ?3, ?4, coalesce(?5, '{}'), ?6, ?6, ?7, ?7, ?8, NULL, {{next_audit_id}}, NULL)
 ON CONFLICT (namespace, key) DO UPDATE SET
     version = version + 1, type = ?3, value = ?4, metadata = coalesce(?5, metadata),
     updated_by = ?6, updated_at = ?7, expires_at = ?8, deleted_at = NULL,
     prev_head = head, head = excluded.head
-
--- name: memory_upsert
-{{memory_upsert_quiet}}
 RETURNING version, metadata, created_by, created_at, head, prev_head
 
 -- name: memory_batch_existing
