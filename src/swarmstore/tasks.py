@@ -116,14 +116,14 @@ def deadline_cap(deadline: int | None, estimated: int | None) -> int | None:
 _DEPENDANTS = 26  # the dependants count's place among task_cols
 
 
-_EMPTY_JSON = {"null": None, "[]": None, "{}": None}  # (decoded afresh each time: mutable)
-
-
 def _loads(text: str) -> Any:
-    """orjson.loads, with the common empty values made without the parser."""
-    if text in _EMPTY_JSON:
-        return None if text == "null" else ([] if text == "[]" else {})
-    return orjson.loads(text)
+    """orjson.loads, with the common empty values made without the parser (a new [] or {} each
+    time: the caller may change it)."""
+    if text == "{}":
+        return {}
+    if text == "[]":
+        return []
+    return None if text == "null" else orjson.loads(text)
 
 
 def _task(r: Row, now: int) -> Task:
