@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections import Counter
 from typing import Any
 
 import swarmstore
@@ -141,3 +142,71 @@ def test_a_completion_that_fails_on_the_lock_does_not_stop_the_worker(db_path: s
         assert ("first", 1) in runs and ("first", 2) in runs, runs
         assert stats.lost == 1 and stats.completed == 2
         assert st.tasks.get(first.id).status == "completed" and st.tasks.get(first.id).attempt == 2
+
+
+def _fast(store: Store, handler: Any, **kw: Any) -> Worker:
+    return Worker(store, handler, until_idle=True, poll_interval=0.01, install_signals=False, **kw)
+
+
+def test_quick_tasks_are_claimed_and_completed_in_batches(store: Store) -> None:
+    store.tasks.submit_many([{"summary": f"t{i}"} for i in range(60)])
+    stats = _fast(store, lambda t: t.summary, prefetch=8).run()
+    assert stats.completed == 60 and stats.handled == 60
+    done = store.tasks.list(status="completed", limit=100).items
+    assert len(done) == 60 and all(t.result == t.summary and t.attempt == 1 for t in done)
+    # tasks claimed in one step share a lease token: the first claim takes one (the handler's
+    # speed is unknown), the next ones take prefetch=8 each
+    batches = Counter(t.lease_token for t in done)
+    assert max(batches.values()) == 8 and len(batches) <= 12
+
+
+def test_slow_tasks_and_prefetch_1_are_claimed_one_at_a_time(store: Store) -> None:
+    store.tasks.submit_many([{"summary": f"t{i}"} for i in range(8)])
+    running: list[int] = []
+
+    def slow(task: Task) -> None:
+        time.sleep(0.02)  # longer than flush_after: nothing is claimed ahead of it
+        running.append(len(store.tasks.list(status="running").items))
+
+    assert _fast(store, slow, flush_after=0.005, max_tasks=4).run().completed == 4
+    assert (
+        _fast(store, lambda t: running.append(len(store.tasks.list(status="running").items)), prefetch=1)
+        .run()
+        .completed
+        == 4
+    )
+    assert running == [1] * 8
+    assert len({t.lease_token for t in store.tasks.list(status="completed").items}) == 8
+
+
+def test_stop_in_a_batch_completes_what_ran_and_hands_back_the_rest(store: Store) -> None:
+    store.tasks.submit_many([{"summary": f"t{i}"} for i in range(20)])
+    ran: list[str] = []
+
+    def handler(task: Task) -> None:
+        ran.append(task.id)
+        if len(ran) == 5:
+            w.stop()
+
+    w = Worker(store, handler, prefetch=8, poll_interval=0.01, install_signals=False)
+    stats = w.run()
+    assert stats.completed == 5 and stats.handed_back >= 1
+    assert sorted(t.id for t in store.tasks.list(status="completed").items) == sorted(ran)
+    ready = store.tasks.list(status="ready", limit=100).items
+    assert len(ready) == 15 and all((t.attempt, t.lease_token) == (0, None) for t in ready)
+    assert store.tasks.list(status="running").items == []
+
+
+def test_completions_held_back_by_a_long_task_commit_before_their_leases_end(store: Store) -> None:
+    store.tasks.submit_many([{"summary": f"t{i}"} for i in range(10)])
+    ran: list[str] = []
+
+    def handler(task: Task) -> None:
+        ran.append(task.summary)
+        if task.summary == "t3":
+            time.sleep(0.6)  # twice the lease: t1 and t2 finished before it, in the same batch
+
+    stats = _fast(store, handler, prefetch=8, lease_seconds=0.3).run()
+    assert sorted(ran) == sorted(f"t{i}" for i in range(10)), "each task ran once"
+    assert (stats.completed, stats.lost) == (10, 0)
+    assert all(t.attempt == 1 for t in store.tasks.list(status="completed").items)

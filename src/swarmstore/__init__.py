@@ -13,6 +13,7 @@ __all__ = [
     "AsyncStore",
     "AsyncWorker",
     "AuditEntry",
+    "Completions",
     "Event",
     "Memory",
     "Page",

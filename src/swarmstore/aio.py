@@ -308,6 +308,7 @@ class AsyncTasks(_AsyncService):
     heartbeat = _awaitable(Tasks.heartbeat)
     complete = _awaitable(Tasks.complete)
     complete_and_claim = _awaitable(Tasks.complete_and_claim)
+    complete_many = _awaitable(Tasks.complete_many)
     fail = _awaitable(Tasks.fail)
     release = _awaitable(Tasks.release)
     cancel = _awaitable(Tasks.cancel)

@@ -159,6 +159,19 @@ class PruneResult:
 
 
 @dataclass(slots=True)
+class Completions:
+    """What ``tasks.complete_many`` did: each completion's error, in the order given (None: it
+    committed), and the tasks claimed in the same transaction."""
+
+    errors: list[Exception | None]
+    claimed: list[Task] = field(default_factory=list)
+
+    @property
+    def completed(self) -> int:
+        return sum(e is None for e in self.errors)
+
+
+@dataclass(slots=True)
 class Page(Generic[T]):
     """One page of a listing: iterate over it; pass ``next_cursor`` back to get the next page."""
 

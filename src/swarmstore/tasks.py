@@ -53,7 +53,7 @@ from .errors import (
     TaskCancelled,
 )
 from .ids import new_id
-from .models import Page, PruneResult, Task, TaskNode
+from .models import Completions, Page, PruneResult, Task, TaskNode
 from .paging import newest_first
 from .validation import check_choice, check_choices, check_int, check_limit, check_name, opt_name
 
@@ -646,21 +646,77 @@ class Tasks:
 
         return self._e.write(op)
 
+    def complete_many(
+        self,
+        items: Iterable[Sequence[Any]],
+        *,
+        claim: int = 0,
+        worker_id: str | None = None,
+        queues: str | Sequence[str] = ("default",),
+        agent_types: Sequence[str] | None = None,
+        lease_seconds: float = 60,
+    ) -> Completions:
+        """Complete many running tasks in one transaction, each ``(task_id, lease_token[,
+        result])``, then (``claim`` > 0, with ``worker_id``) claim up to that many next tasks in
+        the same commit: a batching worker's step. Each completion stands alone: a stale lease,
+        a cancelled task or a result that cannot be stored fails that one only (its error is in
+        ``errors``; nothing of it is written), and the others commit."""
+        done: list[tuple[str, str, str] | Exception] = []
+        for item in items:
+            try:
+                if not isinstance(item, Sequence) or isinstance(item, str) or len(item) not in (2, 3):
+                    raise InvalidInput("items", "each item is (task_id, lease_token[, result])")
+                result = item[2] if len(item) == 3 else None
+                done.append((item[0], item[1], self._result_body(item[0], item[1], result)))
+            except InvalidInput as exc:
+                done.append(exc)
+        spec = None
+        if claim:
+            if worker_id is None:
+                raise InvalidInput("worker_id", "a claim needs the claiming worker's id")
+            spec = self._claim_spec(worker_id, queues, agent_types, lease_seconds, claim)
+
+        def op(cur: Cursor) -> Completions:
+            now = now_us()
+            errors: list[Exception | None] = []
+            for d in done:
+                if isinstance(d, Exception):
+                    errors.append(d)
+                    continue
+                try:
+                    self._complete_in(cur, *d, now, read_back=False, undo_audit=True)
+                    errors.append(None)
+                except (NotFound, LeaseLost, TaskCancelled, InvalidTransition) as exc:
+                    errors.append(exc)  # (it wrote nothing: see _complete_in)
+            return Completions(errors, self._claim_in(cur, now, spec) if spec else [])
+
+        return self._e.write(op)
+
     def _result_body(self, task_id: object, lease_token: object, result: Any) -> str:
         check_name(task_id, "task_id")
         check_name(lease_token, "lease_token")
         return codec.dumps(result, "result", self._ctx.max_value_bytes)
 
     def _complete_in(
-        self, cur: Cursor, task_id: str, lease_token: str, body: str, now: int, read_back: bool = True
+        self,
+        cur: Cursor,
+        task_id: str,
+        lease_token: str,
+        body: str,
+        now: int,
+        read_back: bool = True,
+        undo_audit: bool = False,
     ) -> Task | None:
-        """The completion, inside the caller's transaction (which must roll back if it raises);
-        returns the completed task if ``read_back``."""
+        """The completion, inside the caller's transaction (which must roll back if it raises,
+        unless ``undo_audit``: then a refused completion removes its audit row and has written
+        nothing); returns the completed task if ``read_back``."""
         q = self._q
         cur.execute(q.audit_insert_task, (now, None, "task.complete", task_id, '{"released":0}'))
         args = (task_id, lease_token, body, now)
         rows = cur.execute(q.task_complete if read_back else q.task_complete_quiet, args).fetchall()
         if not rows:
+            if undo_audit:
+                cur.execute(q.audit_delete_last)
             raise self._lease_problem(cur, task_id, lease_token)  # (and the audit row rolls back)
         done = _task(rows[0], now) if read_back else None
         released = []

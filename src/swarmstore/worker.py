@@ -12,6 +12,7 @@ import socket
 import threading
 import time
 import traceback
+from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from types import FrameType
@@ -131,9 +132,20 @@ class Worker(_WorkerOptions):
         until_idle: bool = False,
         grace_seconds: float = 30.0,
         install_signals: bool = True,
+        prefetch: int = 32,
+        flush_after: float = 0.005,
     ) -> None:
         self._configure(handler, queues, agent_types, concurrency, agent_type, lease_seconds, poll_interval,
                         max_tasks, until_idle, grace_seconds, install_signals)  # fmt: skip
+        if not isinstance(prefetch, int) or not 1 <= prefetch <= 1000:
+            raise InvalidInput("prefetch", "must be an integer from 1 to 1000")
+        if not isinstance(flush_after, int | float) or not 0 <= flush_after <= 60:
+            raise InvalidInput("flush_after", "must be a number of seconds from 0 to 60")
+        self.prefetch = prefetch
+        self.flush_after = float(flush_after)
+        self._took: float | None = None  # the handler's recent duration (s), a moving average
+        self._done: list[tuple[str, str, Any]] = []  # (task id, token, result) handled, not committed
+        self._done_since = 0.0
         self.store = store
         self.name = name or f"worker-{socket.gethostname()}-{os.getpid()}"
         self._stopping = threading.Event()
@@ -154,9 +166,18 @@ class Worker(_WorkerOptions):
         agent = self.store.agents.register(self.name, self.agent_type, metadata={"queues": self.queues})
         self.agent_id = agent.id
         restore = self._install_signals()
-        threads = [
-            threading.Thread(target=self._loop, name=f"{self.name}-{i}", daemon=True) for i in range(self.concurrency)
-        ]
+        live, ended = [self.concurrency], threading.Event()
+
+        def work() -> None:
+            try:
+                self._loop()
+            finally:
+                with self._lock:
+                    live[0] -= 1
+                    if not live[0]:
+                        ended.set()  # (run returns at once, not at its next check)
+
+        threads = [threading.Thread(target=work, name=f"{self.name}-{i}", daemon=True) for i in range(self.concurrency)]
         beat = threading.Thread(target=self._heartbeats, name=f"{self.name}-heartbeat", daemon=True)
         try:
             for t in threads:
@@ -168,12 +189,12 @@ class Worker(_WorkerOptions):
                     while any(t.is_alive() for t in threads) and time.monotonic() < deadline:
                         if self._hand_back.is_set():
                             break
-                        time.sleep(0.05)
+                        ended.wait(0.05)
                     self._hand_back.set()
                 if self._hand_back.is_set():
                     self._release_all()
                     break
-                time.sleep(0.05)
+                ended.wait(0.05)
         finally:
             self._stopping.set()
             self._release_all()
@@ -203,112 +224,132 @@ class Worker(_WorkerOptions):
 
     # -- the loops -----------------------------------------------------------------------------
 
-    def _take_slot(self) -> bool:
+    def _take_slots(self, n: int) -> int:
+        """Up to ``n`` more tasks may be claimed (``max_tasks``); returns how many."""
         with self._lock:
-            if self.max_tasks is not None and self._claimed >= self.max_tasks:
-                return False
-            self._claimed += 1
-            return True
+            if self.max_tasks is not None:
+                n = max(0, min(n, self.max_tasks - self._claimed))
+            self._claimed += n
+            return n
+
+    def _batch(self) -> int:
+        """How many tasks to claim at once: as many as the handler runs in ``flush_after`` (by
+        its recent durations), at most ``prefetch``; one while that is unknown or long."""
+        took = self._took
+        if took is None or self.prefetch <= 1:
+            return 1
+        return max(1, min(self.prefetch, int(self.flush_after / max(took, 1e-6))))
 
     def _loop(self) -> None:
-        assert self.agent_id is not None
-        tasks = self.store.tasks
-        nxt: Task | None = None  # claimed with the previous task's completion
-        while not self._stopping.is_set() or nxt is not None:
-            if nxt is not None:
-                task, nxt = nxt, None
-                if self._stopping.is_set():
-                    self._give_back(task)  # claimed with the last completion, not started
-                    continue
-                nxt = self._handle(task)
+        ahead: deque[Task] = deque()  # claimed with the last step, not started
+        while True:
+            if self._stopping.is_set():
+                self._flush()
+                while ahead:
+                    self._give_back(ahead.popleft())
+                return
+            if ahead:
+                self._handle(ahead.popleft())
+                if ahead and self._done and time.monotonic() - self._done_since > self.flush_after:
+                    self._flush()  # (else the next step commits them with its claim)
                 continue
-            if not self._take_slot():
-                self._stopping.set()
-                break
-            try:
-                got = tasks.claim(self.agent_id, self.queues, self.agent_types, self.lease_seconds, 1)
-            except SwarmstoreError as exc:
-                log.warning("claim failed: %s", exc)
-                got = []
-            if not got:
+            want = self._take_slots(self._batch())
+            if not want:
+                self._stopping.set()  # max_tasks reached
+                continue
+            got = self._commit(want)
+            if len(got) < want:
                 with self._lock:
-                    self._claimed -= 1
-                if self.until_idle and not self._running and not self._open_work():
-                    self._stopping.set()
-                    break
+                    self._claimed -= want - len(got)
+            if got:
+                ahead.extend(got)
+            elif self.until_idle and not self._running and not self._open_work():
+                self._stopping.set()
+            else:
                 self._stopping.wait(self.poll_interval * random.uniform(0.5, 1.5))
-                continue
-            nxt = self._handle(got[0])
+
+    def _flush(self) -> None:
+        if self._done:
+            self._commit(0)
+
+    def _commit(self, want: int) -> list[Task]:
+        """One transaction: the completions waiting to commit (this thread's and the others'),
+        and a claim of ``want`` tasks (none: 0). Returns the claimed tasks."""
+        assert self.agent_id is not None
+        with self._lock:
+            done, self._done = self._done, []
+        try:
+            step = self.store.tasks.complete_many(
+                done, claim=want, worker_id=self.agent_id, queues=self.queues, agent_types=self.agent_types,
+                lease_seconds=self.lease_seconds,
+            )  # fmt: skip
+        except SwarmstoreError as exc:  # (Busy past the timeout, say): the leases bring them back
+            log.warning("%s failed: %s", f"committing {len(done)} completions" if done else "claim", exc)
+            for _ in done:
+                self._count("lost")
+            return []
+        got = step.claimed
+        for (task_id, *_), err in zip(done, step.errors, strict=True):
+            if err is None:
+                self._count("completed")
+            elif isinstance(err, TaskCancelled | LeaseLost | NotFound):
+                self._dropped(task_id, err)
+            else:
+                log.warning("task %s: completing it failed: %s", task_id, err)
+                self._count("lost")
+        with self._lock:
+            for t in got:
+                self._running[t.id] = TaskContext(self.store, t, self)
+        return got
 
     def _open_work(self) -> bool:
         return self.store.tasks.has_open_work(self.queues)
 
-    def _handle(self, task: Task) -> Task | None:
-        """Run one task to its end; returns the next task if it was claimed with the completion."""
+    def _handle(self, task: Task) -> None:
+        """Run one task; its completion joins those waiting to commit (see _loop)."""
         tasks = self.store.tasks
         token = task.lease_token
         assert token is not None
         with self._lock:
-            ctx = self._running.get(task.id)  # (there already if claimed with the last completion)
+            ctx = self._running.get(task.id)
             if ctx is None:
                 ctx = self._running[task.id] = TaskContext(self.store, task, self)
-        if ctx.handed_back:
-            with self._lock:
-                self._running.pop(task.id, None)
-            return None
         try:
+            if ctx.handed_back:
+                return
+            if ctx.cancelled.is_set():  # (cancelled before it started)
+                self._count("cancelled")
+                return
+            began = time.perf_counter()
             try:
                 result = self.handler(task, ctx) if self._wants_ctx else self.handler(task)
             except Exception as exc:  # the handler's failure is the task's failed attempt
                 if ctx.handed_back:
-                    return None
+                    return
                 if ctx.cancelled.is_set():
                     self._count("cancelled")
-                    return None
+                    return
                 error = f"{type(exc).__name__}: {exc}\n{traceback.format_exc(limit=5)}"
                 try:
                     t = tasks.fail(task.id, token, error)
                     self._count("retried" if t.status == "ready" else "failed")
                 except (TaskCancelled, LeaseLost, NotFound) as why:
-                    self._dropped(task, why)
+                    self._dropped(task.id, why)
                 except SwarmstoreError as exc:  # (Busy past the timeout, say): the lease brings it back
                     log.warning("task %s: recording the failure failed: %s", task.id, exc)
                     self._count("lost")
-                return None
+                return
+            took = time.perf_counter() - began
+            self._took = took if self._took is None else 0.8 * self._took + 0.2 * took
             if ctx.handed_back:
-                return None  # another worker may run it now; this result is dropped
-            try:
-                if self._stopping.is_set() or not self._take_slot():
-                    tasks.complete(task.id, token, result)
-                    self._count("completed")
-                    return None
-                # The step to the next task: completion and claim share one commit.
-                try:
-                    got = tasks.complete_and_claim(
-                        task.id, token, result, worker_id=self.agent_id or self.name, queues=self.queues,
-                        agent_types=self.agent_types, lease_seconds=self.lease_seconds,
-                    )  # fmt: skip
-                except BaseException:
-                    with self._lock:
-                        self._claimed -= 1
-                    raise
-                self._count("completed")
-                if not got:
-                    with self._lock:
-                        self._claimed -= 1
-                    return None
-                with self._lock:
-                    self._running[got[0].id] = TaskContext(self.store, got[0], self)
-                return got[0]
-            except (TaskCancelled, LeaseLost, NotFound) as why:
-                self._dropped(task, why)
-            except SwarmstoreError as exc:  # (Busy past the timeout, say): the lease brings it back
-                log.warning("task %s: completing it failed: %s", task.id, exc)
-                self._count("lost")
+                return  # another worker may run it now; this result is dropped
+            with self._lock:
+                if not self._done:
+                    self._done_since = time.monotonic()
+                self._done.append((task.id, token, result))
         finally:
             with self._lock:
                 self._running.pop(task.id, None)
-        return None
 
     def _give_back(self, task: Task) -> None:
         with self._lock:
@@ -321,8 +362,8 @@ class Worker(_WorkerOptions):
         except SwarmstoreError as exc:
             log.info("task %s: hand-back failed (its lease will expire): %s", task.id, exc)
 
-    def _dropped(self, task: Task, why: Exception) -> None:
-        log.info("task %s: result dropped: %s", task.id, why)
+    def _dropped(self, task_id: str, why: Exception) -> None:
+        log.info("task %s: result dropped: %s", task_id, why)
         self._count("cancelled" if isinstance(why, TaskCancelled) else "lost")
 
     def _count(self, what: str) -> None:
@@ -333,6 +374,7 @@ class Worker(_WorkerOptions):
         assert self.agent_id is not None
         every = max(0.05, self.lease_seconds / 3)
         while not self._stopping.wait(every):
+            self._flush()  # (completions held back by a long task of their batch: before their leases end)
             with self._lock:
                 running = list(self._running.values())
             for ctx in running:
@@ -350,6 +392,7 @@ class Worker(_WorkerOptions):
                 log.warning("worker heartbeat failed: %s", exc)
 
     def _release_all(self) -> None:
+        self._flush()  # what finished is completed, not handed back
         with self._lock:
             running = list(self._running.values())
         for ctx in running:

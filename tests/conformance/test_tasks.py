@@ -297,6 +297,54 @@ def test_complete_and_claim_claims_nothing_when_the_completion_fails(store: Stor
     assert len(store.tasks.list(status="ready")) == 1, "the failed step claimed nothing"
 
 
+def test_complete_many_commits_each_completion_alone_and_claims_after_them(store: Store) -> None:
+    a, b, c, d = store.tasks.submit_many([{"summary": s, "priority": 9} for s in "abcd"])
+    after_a = store.tasks.submit("after a", depends_on=[a.id], priority=10)
+    later = store.tasks.submit("later", priority=1)
+    running = store.tasks.claim("w1", limit=4)
+    assert {t.id for t in running} == {a.id, b.id, c.id, d.id}
+    tok = {t.id: t.lease_token or "" for t in running}
+    store.tasks.cancel(c.id)
+    tasks_before, audit_before = counts(store)
+    step = store.tasks.complete_many(
+        [
+            (a.id, tok[a.id], {"n": 1}),
+            (b.id, "stale-token", 2),
+            (c.id, tok[c.id]),
+            (d.id, tok[d.id], {1, 2}),  # (a set is no JSON)
+            ("no-such-task", "x"),
+            (b.id, tok[b.id]),
+        ],
+        claim=5,
+        worker_id="w2",
+        lease_seconds=30,
+    )
+    assert [type(e).__name__ if e else None for e in step.errors] == [
+        None, "LeaseLost", "TaskCancelled", "InvalidInput", "NotFound", None,
+    ]  # fmt: skip
+    assert step.completed == 2
+    # the refused ones wrote nothing: no audit row, d still running with its lease
+    assert (store.tasks.get(a.id).status, store.tasks.get(a.id).result) == ("completed", {"n": 1})
+    assert (store.tasks.get(b.id).status, store.tasks.get(b.id).result) == ("completed", None)
+    assert store.tasks.get(c.id).status == "cancelled"
+    assert (store.tasks.get(d.id).status, store.tasks.get(d.id).lease_token) == ("running", tok[d.id])
+    # the claim sees what the completions released, in the same commit
+    assert [t.id for t in step.claimed] == [after_a.id, later.id]
+    assert all((t.status, t.worker_id) == ("running", "w2") for t in step.claimed)
+    # 2 completions, 1 release, 2 claims
+    assert counts(store) == (tasks_before, audit_before + 5)
+    assert store.audit.list(entity_id=d.id).items[0].action == "task.claim"
+    # no claim without a worker id; nothing to complete is a plain claim
+    with pytest.raises(InvalidInput):
+        store.tasks.complete_many([(d.id, tok[d.id])], claim=1)
+    with pytest.raises(InvalidInput):
+        store.tasks.complete_many([(d.id, tok[d.id])], claim=1, worker_id="w", queues=[])
+    assert store.tasks.get(d.id).status == "running"
+    assert store.tasks.complete_many([], claim=1, worker_id="w3").claimed == []
+    bad = store.tasks.complete_many(["ab", (d.id,)])
+    assert [type(e).__name__ for e in bad.errors] == ["InvalidInput", "InvalidInput"]
+
+
 def test_heartbeat_never_extends_past_the_timeout(store: Store) -> None:
     store.tasks.submit("short", timeout_seconds=0.05)
     t = claim_one(store, lease_seconds=60)

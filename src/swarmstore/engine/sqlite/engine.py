@@ -99,6 +99,7 @@ class SqliteEngine:
         self._ckpt_wake: threading.Event | None = None
         self._ckpt_lock = threading.Lock()
         self._restart_since = 0.0
+        self._busy_since = 0.0
         self._closed = False
         parent = os.path.dirname(os.path.abspath(path))
         if not os.path.isdir(parent):
@@ -130,7 +131,27 @@ class SqliteEngine:
     def _connect_writer(self) -> apsw.Connection:
         conn = self._connect()
         conn.set_wal_hook(self._on_wal)  # replaces SQLite's auto-checkpoint: see checkpoint()
+        conn.set_busy_handler(self._write_wait)
         return conn
+
+    # Waiting for another process's write lock. SQLite's own handler sleeps 1, 2, 5, 10 ... up to
+    # 100 ms between tries, while a transaction holds the lock for well under a millisecond: a
+    # process that lost the lock once slept through dozens of commits (an AsyncWorker's whole
+    # loop idles meanwhile) and, near the end of a queue, up to 100 ms after the work ran out.
+    # Polled every 0.25 ms for the first millisecond, then 1, 2 and 5 ms: measured with 4 worker
+    # processes, 0.81-0.90x one process's claim+complete rate -> 0.92-0.95x (AsyncWorker), and
+    # the processes share the work instead of one taking nearly all of it.
+    _WAITS = (0.00025, 0.00025, 0.00025, 0.00025, 0.001, 0.002)
+    _WAIT_MAX = 0.005
+
+    def _write_wait(self, tries: int) -> bool:
+        now = time.monotonic()
+        if tries == 0:
+            self._busy_since = now
+        elif now - self._busy_since > self._busy / 1000:
+            return False  # (SQLITE_BUSY: errors.Busy)
+        time.sleep(self._WAITS[tries] if tries < len(self._WAITS) else self._WAIT_MAX)
+        return True
 
     def _reader(self, slot: str = "cur", busy_timeout_ms: int | None = None) -> apsw.Cursor:
         """This thread's read cursor in ``slot`` (made on first use): ``cur`` waits for locks like
@@ -287,7 +308,7 @@ class SqliteEngine:
         except apsw.BusyError:
             return False
         finally:
-            self._writer.set_busy_timeout(self._busy)
+            self._writer.set_busy_handler(self._write_wait)
         return True
 
     def _run_group(

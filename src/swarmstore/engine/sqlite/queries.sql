@@ -369,6 +369,11 @@ RETURNING dependants
 INSERT INTO audit (at, actor, action, entity, entity_id, namespace, detail, prev)
 VALUES (?1, ?2, ?3, 'task', ?4, NULL, ?5, (SELECT audit_head FROM tasks WHERE id = ?4))
 
+-- name: audit_delete_last
+-- The audit row just inserted, of a change that was then refused (complete_many isolates each
+-- completion this way, with no savepoint).
+DELETE FROM audit WHERE id = {{last_audit_id}}
+
 -- name: task_set_audit_head
 UPDATE tasks SET audit_head = {{last_audit_id}} WHERE id = ?
 
