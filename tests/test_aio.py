@@ -19,7 +19,7 @@ import swarmstore
 import swarmstore.aio
 from swarmstore import Task
 from swarmstore.aio import AsyncTaskContext, AsyncWorker
-from swarmstore.errors import Conflict, InvalidInput, StoreClosed
+from swarmstore.errors import Conflict, InvalidInput, LeaseLost, StoreClosed
 
 
 def test_concurrent_writes_share_transactions_and_a_failure_fails_alone(db_path: str) -> None:
@@ -114,6 +114,40 @@ def test_a_failed_batch_of_puts_falls_back_to_one_by_one(db_path: str) -> None:
             page = await st.memory.list("f", limit=100)
             assert sorted(m.key for m in page) == sorted(k for k in keys if k != "bad")
             assert all(m.version == 1 for m in page), "each put applied once"
+
+    asyncio.run(main())
+
+
+def test_concurrent_steps_of_one_worker_run_as_one_batch(db_path: str) -> None:
+    """Concurrent complete_and_claim calls of one worker (an AsyncWorker's coroutines) commit as
+    one batch: every completion stands alone (a stale lease fails that step only, and it claims
+    nothing), and the tasks claimed for the others are distinct, one a step, best first."""
+
+    async def main() -> None:
+        async with swarmstore.aio.open(db_path) as st:
+            first = await st.tasks.submit_many([{"summary": f"a{i}", "priority": 9} for i in range(8)])
+            running = await st.tasks.claim("w", limit=8)
+            assert {t.id for t in running} == {t.id for t in first}
+            nxt = await st.tasks.submit_many([{"summary": f"b{i}", "priority": 10 - i} for i in range(8)])
+            audit_before = (await st.stats())["rows"]["audit"]
+            batched_before = st._writer.batched
+            steps = [
+                st.tasks.complete_and_claim(t.id, "stale" if i == 3 else t.lease_token or "", i, worker_id="w")
+                for i, t in enumerate(running)
+            ]
+            results = await asyncio.gather(*steps, return_exceptions=True)
+            assert st._writer.batched - batched_before == 8, "one batch"
+            assert isinstance(results[3], LeaseLost)
+            got = [r for i, r in enumerate(results) if i != 3]
+            assert all(isinstance(r, list) and len(r) == 1 for r in got)
+            claimed = [r[0] for r in got]  # type: ignore[index]
+            assert [t.id for t in claimed] == [t.id for t in nxt[:7]], "distinct, in score order"
+            assert all((t.status, t.worker_id) == ("running", "w") for t in claimed)
+            for i, t in enumerate(running):
+                done = await st.tasks.get(t.id)
+                assert (done.status, done.result) == (("running", None) if i == 3 else ("completed", i))
+            assert (await st.tasks.get(nxt[7].id)).status == "ready"
+            assert (await st.stats())["rows"]["audit"] == audit_before + 7 + 7, "7 completions, 7 claims"
 
     asyncio.run(main())
 

@@ -120,10 +120,11 @@ class GroupWriter:
     def _batched(
         self, part: list[tuple[Callable[[Cursor], Any], asyncio.Future[Any]]]
     ) -> list[tuple[bool, Any]] | None:
-        """A group whose operations all share a ``batch_key`` (plain puts of one store, say), run
-        as one batch operation, with one outcome per operation; None if the group is not one, or
-        if the batch failed (the caller then runs the operations one by one, each isolated: the
-        batch was rolled back whole, and nothing else was in its transaction)."""
+        """A group whose operations all share a ``batch_key`` (plain puts of one store, or one
+        worker's steps to its next tasks), run as one batch operation, with one outcome per
+        operation (an exception instance: that operation failed alone); None if the group is not
+        one, or if the batch failed (the caller then runs the operations one by one, each
+        isolated: the batch was rolled back whole, and nothing else was in its transaction)."""
         key = getattr(part[0][0], "batch_key", None)
         if key is None or len(part) < 2 or any(getattr(fn, "batch_key", None) is not key for fn, _ in part):
             return None
@@ -133,7 +134,7 @@ class GroupWriter:
         if outcome is None or not outcome[0][0]:
             return None
         self.batched += len(ops)
-        return [(True, result) for result in outcome[0][1]]
+        return [(not isinstance(result, Exception), result) for result in outcome[0][1]]
 
     def stop(self) -> None:
         """Finish everything queued, then end the thread (blocks: call it from a worker thread)."""

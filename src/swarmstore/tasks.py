@@ -197,6 +197,46 @@ class _ClaimSpec(NamedTuple):
     limit: int
 
 
+class _StepOp:
+    """One ``complete_and_claim``'s write operation. A group commit (the async API: an
+    AsyncWorker's coroutines stepping at once) whose operations are all steps of one store, worker
+    and claim may run them as one batch (``run_batch``): the completions, each standing alone,
+    then one claim for all that completed, dealt out in order; the expired-lease check and the
+    search for candidates run once, not once a step."""
+
+    __slots__ = ("batch_key", "body", "spec", "task_id", "tasks", "token")
+
+    def __init__(self, tasks: Tasks, task_id: str, token: str, body: str, spec: _ClaimSpec) -> None:
+        self.tasks, self.task_id, self.token, self.body, self.spec = tasks, task_id, token, body, spec
+        key = (spec.worker_id, tuple(spec.queues), spec.types, spec.lease)
+        self.batch_key = tasks._step_keys.setdefault(key, key)  # (one object per claim: see aio._batched)
+
+    def __call__(self, cur: Cursor) -> list[Task]:
+        now = now_us()
+        self.tasks._complete_in(cur, self.task_id, self.token, self.body, now, read_back=False)
+        return self.tasks._claim_in(cur, now, self.spec)
+
+    @staticmethod
+    def run_batch(cur: Cursor, ops: builtins.list[_StepOp]) -> builtins.list[builtins.list[Task] | Exception]:
+        tasks, now = ops[0].tasks, now_us()
+        out: builtins.list[builtins.list[Task] | Exception] = []
+        wanted = 0
+        for op in ops:
+            try:
+                tasks._complete_in(cur, op.task_id, op.token, op.body, now, read_back=False, undo_audit=True)
+                out.append([])
+                wanted += op.spec.limit
+            except (NotFound, LeaseLost, TaskCancelled, InvalidTransition) as exc:
+                out.append(exc)  # (it wrote nothing, and claims nothing)
+        claimed = tasks._claim_in(cur, now, ops[0].spec._replace(limit=wanted)) if wanted else []
+        at = 0
+        for op, got in zip(ops, out, strict=True):
+            if isinstance(got, list):
+                got += claimed[at : at + op.spec.limit]
+                at += op.spec.limit
+        return out
+
+
 def _opt_seconds(value: object, field: str) -> int | None:
     return None if value is None else seconds_us(value, field)  # type: ignore[arg-type]
 
@@ -212,6 +252,7 @@ class Tasks:
         self._ctx = ctx
         self._e = ctx.engine
         self._q = ctx.engine.q
+        self._step_keys: dict[tuple[Any, ...], tuple[Any, ...]] = {}
 
     # -- submitting ----------------------------------------------------------------------------
 
@@ -638,13 +679,7 @@ class Tasks:
         lease, a cancelled task), it raises as ``complete`` does and nothing is claimed."""
         body = self._result_body(task_id, lease_token, result)
         spec = self._claim_spec(worker_id, queues, agent_types, lease_seconds, limit)
-
-        def op(cur: Cursor) -> list[Task]:
-            now = now_us()
-            self._complete_in(cur, task_id, lease_token, body, now, read_back=False)
-            return self._claim_in(cur, now, spec)
-
-        return self._e.write(op)
+        return self._e.write(_StepOp(self, task_id, lease_token, body, spec))
 
     def complete_many(
         self,

@@ -26,7 +26,8 @@ from . import raw
 from .harness import Result, measure, measure_pair
 
 # A worker process: open the store, say ready, wait for "go", then run a swarmstore.Worker (one
-# thread: each completion claims the next task in the same commit) until the queue is empty.
+# thread, default options: quick tasks are claimed in batches, and a batch's completions commit
+# with the next claim) until the queue is empty.
 CYCLER = textwrap.dedent(
     """
     import sys, time, swarmstore
@@ -257,11 +258,11 @@ def run(workdir: str, quick: bool) -> list[Result]:
     # start-up (agent registration) and idle tail weigh in it: 4 Worker processes measured
     # 0.64-0.9x one process that way, 0.9-1.04x with 20,000.
     per_run = 1_000 if quick else 20_000
-    # Each count of processes runs twice, in the order 1, 2, 4, 1, 2, 4, and keeps its better run:
-    # on this shared host one run alone swung 0.7-1.07x against the other counts.
+    # Each count of processes runs three times, in the order 1, 2, 4, 1, 2, 4, ..., and keeps its
+    # best run: on this shared host one run alone swung 0.7-1.07x against the other counts.
     for kind, lanes in (("Worker", 0), (f"AsyncWorker x{ASYNC_LANES}", ASYNC_LANES)):
         best: dict[int, tuple[int, float]] = {}
-        for attempt in range(1 if quick else 2):
+        for attempt in range(1 if quick else 3):
             for procs in (1, 2, 4):
                 q = f"cycles-{lanes}-{procs}-{attempt}"  # its own queue: until_idle must not wait for others' leases
                 for k in range(0, per_run, 5_000):
