@@ -9,6 +9,7 @@ import signal
 import subprocess
 import sys
 import textwrap
+import threading
 import time
 from typing import Any
 
@@ -148,6 +149,29 @@ def test_concurrent_steps_of_one_worker_run_as_one_batch(db_path: str) -> None:
                 assert (done.status, done.result) == (("running", None) if i == 3 else ("completed", i))
             assert (await st.tasks.get(nxt[7].id)).status == "ready"
             assert (await st.stats())["rows"]["audit"] == audit_before + 7 + 7, "7 completions, 7 claims"
+
+    asyncio.run(main())
+
+
+def test_a_group_that_meets_a_short_lock_waits_for_it_on_the_loop(db_path: str) -> None:
+    """Another process's write lock, held for a few milliseconds: the group tries again on the
+    loop and commits there; held past the retries (~20 ms), the writer thread takes the group."""
+
+    async def main() -> None:
+        async with swarmstore.aio.open(db_path) as st:
+            await st.memory.put("w", "warm", 0)
+            other = apsw.Connection(db_path)
+            for hold, where in ((0.003, "loop"), (0.15, "thread")):
+                other.execute("BEGIN IMMEDIATE")
+                threading.Timer(hold, lambda: other.execute("COMMIT")).start()
+                on_loop, groups = st._writer.on_loop, st._writer.groups
+                start = time.perf_counter()
+                got = await asyncio.gather(*(st.memory.put("w", f"{where}{i}", i) for i in range(5)))
+                assert time.perf_counter() - start >= hold * 0.9, "it waited for the lock"
+                assert [m.version for m in got] == [1] * 5
+                assert st._writer.groups - groups == 1
+                assert st._writer.on_loop - on_loop == (1 if where == "loop" else 0), where
+            other.close()
 
     asyncio.run(main())
 

@@ -45,6 +45,13 @@ R = TypeVar("R")
 _STOP = object()
 MAX_GROUP = 1000  # operations per group transaction
 
+# A group that finds the write lock taken by another process waits on the loop: it tries again
+# after these delays (s; 20 ms in all), and only then goes to the writer thread, which waits in
+# SQLite's busy handler. On the thread, the group's Python ran beside the event loop's and took
+# turns with it for the GIL while holding the lock: with 2 AsyncWorker processes the lock was held
+# 38 µs a task instead of 30, and the pair drained at 0.90x one process's rate; ~0.95x this way.
+_RETRIES = (0.00025,) * 4 + (0.001,) * 19
+
 
 class _Skipped(Exception):
     """The awaiting coroutine was cancelled before its operation started."""
@@ -66,6 +73,7 @@ class GroupWriter:
         self._closed = False
         self._pending: dict[asyncio.AbstractEventLoop, list[tuple[Callable[[Cursor], Any], asyncio.Future[Any]]]] = {}
         self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
+        self._tries: dict[asyncio.AbstractEventLoop, int] = {}  # on-loop tries of the group waiting
         self._thread = threading.Thread(target=self._run, name="swarmstore-writer", daemon=True)
         self._thread.start()
         self.groups = 0  # transactions committed
@@ -92,8 +100,10 @@ class GroupWriter:
         pending.append((fn, fut))
         return fut
 
-    def flush(self, loop: asyncio.AbstractEventLoop) -> None:
-        """Commit what this loop submitted (on the loop if the lock is free, else on the thread)."""
+    def flush(self, loop: asyncio.AbstractEventLoop, final: bool = False) -> None:
+        """Commit what this loop submitted: on the loop if the lock is free; if another process
+        holds it, try again on the loop a little later (see _RETRIES), and only then (or at once
+        when ``final``) hand the group to the writer thread."""
         batch = self._pending.pop(loop, None)
         if not batch:
             return
@@ -109,9 +119,18 @@ class GroupWriter:
                 if outcomes is None:
                     outcomes = self._engine.write_group([fn for fn, _ in part], nowait=True)
             if outcomes is None:
+                tries = self._tries.get(loop, 0)
+                if not final and tries < len(_RETRIES) and self._queue.empty():
+                    # (what was submitted meanwhile joins behind it, in order)
+                    self._pending[loop] = batch[i:] + self._pending.pop(loop, [])
+                    self._tries[loop] = tries + 1
+                    loop.call_later(_RETRIES[tries], self.flush, loop)
+                    return
+                self._tries[loop] = 0
                 for fn, fut in batch[i:]:
                     self._queue.put((fn, fut, loop))
                 break
+            self._tries[loop] = 0
             self.groups += 1
             self.on_loop += 1
             self.operations += len(part)
@@ -374,7 +393,7 @@ class AsyncStore:
         if self._closed:
             return
         self._closed = True
-        self._writer.flush(asyncio.get_running_loop())  # what this loop submitted, not yet flushed
+        self._writer.flush(asyncio.get_running_loop(), final=True)  # what this loop submitted, not yet flushed
         await asyncio.to_thread(self._writer.stop)
         self._store.close()
 
