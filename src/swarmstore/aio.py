@@ -46,11 +46,13 @@ _STOP = object()
 MAX_GROUP = 1000  # operations per group transaction
 
 # A group that finds the write lock taken by another process waits on the loop: it tries again
-# after these delays (s; 20 ms in all), and only then goes to the writer thread, which waits in
+# after these delays (s; 23 ms in all), and only then goes to the writer thread, which waits in
 # SQLite's busy handler. On the thread, the group's Python ran beside the event loop's and took
 # turns with it for the GIL while holding the lock: with 2 AsyncWorker processes the lock was held
-# 38 µs a task instead of 30, and the pair drained at 0.90x one process's rate; ~0.95x this way.
-_RETRIES = (0.00025,) * 4 + (0.001,) * 19
+# 38 µs a task instead of 30, and the pair drained at 0.90x one process's rate; 0.96-1.0x this
+# way. (Retries every 0.25 ms made the processes take turns more often, each turn on caches the
+# other process had just used: with 4 processes on 2 cores, 37 µs a task against 34 this way.)
+_RETRIES = (0.001, 0.002) + (0.005,) * 4
 
 
 class _Skipped(Exception):
