@@ -121,3 +121,5 @@ def test_worker_command_drains_the_queue(tmp_path: Path) -> None:
     assert {t["status"] for t in json.loads(r.stdout)["items"]} == {"completed"}
     r = run("worker", "--handler", "tests.worker_handlers:nope", db=db, env=env)
     assert r.returncode == 1 and r.stderr.strip().count("\n") == 0 and "nope" in r.stderr
+    r = run("worker", "--handler", "tests.worker_handlers:echo", "--prefetch", "0", db=db, env=env)
+    assert r.returncode == 1 and r.stderr.strip().count("\n") == 0 and "prefetch" in r.stderr

@@ -114,6 +114,11 @@ class Worker(_WorkerOptions):
     attempt (retried with backoff while attempts remain). SIGINT/SIGTERM stop claiming and let
     running tasks finish for up to ``grace_seconds``; what is still running then (or at a second
     signal) is handed back to the queue, never lost.
+
+    Quick tasks are claimed in batches: as many as the handler ran in ``flush_after`` seconds
+    lately, at most ``prefetch``; their completions commit together with the next claim, or once
+    ``flush_after`` has passed (the heartbeat thread commits those a long task holds back). A
+    handler slower than ``flush_after`` gets one task at a time; ``prefetch=1`` turns this off.
     """
 
     def __init__(

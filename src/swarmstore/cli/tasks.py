@@ -251,6 +251,7 @@ def worker(
     name: str | None = None,
     until_idle: Annotated[bool, typer.Option(help="Exit when the queues have no open work.")] = False,
     max_tasks: int | None = None,
+    prefetch: Annotated[int, typer.Option(help="Most tasks claimed at once when the handler is quick.")] = 32,
     db: DbOpt = None,
 ) -> None:
     """Run a worker: claim -> handle -> complete/fail, until SIGINT/SIGTERM."""
@@ -270,6 +271,7 @@ def worker(
             name=name,
             until_idle=until_idle,
             max_tasks=max_tasks,
+            prefetch=prefetch,
         )
         stats = w.run()
     console.print(orjson.dumps(vars(stats)).decode())
