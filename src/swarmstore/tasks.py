@@ -222,12 +222,9 @@ class _StepOp:
         out: builtins.list[builtins.list[Task] | Exception] = []
         wanted = 0
         for op in ops:
-            try:
-                tasks._complete_in(cur, op.task_id, op.token, op.body, now, read_back=False, undo_audit=True)
-                out.append([])
-                wanted += op.spec.limit
-            except (NotFound, LeaseLost, TaskCancelled, InvalidTransition) as exc:
-                out.append(exc)  # (it wrote nothing, and claims nothing)
+            refused = tasks._complete_alone(cur, op.task_id, op.token, op.body, now)
+            out.append([] if refused is None else refused)  # (a refused one claims nothing)
+            wanted += 0 if refused else op.spec.limit
         claimed = tasks._claim_in(cur, now, ops[0].spec._replace(limit=wanted)) if wanted else []
         at = 0
         for op, got in zip(ops, out, strict=True):
@@ -713,16 +710,7 @@ class Tasks:
 
         def op(cur: Cursor) -> Completions:
             now = now_us()
-            errors: list[Exception | None] = []
-            for d in done:
-                if isinstance(d, Exception):
-                    errors.append(d)
-                    continue
-                try:
-                    self._complete_in(cur, *d, now, read_back=False, undo_audit=True)
-                    errors.append(None)
-                except (NotFound, LeaseLost, TaskCancelled, InvalidTransition) as exc:
-                    errors.append(exc)  # (it wrote nothing: see _complete_in)
+            errors = [d if isinstance(d, Exception) else self._complete_alone(cur, *d, now) for d in done]
             return Completions(errors, self._claim_in(cur, now, spec) if spec else [])
 
         return self._e.write(op)
@@ -731,6 +719,15 @@ class Tasks:
         check_name(task_id, "task_id")
         check_name(lease_token, "lease_token")
         return codec.dumps(result, "result", self._ctx.max_value_bytes)
+
+    def _complete_alone(self, cur: Cursor, task_id: str, token: str, body: str, now: int) -> Exception | None:
+        """A completion that stands alone in a shared transaction: refused (a stale lease, a
+        cancelled or unknown task), it writes nothing and returns why."""
+        try:
+            self._complete_in(cur, task_id, token, body, now, read_back=False, undo_audit=True)
+        except (NotFound, LeaseLost, TaskCancelled, InvalidTransition) as exc:
+            return exc
+        return None
 
     def _complete_in(
         self,
