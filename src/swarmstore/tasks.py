@@ -724,8 +724,9 @@ class Tasks:
         """A completion that stands alone in a shared transaction: refused (a stale lease, a
         cancelled or unknown task), it writes nothing and returns why."""
         try:
-            self._complete_in(cur, task_id, token, body, now, read_back=False, undo_audit=True)
+            self._complete_in(cur, task_id, token, body, now, read_back=False)
         except (NotFound, LeaseLost, TaskCancelled, InvalidTransition) as exc:
+            cur.execute(self._q.audit_delete_last)  # (the refusal comes after its audit row, the last one)
             return exc
         return None
 
@@ -737,18 +738,15 @@ class Tasks:
         body: str,
         now: int,
         read_back: bool = True,
-        undo_audit: bool = False,
     ) -> Task | None:
-        """The completion, inside the caller's transaction (which must roll back if it raises,
-        unless ``undo_audit``: then a refused completion removes its audit row and has written
-        nothing); returns the completed task if ``read_back``."""
+        """The completion, inside the caller's transaction (which must roll back if it raises:
+        a refusal comes after the audit row, see _complete_alone); returns the completed task if
+        ``read_back``."""
         q = self._q
         cur.execute(q.audit_insert_task, (now, None, "task.complete", task_id, '{"released":0}'))
         args = (task_id, lease_token, body, now)
         rows = cur.execute(q.task_complete if read_back else q.task_complete_quiet, args).fetchall()
         if not rows:
-            if undo_audit:
-                cur.execute(q.audit_delete_last)
             raise self._lease_problem(cur, task_id, lease_token)  # (and the audit row rolls back)
         done = _task(rows[0], now) if read_back else None
         released = []
