@@ -241,7 +241,7 @@ class Worker(_WorkerOptions):
         """How many tasks to claim at once: as many as the handler runs in ``flush_after`` (by
         its recent durations), at most ``prefetch``; one while that is unknown or long."""
         took = self._took
-        if took is None or self.prefetch <= 1:
+        if took is None:
             return 1
         return max(1, min(self.prefetch, int(self.flush_after / max(took, 1e-6))))
 
