@@ -1,0 +1,148 @@
+"""Property test of group commit: any mix of concurrent writes through ``AsyncStore`` (committed
+in groups, on the batch path when the group is all plain puts, each failure isolated) ends exactly
+as the same calls made one by one through the sync ``Store``: the same outcome for every call, in
+submission order, and the same data and audit rows afterwards."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import tempfile
+from collections import Counter
+from typing import Any
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import swarmstore
+import swarmstore.aio
+from swarmstore import Event, Memory, Store, Task
+from swarmstore.aio import AsyncStore
+from swarmstore.errors import NotFound
+
+NAMESPACES = ["g", "g:a", "h"]
+KEYS = ["k0", "k1", "k2"]
+SESSIONS = ["s0", "s1", "missing"]  # "missing" is never created: appends to it fail
+
+slot = st.tuples(st.sampled_from(NAMESPACES), st.sampled_from(KEYS))
+values = st.none() | st.integers(-5, 5) | st.text(max_size=3) | st.lists(st.integers(0, 3), max_size=2)
+put = st.tuples(st.just("put"), slot, values, st.none() | st.integers(0, 3))
+plain_put = st.tuples(st.just("put"), slot, values, st.none())
+op = st.one_of(
+    put,
+    put,
+    # (an expected_version in a batch can fail it after its first items wrote: all of it must go)
+    st.tuples(
+        st.just("put_many"), st.lists(st.tuples(slot, values, st.none() | st.integers(0, 2)), min_size=1, max_size=4)
+    ),
+    st.tuples(st.just("delete"), slot),
+    st.tuples(st.just("restore"), slot),
+    st.tuples(st.just("append"), st.sampled_from(SESSIONS), values),
+    st.tuples(st.just("submit"), st.none() | st.sampled_from(["once", "twice"])),
+)
+# A group of plain puts only takes the batch path (one put_many for the whole group): half the examples.
+groups = st.lists(plain_put, min_size=2, max_size=30) | st.lists(op, min_size=1, max_size=40)
+
+
+def _call(store: Any, o: tuple[Any, ...]) -> Any:
+    """The call ``o`` names, on a Store (its result) or an AsyncStore (a coroutine)."""
+    kind = o[0]
+    if kind == "put":
+        (ns, key), value, expected = o[1], o[2], o[3]
+        return store.memory.put(ns, key, value, expected_version=expected)
+    if kind == "put_many":
+        items = [{"namespace": ns, "key": k, "value": v} for (ns, k), v, _ in o[1]]
+        for item, (_, _, expected) in zip(items, o[1], strict=True):
+            if expected is not None:
+                item["expected_version"] = expected
+        return store.memory.put_many(items)
+    if kind == "delete":
+        return store.memory.delete(*o[1])
+    if kind == "restore":
+        return store.memory.restore(*o[1])
+    if kind == "append":
+        return store.sessions.append_event(o[1], "msg", "agent", o[2])
+    return store.tasks.submit("t", {"n": 1}, idempotency_key=o[1])
+
+
+def _outcome(result: Any, task_ids: dict[str, int]) -> Any:
+    """What a call's outcome says, without ids and times (which differ between two files)."""
+    if isinstance(result, BaseException):
+        return type(result).__name__
+    if isinstance(result, Memory):
+        return ("memory", result.namespace, result.key, result.value, result.version, result.deleted)
+    if isinstance(result, list):
+        return [_outcome(r, task_ids) for r in result]
+    if isinstance(result, Event):
+        return ("event", result.session_id, result.seq, result.content)
+    if isinstance(result, Task):  # which submission created it (an idempotent one returns the first)
+        return ("task", task_ids.setdefault(result.id, len(task_ids)), result.status)
+    return result
+
+
+def _state(store: Store) -> Any:
+    """Every key's history and current entry, every session's events, the tasks, and the audit
+    log's actions and entities in order."""
+    memory = {}
+    for ns in NAMESPACES:
+        for key in KEYS:
+            try:
+                history = [(m.value, m.version) for m in store.memory.history(ns, key)]
+            except NotFound:
+                history = []
+            try:
+                current: Any = store.memory.get(ns, key).version
+            except NotFound:
+                current = None
+            memory[ns, key] = (history, current)
+    events = {s: [(e.seq, e.type, e.content) for e in store.sessions.events(s, limit=1000)] for s in SESSIONS[:2]}
+    tasks = sorted((t.summary, t.idempotency_key or "") for t in store.tasks.list(limit=1000))
+    audit = [(a.action, a.entity) for a in store.audit.list(limit=10_000)]
+    return memory, events, tasks, audit
+
+
+def _prepare(store: Store) -> None:
+    for s in SESSIONS[:2]:
+        store.sessions.create("app", "u", id=s)
+    store.memory.put("g", "k0", "seed")
+
+
+async def _gathered(path: str, group: list[tuple[Any, ...]]) -> list[Any]:
+    astore: AsyncStore
+    async with swarmstore.aio.open(path) as astore:
+        groups_before, batched_before = astore._writer.groups, astore._writer.batched
+        results = await asyncio.gather(*(_call(astore, o) for o in group), return_exceptions=True)
+        committed = astore._writer.groups - groups_before
+        assert committed <= 2, f"the {len(group)} calls were not grouped ({committed} transactions)"
+        if len(group) > 1 and all(o[0] == "put" and o[3] is None for o in group):
+            assert astore._writer.batched - batched_before == len(group), "plain puts take the batch path"
+        return results
+
+
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(groups)
+def test_a_concurrent_group_ends_as_the_same_calls_one_by_one(group: list[tuple[Any, ...]]) -> None:
+    with tempfile.TemporaryDirectory() as d:
+        seq_path, grp_path = os.path.join(d, "one-by-one.db"), os.path.join(d, "grouped.db")
+        expected: list[Any] = []
+        with swarmstore.open(seq_path) as store:
+            _prepare(store)
+            for o in group:
+                try:
+                    expected.append(_call(store, o))
+                except swarmstore.errors.SwarmstoreError as exc:
+                    expected.append(exc)
+            want = _state(store)
+        with swarmstore.open(grp_path) as store:
+            _prepare(store)
+        got = asyncio.run(_gathered(grp_path, group))
+        seq_ids: dict[str, int] = {}
+        grp_ids: dict[str, int] = {}
+        for i, (e, g) in enumerate(zip(expected, got, strict=True)):
+            assert _outcome(g, grp_ids) == _outcome(e, seq_ids), f"call {i}: {group[i]}"
+        with swarmstore.open(grp_path) as store:
+            have = _state(store)
+        assert have[0] == want[0], "memory histories"
+        assert have[1] == want[1], "session events"
+        assert have[2] == want[2], "tasks"
+        assert Counter(have[3]) == Counter(want[3]) and have[3] == want[3], "audit rows, in order"
