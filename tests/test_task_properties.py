@@ -136,3 +136,64 @@ def _check(store: swarmstore.Store, completed: set[str]) -> None:
         if t.status in ("completed", "failed", "cancelled"):
             assert t.finished_at is not None
         assert 0 <= t.attempt <= t.max_attempts
+
+
+# A batching worker's step: which claimed task each completion names (an index into the claimed
+# ones, taken modulo), with a good or a stale lease token, or an id that is no task.
+completions = st.lists(
+    st.tuples(st.integers(0, 100), st.sampled_from(["good", "good", "good", "stale", "unknown"]), st.integers(0, 9)),
+    max_size=12,
+)
+
+
+@SETTINGS
+@given(dags, st.integers(1, 8), st.sets(st.integers(0, 100), max_size=2), completions, st.integers(0, 4))
+def test_complete_many_ends_as_completes_one_by_one_then_a_claim(
+    dag: list[tuple[int, set[int]]], first: int, cancels: set[int], items: list[tuple[int, str, int]], claim: int
+) -> None:
+    """``complete_many(items, claim=N)`` (each completion standing alone in one transaction, then
+    one claim) ends exactly as each ``complete`` called on its own, then ``claim(limit=N)``:
+    the same error at each position (duplicates, stale leases, cancelled and unknown tasks
+    included), the same tasks claimed, the same task states and audit actions."""
+    outcomes = []
+    for batched in (True, False):
+        with tempfile.TemporaryDirectory() as d, swarmstore.open(os.path.join(d, "c.db")) as store:
+            tasks = store.tasks.submit_many(_items(dag))
+            summary = {t.id: t.summary for t in tasks}
+            running = store.tasks.claim("w", limit=first)
+            for c in cancels:
+                if running:
+                    store.tasks.cancel(running[c % len(running)].id, cascade=False)
+            calls: list[tuple[str, str, int]] = []
+            for k, kind, value in items:
+                if not running:
+                    break
+                t = running[k % len(running)]
+                token = t.lease_token or ""
+                calls.append(
+                    ("t-none" if kind == "unknown" else t.id, token + "x" if kind == "stale" else token, value)
+                )
+            errors: list[str | None] = []
+            if batched:
+                done = store.tasks.complete_many(calls, claim=claim, worker_id="w")
+                errors = [None if e is None else type(e).__name__ for e in done.errors]
+                claimed = done.claimed
+            else:
+                for task_id, token, value in calls:
+                    try:
+                        store.tasks.complete(task_id, token, value)
+                        errors.append(None)
+                    except SwarmstoreError as exc:
+                        errors.append(type(exc).__name__)
+                claimed = store.tasks.claim("w", limit=claim) if claim else []
+            state = sorted(
+                (t.summary, t.status, t.result, t.attempt, t.waiting_on, t.lease_token is None)
+                for t in store.tasks.list(limit=1000)
+            )
+            audit = sorted((a.action, summary.get(a.entity_id, a.entity_id)) for a in store.audit.list(limit=10_000))
+            outcomes.append((errors, [summary[t.id] for t in claimed], state, audit))
+    batched_outcome, one_by_one = outcomes
+    assert batched_outcome[0] == one_by_one[0], "each completion's error"
+    assert batched_outcome[1] == one_by_one[1], "the tasks claimed, in order"
+    assert batched_outcome[2] == one_by_one[2], "every task's state"
+    assert batched_outcome[3] == one_by_one[3], "the audit actions"
