@@ -152,6 +152,30 @@ def test_concurrent_steps_of_one_worker_run_as_one_batch(db_path: str) -> None:
     asyncio.run(main())
 
 
+def test_a_lone_write_commits_within_its_call_without_a_loop_pass(db_path: str) -> None:
+    """A write awaited while nothing else is runnable commits right in the call: no future, no
+    loop pass (a callback scheduled after it runs only after it returned). It still fails alone
+    with its typed error, and one scheduled beside other work joins their group instead."""
+
+    async def main() -> None:
+        async with swarmstore.aio.open(db_path) as st:
+            loop = asyncio.get_running_loop()
+            groups, on_loop = st._writer.groups, st._writer.on_loop
+            for i in range(20):
+                assert (await st.memory.put("lone", f"k{i}", i)).version == 1
+            assert (st._writer.groups - groups, st._writer.on_loop - on_loop) == (20, 20), "one commit each"
+            with pytest.raises(Conflict):
+                await st.memory.put("lone", "k0", "x", expected_version=5)
+            assert (await st.memory.get("lone", "k0")).value == 0, "the refused write left nothing"
+            ran: list[int] = []
+            loop.call_soon(ran.append, 1)  # something runnable: the next write waits for its group
+            groups = st._writer.groups
+            await asyncio.gather(st.memory.put("lone", "a", 1), st.memory.put("lone", "b", 2))
+            assert ran == [1] and st._writer.groups - groups == 1, "the two writes shared one commit"
+
+    asyncio.run(main())
+
+
 def test_a_group_that_meets_a_short_lock_waits_for_it_on_the_loop(db_path: str) -> None:
     """Another process's write lock, held for a moment: the group tries again on the loop and
     commits there; held past the retries (~23 ms), the writer thread takes the group."""

@@ -55,6 +55,12 @@ MAX_GROUP = 1000  # operations per group transaction
 _RETRIES = (0.001, 0.002) + (0.005,) * 4
 
 
+class _Outcome(tuple[bool, Any]):
+    """A write committed (or refused) at once by GroupWriter.submit: ``(ok, result or error)``."""
+
+    __slots__ = ()
+
+
 class _Skipped(Exception):
     """The awaiting coroutine was cancelled before its operation started."""
 
@@ -83,22 +89,28 @@ class GroupWriter:
         self.on_loop = 0  # groups committed on the event loop (the rest went to the thread)
         self.batched = 0  # operations committed as part of one batch operation (see _batched)
 
-    def submit(self, fn: Callable[[Cursor], R]) -> asyncio.Future[R]:
+    def submit(self, fn: Callable[[Cursor], R]) -> asyncio.Future[R] | _Outcome:
+        """Queue ``fn`` for this loop's group: a future of its result. A lone write (nothing
+        else runnable in this loop pass, so nothing could join it) commits right here when the
+        lock is free, and its ``_Outcome`` comes back instead: no future, no group to collect."""
         if self._closed:
             raise StoreClosed("the store is closed")
         loop = asyncio.get_running_loop()
-        fut: asyncio.Future[R] = loop.create_future()
         pending = self._pending.get(loop)
         if pending is None:
+            # (_ready is asyncio's queue of runnable callbacks; other loops take the group path.)
+            if not getattr(loop, "_ready", True) and self._queue.empty():
+                outcome = self._engine.write_group((fn,), nowait=True)
+                if outcome is not None:
+                    self.groups += 1
+                    self.on_loop += 1
+                    self.operations += 1
+                    return _Outcome(outcome[0])
+            fut: asyncio.Future[R] = loop.create_future()
             self._pending[loop] = [(fn, fut)]
-            if not getattr(loop, "_ready", True):
-                # Nothing else is runnable in this loop pass, so no other write can join the
-                # group: commit now rather than a pass later (the await then does not suspend).
-                # (_ready is asyncio's queue of runnable callbacks; other loops take the pass.)
-                self.flush(loop)
-            else:
-                loop.call_soon(self.flush, loop)
+            loop.call_soon(self.flush, loop)
             return fut
+        fut = loop.create_future()
         pending.append((fn, fut))
         return fut
 
@@ -277,6 +289,10 @@ def _awaitable(
         except Busy:
             # A read met a lock (rare in WAL mode): wait for it on a thread, never on the loop.
             return await asyncio.to_thread(getattr(self._blocking, name), *args, **kwargs)
+        if type(result) is _Outcome:
+            if result[0]:
+                return result[1]  # type: ignore[no-any-return]
+            raise result[1]
         if isinstance(result, asyncio.Future):
             if not result.done():
                 # Yield once: the group commit queued for this loop pass runs first, so the result
