@@ -26,6 +26,7 @@ SESSIONS = ["s0", "s1", "missing"]  # "missing" is never created: appends to it 
 
 slot = st.tuples(st.sampled_from(NAMESPACES), st.sampled_from(KEYS))
 values = st.none() | st.integers(-5, 5) | st.text(max_size=3) | st.lists(st.integers(0, 3), max_size=2)
+state_keys = st.sampled_from(["step", "temp:draft", "user:lang", "app:mode"])
 put = st.tuples(st.just("put"), slot, values, st.none() | st.integers(0, 3))
 plain_put = st.tuples(st.just("put"), slot, values, st.none())
 op = st.one_of(
@@ -37,7 +38,13 @@ op = st.one_of(
     ),
     st.tuples(st.just("delete"), slot),
     st.tuples(st.just("restore"), slot),
-    st.tuples(st.just("append"), st.sampled_from(SESSIONS), values),
+    # (a state delta reads and rewrites the session's state, its user's and its app's in the group)
+    st.tuples(
+        st.just("append"),
+        st.sampled_from(SESSIONS),
+        values,
+        st.none() | st.dictionaries(state_keys, values, max_size=2),
+    ),
     st.tuples(st.just("submit"), st.none() | st.sampled_from(["once", "twice"])),
 )
 # A group of plain puts only takes the batch path (one put_many for the whole group): half the examples.
@@ -61,7 +68,7 @@ def _call(store: Any, o: tuple[Any, ...]) -> Any:
     if kind == "restore":
         return store.memory.restore(*o[1])
     if kind == "append":
-        return store.sessions.append_event(o[1], "msg", "agent", o[2])
+        return store.sessions.append_event(o[1], "msg", "agent", o[2], state_delta=o[3])
     return store.tasks.submit("t", {"n": 1}, idempotency_key=o[1])
 
 
@@ -74,15 +81,15 @@ def _outcome(result: Any, task_ids: dict[str, int]) -> Any:
     if isinstance(result, list):
         return [_outcome(r, task_ids) for r in result]
     if isinstance(result, Event):
-        return ("event", result.session_id, result.seq, result.content)
+        return ("event", result.session_id, result.seq, result.content, result.state_delta)
     if isinstance(result, Task):  # which submission created it (an idempotent one returns the first)
         return ("task", task_ids.setdefault(result.id, len(task_ids)), result.status)
     return result
 
 
 def _state(store: Store) -> Any:
-    """Every key's history and current entry, every session's events, the tasks, and the audit
-    log's actions and entities in order."""
+    """Every key's history and current entry, every session's events and merged state, the
+    tasks, and the audit log's actions and entities in order."""
     memory = {}
     for ns in NAMESPACES:
         for key in KEYS:
@@ -96,9 +103,10 @@ def _state(store: Store) -> Any:
                 current = None
             memory[ns, key] = (history, current)
     events = {s: [(e.seq, e.type, e.content) for e in store.sessions.events(s, limit=1000)] for s in SESSIONS[:2]}
+    states = {s: store.sessions.state(s) for s in SESSIONS[:2]}
     tasks = sorted((t.summary, t.idempotency_key or "") for t in store.tasks.list(limit=1000))
     audit = [(a.action, a.entity) for a in store.audit.list(limit=10_000)]
-    return memory, events, tasks, audit
+    return memory, events, tasks, audit, states
 
 
 def _prepare(store: Store) -> None:
@@ -145,4 +153,5 @@ def test_a_concurrent_group_ends_as_the_same_calls_one_by_one(group: list[tuple[
         assert have[0] == want[0], "memory histories"
         assert have[1] == want[1], "session events"
         assert have[2] == want[2], "tasks"
+        assert have[4] == want[4], "session states (session, temp, user and app scopes)"
         assert Counter(have[3]) == Counter(want[3]) and have[3] == want[3], "audit rows, in order"
