@@ -153,16 +153,19 @@ def test_concurrent_steps_of_one_worker_run_as_one_batch(db_path: str) -> None:
 
 
 def test_a_lone_write_commits_within_its_call_without_a_loop_pass(db_path: str) -> None:
-    """A write awaited while nothing else is runnable commits right in the call: no future, no
-    loop pass (a callback scheduled after it runs only after it returned). It still fails alone
-    with its typed error, and one scheduled beside other work joins their group instead."""
+    """A write awaited while nothing else is runnable commits right in the call, without
+    suspending the coroutine (no loop pass). It still fails alone with its typed error, and one
+    made beside other runnable work joins their group instead."""
 
     async def main() -> None:
         async with swarmstore.aio.open(db_path) as st:
             loop = asyncio.get_running_loop()
             groups, on_loop = st._writer.groups, st._writer.on_loop
             for i in range(20):
-                assert (await st.memory.put("lone", f"k{i}", i)).version == 1
+                call = st.memory.put("lone", f"k{i}", i)
+                with pytest.raises(StopIteration) as done:  # (it returns at its first step)
+                    call.send(None)
+                assert done.value.value.version == 1 and (await st.memory.get("lone", f"k{i}")).value == i
             assert (st._writer.groups - groups, st._writer.on_loop - on_loop) == (20, 20), "one commit each"
             with pytest.raises(Conflict):
                 await st.memory.put("lone", "k0", "x", expected_version=5)
