@@ -16,7 +16,7 @@ from typing import Any
 import orjson
 
 from . import codec
-from .clock import now_us, opt_dt, seconds_us, to_dt
+from .clock import opt_dt, seconds_us, to_dt
 from .context import Context
 from .engine.base import Cursor, Row
 from .errors import InvalidTransition, NotFound
@@ -59,6 +59,7 @@ class Agents:
         self._ctx = ctx
         self._e = ctx.engine
         self._q = ctx.engine.q
+        self._now = ctx.now_us
 
     def register(
         self,
@@ -77,7 +78,7 @@ class Agents:
         aid = new_id()
 
         def op(cur: Cursor) -> Agent:
-            now = now_us()
+            now = self._now()
             if session_id is not None and not cur.execute(self._q.session_status_of, (session_id,)).fetchall():
                 raise NotFound(f"session_id: unknown session {session_id!r}")
             cur.execute(self._q.agent_insert, (aid, name, agent_type, model, session_id, meta, now, now))
@@ -96,7 +97,7 @@ class Agents:
         task = opt_name(current_task, "current_task") if set_task else None
 
         def op(cur: Cursor) -> Agent:
-            now = now_us()
+            now = self._now()
             before = self._get(cur, agent_id, now)
             if status is not None and status not in TRANSITIONS[before.status]:
                 raise InvalidTransition(f"agent {agent_id} is {before.status}; it cannot become {status}")
@@ -121,7 +122,7 @@ class Agents:
 
     def get(self, agent_id: str) -> Agent:
         check_name(agent_id, "agent_id")
-        return self._e.read(lambda cur: self._get(cur, agent_id, now_us()))
+        return self._e.read(lambda cur: self._get(cur, agent_id, self._now()))
 
     def list(
         self, alive_only: bool = True, agent_type: str | None = None, within: float = ALIVE_WITHIN_S
@@ -131,7 +132,7 @@ class Agents:
         within_us = seconds_us(within, "within")
         assert within_us is not None
         agent_type = opt_name(agent_type, "agent_type")
-        now = now_us()
+        now = self._now()
         ph = self._e.placeholder
         sql = self._q.agent_select
         params: builtins.list[Any] = []

@@ -386,7 +386,7 @@ class AsyncStore:
         self._writer = GroupWriter(store.engine)
         base = store._ctx
         engine = _AsyncEngine(store.engine, self._writer)
-        ctx = Context(engine, base.max_value_bytes, base.actor, base.retry_base_us, base.max_task_depth)
+        ctx = Context(engine, base.max_value_bytes, base.actor, base.retry_base_us, base.max_task_depth, base.now_us)
         self.sessions = AsyncSessions(Sessions(ctx), store.sessions)
         self.memory = AsyncMemory(MemoryStore(ctx), store.memory)
         self.tasks = AsyncTasks(Tasks(ctx), store.tasks)

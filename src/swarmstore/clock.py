@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 from .errors import InvalidInput
@@ -49,3 +50,35 @@ def seconds_us(value: float | int | timedelta | None, field: str) -> int | None:
     if us <= 0:
         raise InvalidInput(field, "must be positive")
     return us
+
+
+class ManualClock:
+    """A clock that moves only when told: ``swarmstore.open(url, clock=ManualClock())`` makes ageing,
+    TTLs, leases and backoffs testable without sleeping. Calling it returns the current time."""
+
+    def __init__(self, start: datetime | None = None) -> None:
+        self.us = now_us() if start is None else from_dt(start, "start")
+
+    def __call__(self) -> datetime:
+        return to_dt(self.us)
+
+    def now_us(self) -> int:
+        return self.us
+
+    def advance(self, seconds: float | timedelta) -> None:
+        """Move the clock forward (a positive duration)."""
+        self.us += seconds_us(seconds, "seconds") or 0
+
+
+def clock_us(clock: object) -> Callable[[], int]:
+    """The microsecond clock behind a store's ``clock`` option: a ManualClock, or any callable
+    returning an aware datetime."""
+    if isinstance(clock, ManualClock):
+        return clock.now_us
+    if not callable(clock):
+        raise InvalidInput("clock", f"expected a callable returning an aware datetime, got {type(clock).__name__}")
+
+    def read() -> int:
+        return from_dt(clock(), "clock")
+
+    return read

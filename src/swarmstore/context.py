@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
+from .clock import now_us
 from .engine.base import Engine
 from .validation import check_name
 
@@ -17,6 +19,7 @@ class Context:
     actor: str | None = None
     retry_base_us: int = 1_000_000  # first retry backoff of a failed task; doubles per attempt
     max_task_depth: int = 100  # longest allowed prerequisite chain
+    now_us: Callable[[], int] = now_us  # the store's clock (injectable: swarmstore.open(url, clock=...))
 
     def actor_or_default(self, actor: str | None) -> str | None:
         if actor is None:

@@ -16,7 +16,7 @@ from typing import Any, NamedTuple
 import orjson
 
 from . import codec
-from .clock import from_dt, now_us, opt_dt, seconds_us, to_dt
+from .clock import from_dt, opt_dt, seconds_us, to_dt
 from .context import Context
 from .engine.base import Cursor, Row
 from .errors import Conflict, InvalidInput, NotFound
@@ -164,6 +164,7 @@ class MemoryStore:
         self._ctx = ctx
         self._e = ctx.engine
         self._q = ctx.engine.q
+        self._now = ctx.now_us
 
     # -- writes --------------------------------------------------------------------------------
 
@@ -231,7 +232,7 @@ class MemoryStore:
         ``expected_version`` (0 = must not exist) raises Conflict if another writer got there first.
         """
         p = self._prepare(namespace, key, value, type, metadata, ttl, expected_version, actor)
-        return self._e.write(_PutOp(self, p, now_us()))
+        return self._e.write(_PutOp(self, p, self._now()))
 
     def put_many(self, items: Iterable[Mapping[str, Any]]) -> list[Memory]:
         """Write a batch in one transaction: all items or none. Each item has ``put``'s arguments."""
@@ -258,7 +259,7 @@ class MemoryStore:
                 raise InvalidInput(f"items[{i}]" + (exc.field and "." + exc.field), exc.message) from None
         if not prepared:
             return []
-        now = now_us()
+        now = self._now()
 
         now_dt = to_dt(now)
 
@@ -359,7 +360,7 @@ class MemoryStore:
         check_namespace(namespace)
         check_key(key)
         actor = self._ctx.actor_or_default(actor)
-        now = now_us()
+        now = self._now()
 
         def op(cur: Cursor) -> None:
             rows = cur.execute(self._q.memory_delete, (namespace, key, now)).fetchall()
@@ -376,7 +377,7 @@ class MemoryStore:
         check_namespace(namespace)
         check_key(key)
         actor = self._ctx.actor_or_default(actor)
-        now = now_us()
+        now = self._now()
 
         def op(cur: Cursor) -> Memory:
             rows = cur.execute(self._q.memory_restore, (namespace, key)).fetchall()
@@ -406,7 +407,7 @@ class MemoryStore:
         """
         prefix = check_prefix(prefix)
         actor = self._ctx.actor_or_default(actor)
-        now = now_us()
+        now = self._now()
         ph = self._e.placeholder
         conds: list[str] = []
         params: list[Any] = []
@@ -448,7 +449,7 @@ class MemoryStore:
         check_namespace(namespace)
         check_key(key)
         if version is None:
-            rows = self._e.query(self._q.memory_get, (namespace, key, now_us()))
+            rows = self._e.query(self._q.memory_get, (namespace, key, self._now()))
             if rows:
                 return _memory(rows[0])
             raise NotFound(f"memory {namespace}/{key} not found")
@@ -487,7 +488,7 @@ class MemoryStore:
             else:
                 exact, from_ns, from_key = False, cns, ckey
         rows = self._e.query(
-            self._q.memory_list, (prefix, after_key, exact, now_us(), type, from_ns, from_key, hi, limit + 1)
+            self._q.memory_list, (prefix, after_key, exact, self._now(), type, from_ns, from_key, hi, limit + 1)
         )
         items = [_memory(r) for r in rows[:limit]]
         nxt = encode_cursor(items[-1].namespace, items[-1].key) if len(rows) > limit else None
@@ -498,7 +499,7 @@ class MemoryStore:
         prefix = check_prefix(prefix)
         if max_depth is not None:
             check_int(max_depth, "max_depth", 1)
-        now = now_us()
+        now = self._now()
         out: builtins.list[str] = []
         if prefix and self._e.query(self._q.memory_exact_namespace, (prefix, now)):
             out.append(prefix)

@@ -14,7 +14,7 @@ from typing import Any
 import orjson
 
 from . import audit, codec
-from .clock import now_us, opt_dt, to_dt
+from .clock import opt_dt, to_dt
 from .context import Context
 from .engine.base import Cursor, Row
 from .errors import Conflict, InvalidInput, InvalidTransition, NotFound
@@ -86,6 +86,7 @@ class Sessions:
         self._ctx = ctx
         self._e = ctx.engine
         self._q = ctx.engine.q
+        self._now = ctx.now_us
 
     # -- sessions ------------------------------------------------------------------------------
 
@@ -108,7 +109,7 @@ class Sessions:
         meta = codec.dumps_dict(metadata, "metadata", self._ctx.max_value_bytes)
         delta = self._delta(state, "state")
         actor = self._ctx.actor_or_default(actor) or user
-        now = now_us()
+        now = self._now()
 
         def op(cur: Cursor) -> Session:
             if not cur.execute(
@@ -158,7 +159,7 @@ class Sessions:
         """Move a session along ``created -> active <-> paused -> terminated -> archived``."""
         status = check_choices(status, "status", STATUSES)[0]
         actor = self._ctx.actor_or_default(actor)
-        now = now_us()
+        now = self._now()
 
         def op(cur: Cursor) -> Session:
             rows = cur.execute(self._q.session_status_of, (id,)).fetchall()
@@ -204,7 +205,7 @@ class Sessions:
         delta_text = codec.dumps(dict(state_delta), "state_delta", limit) if state_delta else None
         # the event's audit detail, less its seq (known inside the transaction)
         tail = orjson.dumps(type).decode() + ("}" if delta_text is None else ',"state_delta":' + delta_text + "}")
-        now = now_us()
+        now = self._now()
 
         def op(cur: Cursor) -> Event:
             rows = cur.execute(self._q.session_for_append, (session_id,)).fetchall()
@@ -284,7 +285,7 @@ class Sessions:
         actor: str | None,
     ) -> None:
         actor = self._ctx.actor_or_default(actor)
-        now = now_us()
+        now = self._now()
 
         def op(cur: Cursor) -> None:
             rows = cur.execute(self._q.session_state_all, (session_id,)).fetchall()

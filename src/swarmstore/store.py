@@ -7,7 +7,7 @@ from typing import Any
 
 from .agents import Agents
 from .audit import Audit
-from .clock import seconds_us
+from .clock import clock_us, now_us, seconds_us
 from .context import DEFAULT_MAX_VALUE_BYTES, Context
 from .engine import open_engine
 from .engine.base import Engine
@@ -31,6 +31,7 @@ class Store:
         actor: str | None = None,
         retry_base_seconds: float = 1.0,
         max_task_depth: int = 100,
+        clock: object = None,
     ):
         self.engine = engine
         base = seconds_us(retry_base_seconds, "retry_base_seconds")
@@ -40,6 +41,7 @@ class Store:
             opt_name(actor, "actor"),
             base if base is not None else 1_000_000,
             check_int(max_task_depth, "max_task_depth", 1, 10_000),
+            now_us if clock is None else clock_us(clock),
         )
         self.sessions = Sessions(self._ctx)
         self.memory = MemoryStore(self._ctx)
@@ -91,10 +93,11 @@ def open(url: str, **options: Any) -> Store:
     Options: ``synchronous`` ("normal" or "full"), ``busy_timeout_ms``, ``max_value_bytes``
     (default 1 MiB), ``actor`` (default actor recorded in the audit log), ``retry_base_seconds``
     (first retry backoff of a failed task, default 1 s), ``max_task_depth`` (longest allowed
-    prerequisite chain, default 100).
+    prerequisite chain, default 100), ``clock`` (a callable returning the current aware datetime,
+    e.g. ``swarmstore.clock.ManualClock()`` in tests; default: the system clock).
     """
     store_opts = {
-        k: options.pop(k) for k in ("max_value_bytes", "actor", "retry_base_seconds", "max_task_depth") if k in options
+        k: options.pop(k) for k in ("max_value_bytes", "actor", "retry_base_seconds", "max_task_depth", "clock") if k in options
     }
     engine_opts = {
         k: options.pop(k)

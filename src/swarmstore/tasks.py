@@ -39,7 +39,7 @@ from typing import Any, NamedTuple
 import orjson
 
 from . import codec
-from .clock import from_dt, now_us, opt_dt, seconds_us, to_dt
+from .clock import from_dt, opt_dt, seconds_us, to_dt
 from .context import Context
 from .engine.base import Cursor, Row
 from .errors import (
@@ -212,13 +212,14 @@ class _StepOp:
         self.batch_key = tasks._step_keys.setdefault(key, key)  # (one object per claim: see aio._batched)
 
     def __call__(self, cur: Cursor) -> list[Task]:
-        now = now_us()
+        now = self.tasks._now()
         self.tasks._complete_in(cur, self.task_id, self.token, self.body, now, read_back=False)
         return self.tasks._claim_in(cur, now, self.spec)
 
     @staticmethod
     def run_batch(cur: Cursor, ops: builtins.list[_StepOp]) -> builtins.list[builtins.list[Task] | Exception]:
-        tasks, now = ops[0].tasks, now_us()
+        tasks = ops[0].tasks
+        now = tasks._now()
         out: builtins.list[builtins.list[Task] | Exception] = []
         wanted = 0
         for op in ops:
@@ -249,6 +250,7 @@ class Tasks:
         self._ctx = ctx
         self._e = ctx.engine
         self._q = ctx.engine.q
+        self._now = ctx.now_us
         self._step_keys: dict[tuple[Any, ...], tuple[Any, ...]] = {}
 
     # -- submitting ----------------------------------------------------------------------------
@@ -369,7 +371,7 @@ class Tasks:
 
     def _submit(self, cur: Cursor, batch: list[_New], actor: str | None) -> list[Task]:
         q = self._q
-        now = now_us()
+        now = self._now()
         out: list[str | None] = [None] * len(batch)
         # Idempotency: a known key returns the existing task (and its ref resolves to it).
         refs: dict[str, str] = {}
@@ -544,7 +546,7 @@ class Tasks:
         ``agent_types`` limits the claim to tasks for those agent types (and untyped tasks).
         """
         spec = self._claim_spec(worker_id, queues, agent_types, lease_seconds, limit)
-        return self._e.write(lambda cur: self._claim_in(cur, now_us(), spec))
+        return self._e.write(lambda cur: self._claim_in(cur, self._now(), spec))
 
     def _claim_spec(
         self,
@@ -616,13 +618,13 @@ class Tasks:
 
     def rescue_expired(self) -> int:
         """Rescue tasks whose lease expired now (claims and workers also do it); returns how many."""
-        return self._e.write(lambda cur: self._rescue(cur, now_us()))
+        return self._e.write(lambda cur: self._rescue(cur, self._now()))
 
     def _lease_problem(self, cur: Cursor, task_id: str, token: str) -> Exception:
         rows = cur.execute(self._q.task_get, (task_id,)).fetchall()
         if not rows:
             return NotFound(f"task {task_id!r} not found")
-        t = _task(rows[0], now_us())
+        t = _task(rows[0], self._now())
         if t.status == "cancelled":
             return TaskCancelled(f"task {task_id} was cancelled" + (f": {t.error}" if t.error else ""))
         if t.lease_token != token:
@@ -639,7 +641,7 @@ class Tasks:
         lease = _opt_seconds(lease_seconds, "lease_seconds")
 
         def op(cur: Cursor) -> Task:
-            now = now_us()
+            now = self._now()
             cur.execute(self._q.audit_insert_task, (now, None, "task.heartbeat", task_id, "{}"))
             if not cur.execute(self._q.task_heartbeat, (task_id, lease_token, now, lease)).fetchall():
                 raise self._lease_problem(cur, task_id, lease_token)  # (and the audit row rolls back)
@@ -652,7 +654,7 @@ class Tasks:
         body = self._result_body(task_id, lease_token, result)
 
         def op(cur: Cursor) -> Task:
-            done = self._complete_in(cur, task_id, lease_token, body, now_us())
+            done = self._complete_in(cur, task_id, lease_token, body, self._now())
             assert done is not None
             return done
 
@@ -709,7 +711,7 @@ class Tasks:
             spec = self._claim_spec(worker_id, queues, agent_types, lease_seconds, claim)
 
         def op(cur: Cursor) -> Completions:
-            now = now_us()
+            now = self._now()
             errors = [d if isinstance(d, Exception) else self._complete_alone(cur, *d, now) for d in done]
             return Completions(errors, self._claim_in(cur, now, spec) if spec else [])
 
@@ -770,7 +772,7 @@ class Tasks:
         error = error[:10_000]
 
         def op(cur: Cursor) -> Task:
-            now = now_us()
+            now = self._now()
             rows = cur.execute(self._q.task_get, (task_id,)).fetchall()
             if not rows or rows[0][5] != "running" or rows[0][15] != lease_token:
                 raise self._lease_problem(cur, task_id, lease_token)
@@ -800,7 +802,7 @@ class Tasks:
         check_name(lease_token, "lease_token")
 
         def op(cur: Cursor) -> Task:
-            now = now_us()
+            now = self._now()
             if not cur.execute(
                 self._q.task_finish_running, (task_id, lease_token, now, "ready", None, now, 1)
             ).fetchall():
@@ -838,7 +840,7 @@ class Tasks:
         why = "cancelled" if reason is None else check_name(reason, "reason", 2000)
 
         def op(cur: Cursor) -> Task:
-            now = now_us()
+            now = self._now()
             rows = cur.execute(self._q.task_get, (task_id,)).fetchall()
             if not rows:
                 raise NotFound(f"task {task_id!r} not found")
@@ -871,7 +873,7 @@ class Tasks:
         actor = self._ctx.actor_or_default(actor)
 
         def op(cur: Cursor) -> Task:
-            now = now_us()
+            now = self._now()
             rows = cur.execute(self._q.task_get, (task_id,)).fetchall()
             if not rows:
                 raise NotFound(f"task {task_id!r} not found")
@@ -906,7 +908,7 @@ class Tasks:
         rows = self._e.query(self._q.task_get, (task_id,))
         if not rows:
             raise NotFound(f"task {task_id!r} not found")
-        return _task(rows[0], now_us())
+        return _task(rows[0], self._now())
 
     def list(
         self,
@@ -939,19 +941,19 @@ class Tasks:
             if value is not None:
                 where.append(f"{column} = {ph}")
                 params.append(check_name(value, "parent" if column == "parent_id" else column))
-        now = now_us()
+        now = self._now()
         return newest_first(self._e, self._q.task_select, where, params, cursor, limit, lambda r: _task(r, now))
 
     def children(self, task_id: str) -> builtins.list[Task]:
         """Direct subtasks (``parent=task_id``), oldest first."""
         self.get(task_id)
-        now = now_us()
+        now = self._now()
         return [_task(r, now) for r in self._e.query(self._q.task_children, (task_id,))]
 
     def tree(self, root_id: str) -> TaskNode:
         """The task and all its subtasks, transitively, as a tree (children oldest first)."""
         check_name(root_id, "root_id")
-        now = now_us()
+        now = self._now()
         rows = self._e.query(self._q.task_subtree, (root_id,))
         if not rows:
             raise NotFound(f"task {root_id!r} not found")
@@ -965,13 +967,13 @@ class Tasks:
     def dependencies(self, task_id: str) -> builtins.list[Task]:
         """The tasks ``task_id`` waits for."""
         self.get(task_id)
-        now = now_us()
+        now = self._now()
         return [_task(r, now) for r in self._e.query(self._q.task_dependencies, (task_id,))]
 
     def dependants(self, task_id: str) -> builtins.list[Task]:
         """The tasks waiting for ``task_id``."""
         self.get(task_id)
-        now = now_us()
+        now = self._now()
         return [_task(r, now) for r in self._e.query(self._q.task_dependants, (task_id,))]
 
     def plan(self, task_ids: Iterable[str]) -> builtins.list[builtins.list[str]]:
@@ -1027,7 +1029,7 @@ class Tasks:
 
     def stats(self) -> dict[str, Any]:
         """Counts per status and per queue, the oldest ready task's wait, and recent throughput."""
-        now = now_us()
+        now = self._now()
 
         def read(cur: Cursor) -> dict[str, Any]:
             by_status = {s: 0 for s in STATUSES}
@@ -1071,7 +1073,7 @@ class Tasks:
         actor = self._ctx.actor_or_default(actor)
 
         def op(cur: Cursor) -> PruneResult:
-            now = now_us()
+            now = self._now()
             assert age is not None
             ids = [
                 r[0]

@@ -1,11 +1,11 @@
 from __future__ import annotations
 
-import time
 from datetime import timedelta
 
 import pytest
 
 from swarmstore import Store
+from swarmstore.clock import ManualClock
 from swarmstore.errors import Conflict, InvalidInput, NotFound
 
 
@@ -113,13 +113,15 @@ def test_listing_pagination_and_type_filter(store: Store) -> None:
     assert len(store.memory.list("p", type="episodic")) == 12
 
 
-def test_ttl_hides_at_once_and_purge_removes(store: Store) -> None:
+def test_ttl_hides_at_once_and_purge_removes(store: Store, clock: ManualClock) -> None:
     store.memory.put("t", "short", 1, ttl=0.05)
     store.memory.put("t", "long", 2, ttl=timedelta(hours=1))
     store.memory.put("t", "gone", 3)
     store.memory.delete("t", "gone")
     assert store.memory.get("t", "short").expires_at is not None
-    time.sleep(0.08)
+    clock.advance(0.049)
+    assert store.memory.get("t", "short").value == 1, "not yet expired"
+    clock.advance(0.001)
     with pytest.raises(NotFound):
         store.memory.get("t", "short")
     assert [m.key for m in store.memory.list("t")] == ["long"]

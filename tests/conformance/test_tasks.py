@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
@@ -10,6 +9,7 @@ import pytest
 
 import swarmstore
 from swarmstore import Store
+from swarmstore.clock import ManualClock
 from swarmstore.errors import (
     CycleError,
     DependencyError,
@@ -22,9 +22,9 @@ from swarmstore.errors import (
 
 
 @pytest.fixture
-def fast(store_url: str) -> Iterator[Store]:
-    """A store whose retry backoff starts at 20 ms, so retries can be observed in a test."""
-    st = swarmstore.open(store_url, retry_base_seconds=0.02, max_task_depth=5)
+def fast(store_url: str, clock: ManualClock) -> Iterator[Store]:
+    """A store whose retry backoff starts at 20 ms and whose chains are at most 5 deep."""
+    st = swarmstore.open(store_url, retry_base_seconds=0.02, max_task_depth=5, clock=clock)
     yield st
     st.close()
 
@@ -175,8 +175,8 @@ def test_failed_or_cancelled_prerequisite_at_submit_follows_the_policy(store: St
     assert store.tasks.submit("z", depends_on=[gone.id], on_dependency_failure="run").status == "ready"
 
 
-def test_claim_order_priority_deadline_unblocking_and_age(store: Store) -> None:
-    now = datetime.now(UTC)
+def test_claim_order_priority_deadline_unblocking_and_age(store: Store, clock: ManualClock) -> None:
+    now = clock()
     low = store.tasks.submit("low", priority=1)
     high = store.tasks.submit("high", priority=9)
     far = store.tasks.submit("far deadline", deadline=now + timedelta(days=30))
@@ -185,6 +185,7 @@ def test_claim_order_priority_deadline_unblocking_and_age(store: Store) -> None:
     hub = store.tasks.submit("unblocks three")
     for i in range(3):
         store.tasks.submit(f"after hub {i}", depends_on=[hub.id])
+    clock.advance(1)
     same = store.tasks.submit("no deadline, later")
     scores = {t.id: t.score for t in store.tasks.list(status="ready")}
     assert scores[near.id] > scores[far.id] > scores[mid.id], "nearer deadline > farther > none"
@@ -197,11 +198,12 @@ def test_claim_order_priority_deadline_unblocking_and_age(store: Store) -> None:
     assert order[-1] == low.id
 
 
-def test_scores_age(store: Store) -> None:
+def test_scores_age(store: Store, clock: ManualClock) -> None:
     t = store.tasks.submit("waits")
-    time.sleep(0.05)
+    assert store.tasks.get(t.id).score == t.score, "no time passed"
+    clock.advance(10)
     later = store.tasks.get(t.id)
-    assert later.score - t.score >= 0.04
+    assert later.score > t.score
 
 
 def test_claim_filters_queues_and_agent_types(store: Store) -> None:
@@ -214,14 +216,16 @@ def test_claim_filters_queues_and_agent_types(store: Store) -> None:
     assert [t.summary for t in store.tasks.claim("w", queues=("mail", "default"))] == ["default"]
 
 
-def test_not_before_delays_a_claim(store: Store) -> None:
-    store.tasks.submit("later", not_before=datetime.now(UTC) + timedelta(milliseconds=80))
+def test_not_before_delays_a_claim(store: Store, clock: ManualClock) -> None:
+    store.tasks.submit("later", not_before=clock() + timedelta(milliseconds=80))
     assert store.tasks.claim("w") == []
-    time.sleep(0.1)
+    clock.advance(0.079)
+    assert store.tasks.claim("w") == []
+    clock.advance(0.001)
     assert [t.summary for t in store.tasks.claim("w")] == ["later"]
 
 
-def test_lease_heartbeat_stale_token_and_rescue(store: Store) -> None:
+def test_lease_heartbeat_stale_token_and_rescue(store: Store, clock: ManualClock) -> None:
     t = store.tasks.submit("job", max_attempts=2)
     first = claim_one(store, "w1", lease_seconds=0.05)
     assert (first.status, first.attempt, first.worker_id) == ("running", 1, "w1")
@@ -230,7 +234,9 @@ def test_lease_heartbeat_stale_token_and_rescue(store: Store) -> None:
     assert beat.lease_expires_at is not None and beat.lease_expires_at >= first.lease_expires_at
     with pytest.raises(LeaseLost):
         store.tasks.complete(t.id, "not-the-token")
-    time.sleep(0.08)
+    clock.advance(0.05)
+    assert store.tasks.claim("w2") == [], "the lease still holds at its expiry"
+    clock.advance(0.001)
     second = claim_one(store, "w2", lease_seconds=0.05)  # the claim rescued the expired lease first
     assert (second.id, second.attempt, second.worker_id) == (t.id, 2, "w2")
     assert second.lease_token != first.lease_token
@@ -238,7 +244,7 @@ def test_lease_heartbeat_stale_token_and_rescue(store: Store) -> None:
         store.tasks.complete(t.id, first.lease_token or "")
     with pytest.raises(LeaseLost):
         store.tasks.heartbeat(t.id, first.lease_token or "")
-    time.sleep(0.08)  # the last attempt's lease expires too: failed, not retried
+    clock.advance(0.051)  # the last attempt's lease expires too: failed, not retried
     assert store.tasks.rescue_expired() == 1
     done = store.tasks.get(t.id)
     assert done.status == "failed" and "lease expired" in (done.error or "")
@@ -354,16 +360,19 @@ def test_heartbeat_never_extends_past_the_timeout(store: Store) -> None:
     assert beat.lease_expires_at is not None and beat.lease_expires_at - t.started_at <= timedelta(seconds=0.05)
 
 
-def test_fail_retries_with_backoff_then_fails_and_cancels_dependants(fast: Store) -> None:
+def test_fail_retries_with_backoff_then_fails_and_cancels_dependants(fast: Store, clock: ManualClock) -> None:
     t = fast.tasks.submit("flaky", max_attempts=2)
     after = fast.tasks.submit("after", depends_on=[t.id])
     runs = fast.tasks.submit("runs anyway", depends_on=[t.id], on_dependency_failure="run")
     c = claim_one(fast)
     retried = fast.tasks.fail(c.id, c.lease_token or "", "boom")
     assert (retried.status, retried.attempt, retried.error) == ("ready", 1, "boom")
-    assert retried.not_before is not None and retried.not_before > datetime.now(UTC)
+    assert retried.not_before is not None
+    assert clock() + timedelta(seconds=0.01) <= retried.not_before <= clock() + timedelta(seconds=0.03), "20 ms ±50%"
     assert fast.tasks.claim("w") == [], "not claimable during its backoff"
-    time.sleep(0.05)
+    clock.advance(retried.not_before - clock() - timedelta(microseconds=1))
+    assert fast.tasks.claim("w") == [], "still in its backoff"
+    clock.advance(0.000001)
     c2 = claim_one(fast)
     assert (c2.id, c2.attempt) == (t.id, 2)
     failed = fast.tasks.fail(c2.id, c2.lease_token or "", "boom again")
@@ -509,14 +518,15 @@ def test_reads_list_tree_plan_stats(store: Store) -> None:
     assert store.tasks.plan([test.id]) == [[build.id], [test.id]], "completed prerequisites drop out"
 
 
-def test_prune_keeps_what_unfinished_work_needs(store: Store) -> None:
+def test_prune_keeps_what_unfinished_work_needs(store: Store, clock: ManualClock) -> None:
     a = store.tasks.submit("a")
     b = store.tasks.submit("b")
     needed_by = store.tasks.submit("waits on b", depends_on=[b.id])
     for c in store.tasks.claim("w", limit=5):
         store.tasks.complete(c.id, c.lease_token or "")
     assert store.tasks.get(needed_by.id).status == "ready"
-    time.sleep(0.02)
+    assert store.tasks.prune(older_than=0.01, dry_run=True).removed == [], "finished too recently"
+    clock.advance(0.011)
     dry = store.tasks.prune(older_than=0.01, dry_run=True)
     assert dry.dry_run and dry.removed == [a.id], "b stays: an open task depends on it"
     assert store.tasks.get(a.id).status == "completed"
@@ -529,23 +539,25 @@ def test_prune_keeps_what_unfinished_work_needs(store: Store) -> None:
     assert next(e.action for e in store.audit.list(entity_id=a.id)) == "task.prune"
 
 
-def test_prune_never_removes_a_prerequisite_of_open_work(store: Store) -> None:
+def test_prune_never_removes_a_prerequisite_of_open_work(store: Store, clock: ManualClock) -> None:
     b = store.tasks.submit("b")
     c = claim_one(store)
     store.tasks.complete(c.id, c.lease_token or "")
-    store.tasks.submit("later work", depends_on=[b.id], not_before=datetime.now(UTC) + timedelta(hours=1))
-    time.sleep(0.02)
+    store.tasks.submit("later work", depends_on=[b.id], not_before=clock() + timedelta(hours=1))
+    clock.advance(0.02)
     assert store.tasks.prune(older_than=0.01).removed == []
     assert store.tasks.get(b.id).status == "completed"
 
 
-def test_agents_register_heartbeat_and_liveness(store: Store) -> None:
+def test_agents_register_heartbeat_and_liveness(store: Store, clock: ManualClock) -> None:
     a = store.agents.register("coder-1", "coder", model="some-model", metadata={"gpu": False})
     assert (a.status, a.alive, a.model, a.metadata) == ("idle", True, "some-model", {"gpu": False})
     busy = store.agents.heartbeat(a.id, "busy", "task-1")
     assert (busy.status, busy.current_task) == ("busy", "task-1")
     assert [x.id for x in store.agents.list()] == [a.id]
-    time.sleep(0.05)
+    clock.advance(0.01)
+    assert [x.id for x in store.agents.list(within=0.01)] == [a.id], "heard from exactly 10 ms ago"
+    clock.advance(0.001)
     assert store.agents.list(within=0.01) == [], "an agent that stopped heartbeating is gone"
     assert store.agents.list(alive_only=False, within=0.01)[0].alive is False
     stopped = store.agents.stop(a.id)
@@ -596,7 +608,7 @@ def test_task_audit_chains_stay_whole_across_rejected_and_releasing_changes(stor
     ]  # fmt: skip
 
 
-def test_a_tasks_audit_trail_by_entity_survives_its_prune(store: Store) -> None:
+def test_a_tasks_audit_trail_by_entity_survives_its_prune(store: Store, clock: ManualClock) -> None:
     t = store.tasks.submit("traced")
     other = store.tasks.submit("other")
     [c] = store.tasks.claim("w")
@@ -610,7 +622,7 @@ def test_a_tasks_audit_trail_by_entity_survives_its_prune(store: Store) -> None:
     assert [e.action for e in page] == trail[:3] and page.next_cursor is not None
     rest = store.audit.list(entity="task", entity_id=t.id, cursor=page.next_cursor)
     assert [e.action for e in rest] == trail[3:]
-    time.sleep(0.02)
+    clock.advance(0.02)
     assert store.tasks.prune(older_than=0.01).removed == [t.id]
     after = [e.action for e in store.audit.list(entity="task", entity_id=t.id)]
     assert after == ["task.prune", *trail], "the trail of a pruned task is still found"
