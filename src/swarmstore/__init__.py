@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from . import errors
 from .aio import AsyncStore, AsyncWorker
-from .models import Agent, AuditEntry, Event, Memory, Page, PruneResult, Session, Task, TaskNode
+from .clock import ManualClock
+from .models import Agent, AuditEntry, Completions, Event, Memory, Page, PruneResult, Session, Task, TaskNode
 from .store import Store, open
 from .worker import TaskContext, Worker, WorkerStats
 
@@ -15,6 +16,7 @@ __all__ = [
     "AuditEntry",
     "Completions",
     "Event",
+    "ManualClock",
     "Memory",
     "Page",
     "PruneResult",
