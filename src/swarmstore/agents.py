@@ -10,21 +10,20 @@ would flood the log with liveness pings).
 from __future__ import annotations
 
 import builtins
-from collections.abc import Mapping
 from typing import Any
 
 import orjson
 
 from . import codec
+from .boundary import checked
 from .clock import opt_dt, seconds_us, to_dt
 from .context import Context
 from .engine.base import Cursor, Row
 from .errors import InvalidTransition, NotFound
 from .ids import new_id
 from .models import Agent
-from .validation import check_choice, check_name, opt_name
+from .params import AgentStatus, Flag, Id, Name, Object, OptionalId, Seconds
 
-STATUSES = ("idle", "busy", "stopping", "stopped")
 TRANSITIONS: dict[str, frozenset[str]] = {
     "idle": frozenset({"idle", "busy", "stopping", "stopped"}),
     "busy": frozenset({"idle", "busy", "stopping", "stopped"}),
@@ -61,19 +60,16 @@ class Agents:
         self._q = ctx.engine.q
         self._now = ctx.now_us
 
+    @checked
     def register(
         self,
-        name: str,
-        agent_type: str,
-        model: str | None = None,
-        session_id: str | None = None,
-        metadata: Mapping[str, Any] | None = None,
+        name: Name,
+        agent_type: Name,
+        model: Name | None = None,
+        session_id: Id | None = None,
+        metadata: Object | None = None,
     ) -> Agent:
         """Record a new agent (status ``idle``); returns it with its new id."""
-        name = check_name(name, "name")
-        agent_type = check_name(agent_type, "agent_type")
-        model = opt_name(model, "model")
-        session_id = opt_name(session_id, "session_id")
         meta = codec.dumps_dict(metadata, "metadata", self._ctx.max_value_bytes)
         aid = new_id()
 
@@ -88,13 +84,11 @@ class Agents:
 
         return self._e.write(op)
 
-    def heartbeat(self, agent_id: str, status: str | None = None, current_task: str | None = _KEEP) -> Agent:
-        """Mark the agent alive now; optionally change its status and the task it runs."""
-        check_name(agent_id, "agent_id")
-        if status is not None:
-            check_choice(status, "status", STATUSES)
+    @checked
+    def heartbeat(self, agent_id: Id, status: AgentStatus | None = None, current_task: OptionalId = _KEEP) -> Agent:
+        """Mark the agent alive now; optionally change its status and the task it runs (None: none)."""
         set_task = current_task is not _KEEP
-        task = opt_name(current_task, "current_task") if set_task else None
+        task = current_task if set_task else None
 
         def op(cur: Cursor) -> Agent:
             now = self._now()
@@ -110,7 +104,7 @@ class Agents:
 
         return self._e.write(op)
 
-    def stop(self, agent_id: str) -> Agent:
+    def stop(self, agent_id: Id) -> Agent:
         """Mark the agent stopped (final)."""
         return self.heartbeat(agent_id, "stopped", None)
 
@@ -120,18 +114,18 @@ class Agents:
             raise NotFound(f"agent {agent_id!r} not found")
         return _agent(rows[0], now, int(ALIVE_WITHIN_S * 1_000_000))
 
-    def get(self, agent_id: str) -> Agent:
-        check_name(agent_id, "agent_id")
+    @checked
+    def get(self, agent_id: Id) -> Agent:
+        """The agent with this id, or NotFound."""
         return self._e.read(lambda cur: self._get(cur, agent_id, self._now()))
 
+    @checked
     def list(
-        self, alive_only: bool = True, agent_type: str | None = None, within: float = ALIVE_WITHIN_S
+        self, alive_only: Flag = True, agent_type: Name | None = None, within: Seconds = ALIVE_WITHIN_S
     ) -> builtins.list[Agent]:
         """Agents, most recently seen first. ``alive_only`` keeps those not stopped that were seen
         in the last ``within`` seconds; the others are gone."""
-        within_us = seconds_us(within, "within")
-        assert within_us is not None
-        agent_type = opt_name(agent_type, "agent_type")
+        within_us = seconds_us(within, "within") or 0
         now = self._now()
         ph = self._e.placeholder
         sql = self._q.agent_select

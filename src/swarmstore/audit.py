@@ -3,17 +3,17 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
 from typing import Any
 
 import orjson
 
+from .boundary import checked
 from .clock import from_dt, to_dt
 from .engine.base import Cursor, Engine, Row
 from .models import AuditEntry, Page
-from .namespaces import check_prefix, children_range
+from .namespaces import children_range
 from .paging import newest_first
-from .validation import check_limit, check_name
+from .params import EntityId, Limit, Name, PageCursor, Prefix, When
 
 _COLS = "id, at, actor, action, entity, entity_id, namespace, detail"
 
@@ -50,25 +50,25 @@ class Audit:
     def __init__(self, engine: Engine) -> None:
         self._e = engine
 
+    @checked
     def list(
         self,
         *,
-        entity: str | None = None,
-        entity_id: str | None = None,
-        actor: str | None = None,
-        action: str | None = None,
-        namespace: str | None = None,
-        since: datetime | None = None,
-        until: datetime | None = None,
-        limit: int = 100,
-        cursor: str | None = None,
+        entity: Name | None = None,
+        entity_id: EntityId | None = None,
+        actor: Name | None = None,
+        action: Name | None = None,
+        namespace: Prefix | None = None,
+        since: When | None = None,
+        until: When | None = None,
+        limit: Limit = 100,
+        cursor: PageCursor | None = None,
     ) -> Page[AuditEntry]:
         """Audit entries matching every given filter, newest first.
 
         ``namespace`` is a prefix (segment-exact, as in memory listings); ``action`` may end
         with ``.*`` to match a family (``memory.*``).
         """
-        limit = check_limit(limit)
         ph = self._e.placeholder
         q = self._e.q
         where: list[str] = []
@@ -76,7 +76,7 @@ class Audit:
         for column, value in (("entity", entity), ("entity_id", entity_id), ("actor", actor)):
             if value is not None:
                 where.append(f"{column} = {ph}")
-                params.append(check_name(value, column, 2048))
+                params.append(value)
         source = "audit"
         if entity is not None and entity_id is not None:
             # One entity's rows. The index leaves out the busiest kinds (memory, tasks, events),
@@ -96,22 +96,20 @@ class Audit:
                 source = f"(SELECT id AS cid FROM ({ids})) CROSS JOIN audit ON id = cid"
                 params = [*ids_params, *params]
         if action is not None:
-            check_name(action, "action")
             if action.endswith(".*"):
                 where.append(f"action >= {ph} AND action < {ph}")
                 params += [action[:-1], action[:-2] + "/"]
             else:
                 where.append(f"action = {ph}")
                 params.append(action)
-        if namespace is not None:
-            prefix = check_prefix(namespace, "namespace")
-            lo, hi = children_range(prefix)
+        if namespace:
+            lo, hi = children_range(namespace)
             where.append(f"(namespace = {ph} OR (namespace >= {ph} AND namespace < {ph}))")
-            params += [prefix, lo, hi]
+            params += [namespace, lo, hi]
         if since is not None:
             where.append(f"at >= {ph}")
             params.append(from_dt(since, "since"))
         if until is not None:
             where.append(f"at < {ph}")
             params.append(from_dt(until, "until"))
-        return newest_first(self._e, f"SELECT {_COLS} FROM {source}", where, params, cursor, limit, _entry, int)
+        return newest_first(self._e, f"SELECT {_COLS} FROM {source}", where, params, cursor, limit, _entry, "audit", int)

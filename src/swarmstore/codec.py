@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from typing import Any
 
 import orjson
@@ -49,5 +50,7 @@ def dumps_dict(value: Any, field: str, limit: int | None = None) -> str:
     if value is None:
         return "{}"
     if not isinstance(value, dict):
-        raise InvalidInput(field, f"expected a dict, got {type(value).__name__}")
+        if not isinstance(value, Mapping):
+            raise InvalidInput(field, f"expected a mapping, got {type(value).__name__}")
+        value = dict(value)
     return dumps(value, field, limit)

@@ -7,7 +7,6 @@ from dataclasses import dataclass
 
 from .clock import now_us
 from .engine.base import Engine
-from .validation import check_name
 
 DEFAULT_MAX_VALUE_BYTES = 1 << 20
 
@@ -20,8 +19,3 @@ class Context:
     retry_base_us: int = 1_000_000  # first retry backoff of a failed task; doubles per attempt
     max_task_depth: int = 100  # longest allowed prerequisite chain
     now_us: Callable[[], int] = now_us  # the store's clock (injectable: swarmstore.open(url, clock=...))
-
-    def actor_or_default(self, actor: str | None) -> str | None:
-        if actor is None:
-            return self.actor
-        return check_name(actor, "actor")

@@ -9,25 +9,41 @@ key continues its version numbers; purging removes the row and the snapshots.
 from __future__ import annotations
 
 import builtins
-from collections.abc import Iterable, Mapping
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any, NamedTuple
 
 import orjson
 
 from . import codec
+from .boundary import check_fields, checked
 from .clock import from_dt, opt_dt, seconds_us, to_dt
 from .context import Context
 from .engine.base import Cursor, Row
 from .errors import Conflict, InvalidInput, NotFound
-from .models import MEMORY_TYPES, Memory, Page
+from .models import Memory, Page
 from .namespaces import _VALID as _VALID_NS
-from .namespaces import MAX_KEY, check_key, check_namespace, check_prefix, children_range
-from .validation import check_choice, check_int, check_limit, check_name, decode_cursor, encode_cursor
+from .namespaces import MAX_KEY, children_range
+from .params import (
+    Batch,
+    Count,
+    Depth,
+    Flag,
+    Key,
+    Limit,
+    MemoryKind,
+    Name,
+    Namespace,
+    Object,
+    PageCursor,
+    Prefix,
+    Seconds,
+    Version,
+    When,
+)
+from .validation import decode_cursor, encode_cursor
 
 _TOP = "~"  # sorts after every namespace character
 _MISSING: Any = object()
-_PUT_FIELDS = frozenset({"namespace", "key", "value", "type", "metadata", "ttl", "expected_version", "actor"})
 
 
 def entity_id(namespace: str, key: str) -> str:
@@ -179,19 +195,20 @@ class MemoryStore:
         expected_version: object,
         actor: object,
     ) -> _Put:
+        """A checked put's arguments (see ``put``) as a _Put: values encoded, durations in microseconds."""
         limit = self._ctx.max_value_bytes
         # tuple.__new__ skips the NamedTuple's Python-level __new__ (a third of this call's cost).
         return tuple.__new__(
             _Put,
             (
-                check_namespace(namespace, "namespace"),
-                check_key(key, "key"),
+                namespace,
+                key,
                 codec.dumps(value, "value", limit),
-                type if type in MEMORY_TYPES else check_choice(type, "type", sorted(MEMORY_TYPES)),
+                type,
                 None if metadata is None else codec.dumps_dict(metadata, "metadata", limit),
                 None if ttl is None else seconds_us(ttl, "ttl"),  # type: ignore[arg-type]
-                None if expected_version is None else check_int(expected_version, "expected_version", 0),
-                self._ctx.actor if actor is None else check_name(actor, "actor"),
+                expected_version,
+                self._ctx.actor if actor is None else actor,
             ),
         )
 
@@ -214,16 +231,17 @@ class MemoryStore:
         cur.execute(self._q.audit_insert_linked, _put_audit_row(p, version, meta, now, expires, aid, prev))
         return _written(p, version, meta, created_by, created_at, now_dt, expires)
 
+    @checked
     def put(
         self,
-        namespace: str,
-        key: str,
+        namespace: Namespace,
+        key: Key,
         value: Any,
-        type: str = "semantic",
-        metadata: Mapping[str, Any] | None = None,
-        ttl: float | timedelta | None = None,
-        expected_version: int | None = None,
-        actor: str | None = None,
+        type: MemoryKind = "semantic",
+        metadata: Object | None = None,
+        ttl: Seconds | None = None,
+        expected_version: Count | None = None,
+        actor: Name | None = None,
     ) -> Memory:
         """Write a new version of ``namespace``/``key`` (version 1 if new).
 
@@ -234,7 +252,8 @@ class MemoryStore:
         p = self._prepare(namespace, key, value, type, metadata, ttl, expected_version, actor)
         return self._e.write(_PutOp(self, p, self._now()))
 
-    def put_many(self, items: Iterable[Mapping[str, Any]]) -> list[Memory]:
+    @checked
+    def put_many(self, items: Batch) -> list[Memory]:
         """Write a batch in one transaction: all items or none. Each item has ``put``'s arguments."""
         prepared: list[_Put] = []
         add = prepared.append
@@ -271,15 +290,8 @@ class MemoryStore:
         return self._e.write(op)
 
     def _prepare_item(self, item: object) -> _Put:
-        if type(item) is not dict and not isinstance(item, Mapping):
-            raise InvalidInput("", f"expected a mapping, got {type(item).__name__}")
-        if not item.keys() <= _PUT_FIELDS:
-            unknown = item.keys() - _PUT_FIELDS
-            raise InvalidInput("", f"unknown field(s): {', '.join(sorted(map(str, unknown)))}")
-        try:
-            namespace, key, value = item["namespace"], item["key"], item["value"]
-        except KeyError as exc:
-            raise InvalidInput(str(exc.args[0]), "is required") from None
+        item = check_fields(item, MemoryStore.put, ("namespace", "key", "value"))
+        namespace, key, value = item["namespace"], item["key"], item["value"]
         get = item.get
         return self._prepare(
             namespace,
@@ -355,11 +367,10 @@ class MemoryStore:
         cur.executemany(self._q.audit_insert_linked, audit_rows)
         return out
 
-    def delete(self, namespace: str, key: str, *, actor: str | None = None) -> None:
+    @checked
+    def delete(self, namespace: Namespace, key: Key, *, actor: Name | None = None) -> None:
         """Soft-delete: the key disappears from get/list, its history stays; ``restore`` undoes it."""
-        check_namespace(namespace)
-        check_key(key)
-        actor = self._ctx.actor_or_default(actor)
+        actor = actor or self._ctx.actor
         now = self._now()
 
         def op(cur: Cursor) -> None:
@@ -372,11 +383,10 @@ class MemoryStore:
 
         return self._e.write(op)
 
-    def restore(self, namespace: str, key: str, *, actor: str | None = None) -> Memory:
+    @checked
+    def restore(self, namespace: Namespace, key: Key, *, actor: Name | None = None) -> Memory:
         """Bring back a soft-deleted key with its last version."""
-        check_namespace(namespace)
-        check_key(key)
-        actor = self._ctx.actor_or_default(actor)
+        actor = actor or self._ctx.actor
         now = self._now()
 
         def op(cur: Cursor) -> Memory:
@@ -392,21 +402,21 @@ class MemoryStore:
 
         return self._e.write(op)
 
+    @checked
     def purge(
         self,
-        prefix: str = "",
+        prefix: Prefix = "",
         *,
-        deleted: bool = True,
-        expired: bool = True,
-        deleted_before: datetime | None = None,
-        actor: str | None = None,
+        deleted: Flag = True,
+        expired: Flag = True,
+        deleted_before: When | None = None,
+        actor: Name | None = None,
     ) -> int:
         """Remove deleted and/or expired entries under ``prefix`` for good, with their history.
 
         Returns how many keys were removed; each gets an audit row.
         """
-        prefix = check_prefix(prefix)
-        actor = self._ctx.actor_or_default(actor)
+        actor = actor or self._ctx.actor
         now = self._now()
         ph = self._e.placeholder
         conds: list[str] = []
@@ -444,45 +454,37 @@ class MemoryStore:
 
     # -- reads ---------------------------------------------------------------------------------
 
-    def get(self, namespace: str, key: str, version: int | None = None) -> Memory:
+    @checked
+    def get(self, namespace: Namespace, key: Key, version: Version | None = None) -> Memory:
         """The current live version, or the exact older ``version`` (history reads work after delete)."""
-        check_namespace(namespace)
-        check_key(key)
         if version is None:
             rows = self._e.query(self._q.memory_get, (namespace, key, self._now()))
             if rows:
                 return _memory(rows[0])
             raise NotFound(f"memory {namespace}/{key} not found")
-        version = check_int(version, "version", 1)
         rows = self._e.query(self._q.memory_get_version, (namespace, key, version))
         if not rows:
             raise NotFound(f"memory {namespace}/{key} version {version} not found")
         return _from_snapshot(rows[0])
 
-    def history(self, namespace: str, key: str) -> list[Memory]:
+    @checked
+    def history(self, namespace: Namespace, key: Key) -> list[Memory]:
         """Every version of a key, oldest first (also for deleted keys)."""
-        check_namespace(namespace)
-        check_key(key)
         rows = self._e.query(self._q.memory_history, (namespace, key))
         if not rows:
             raise NotFound(f"memory {namespace}/{key} not found")
         rows.sort(key=lambda r: r[3])  # (the chain is walked newest first)
         return [_from_snapshot(r) for r in rows]
 
+    @checked
     def list(
-        self, prefix: str = "", type: str | None = None, limit: int = 100, cursor: str | None = None
+        self, prefix: Prefix = "", type: MemoryKind | None = None, limit: Limit = 100, cursor: PageCursor | None = None
     ) -> Page[Memory]:
         """Current live entries under ``prefix`` (segment-exact) in (namespace, key) order."""
-        prefix = check_prefix(prefix)
-        if type is not None:
-            check_choice(type, "type", sorted(MEMORY_TYPES))
-        limit = check_limit(limit)
         lo, hi = children_range(prefix) if prefix else ("", _TOP)
         exact, after_key, from_ns, from_key = bool(prefix), "", lo, ""
         if cursor is not None:
-            cns, ckey = decode_cursor(cursor, 2)
-            if not isinstance(cns, str) or not isinstance(ckey, str):
-                raise InvalidInput("cursor", "not a cursor made by this listing")
+            cns, ckey = decode_cursor(cursor, "memory", (str, str))
             if cns == prefix:
                 after_key = ckey
             else:
@@ -491,14 +493,12 @@ class MemoryStore:
             self._q.memory_list, (prefix, after_key, exact, self._now(), type, from_ns, from_key, hi, limit + 1)
         )
         items = [_memory(r) for r in rows[:limit]]
-        nxt = encode_cursor(items[-1].namespace, items[-1].key) if len(rows) > limit else None
+        nxt = encode_cursor("memory", items[-1].namespace, items[-1].key) if len(rows) > limit else None
         return Page(items, nxt)
 
-    def namespaces(self, prefix: str = "", max_depth: int | None = None) -> builtins.list[str]:
+    @checked
+    def namespaces(self, prefix: Prefix = "", max_depth: Depth | None = None) -> builtins.list[str]:
         """Namespaces under ``prefix`` (itself included) that hold live entries, in order."""
-        prefix = check_prefix(prefix)
-        if max_depth is not None:
-            check_int(max_depth, "max_depth", 1)
         now = self._now()
         out: builtins.list[str] = []
         if prefix and self._e.query(self._q.memory_exact_namespace, (prefix, now)):

@@ -20,6 +20,7 @@ def newest_first(
     cursor: str | None,
     limit: int,
     decode: Callable[[Row], T],
+    listing: str,
     key_type: type = str,
 ) -> Page[T]:
     """Run ``select`` + ``where`` ordered by ``id DESC``, one page after ``cursor``.
@@ -30,9 +31,9 @@ def newest_first(
     ph = engine.placeholder
     where, params = list(where), list(params)
     if cursor is not None:
-        (last,) = decode_cursor(cursor, 1)
+        (last,) = decode_cursor(cursor, listing, (key_type,))
         where.append(f"id < {ph}")
-        params.append(key_type(last))
+        params.append(last)
     sql = select
     if where:
         sql += " WHERE " + " AND ".join(where)
@@ -40,5 +41,5 @@ def newest_first(
     params.append(limit + 1)
     rows = engine.query(sql, params)
     items = [decode(r) for r in rows[:limit]]
-    nxt = encode_cursor(rows[limit - 1][0]) if len(rows) > limit else None
+    nxt = encode_cursor(listing, rows[limit - 1][0]) if len(rows) > limit else None
     return Page(items, nxt)

@@ -8,12 +8,13 @@ until the next event is appended.
 from __future__ import annotations
 
 import builtins
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 import orjson
 
 from . import audit, codec
+from .boundary import checked
 from .clock import opt_dt, to_dt
 from .context import Context
 from .engine.base import Cursor, Row
@@ -21,9 +22,9 @@ from .errors import Conflict, InvalidInput, InvalidTransition, NotFound
 from .ids import new_id
 from .models import Event, Page, Session
 from .paging import newest_first
-from .validation import check_choices, check_int, check_limit, check_name, opt_name
+from .params import Count, Id, Key, Limit, Name, Object, PageCursor, SessionStatus, SessionStatuses
+from .validation import as_list, check_name
 
-STATUSES = ("created", "active", "paused", "terminated", "archived")
 TRANSITIONS: dict[str, frozenset[str]] = {
     "created": frozenset({"active", "terminated"}),
     "active": frozenset({"paused", "terminated"}),
@@ -90,25 +91,23 @@ class Sessions:
 
     # -- sessions ------------------------------------------------------------------------------
 
+    @checked
     def create(
         self,
-        app: str,
-        user: str,
-        project: str | None = None,
-        state: Mapping[str, Any] | None = None,
-        metadata: Mapping[str, Any] | None = None,
-        id: str | None = None,
+        app: Name,
+        user: Name,
+        project: Name | None = None,
+        state: Object | None = None,
+        metadata: Object | None = None,
+        id: Name | None = None,
         *,
-        actor: str | None = None,
+        actor: Name | None = None,
     ) -> Session:
         """Create a session in status ``created``; a duplicate ``id`` is a Conflict."""
-        app = check_name(app, "app")
-        user = check_name(user, "user")
-        project = opt_name(project, "project")
-        sid = new_id() if id is None else check_name(id, "id")
+        sid = new_id() if id is None else id
         meta = codec.dumps_dict(metadata, "metadata", self._ctx.max_value_bytes)
         delta = self._delta(state, "state")
-        actor = self._ctx.actor_or_default(actor) or user
+        actor = actor or self._ctx.actor or user
         now = self._now()
 
         def op(cur: Cursor) -> Session:
@@ -123,42 +122,43 @@ class Sessions:
 
         return self._e.write(op)
 
-    def get(self, id: str) -> Session:
+    @checked
+    def get(self, id: Id) -> Session:
         """The session with this id, or NotFound."""
         rows = self._e.query(self._q.session_get, (id,))
         if not rows:
             raise NotFound(f"session {id!r} not found")
         return _session(rows[0])
 
+    @checked
     def list(
         self,
         *,
-        app: str | None = None,
-        user: str | None = None,
-        project: str | None = None,
-        status: str | Iterable[str] | None = None,
-        limit: int = 100,
-        cursor: str | None = None,
+        app: Name | None = None,
+        user: Name | None = None,
+        project: Name | None = None,
+        status: SessionStatuses | None = None,
+        limit: Limit = 100,
+        cursor: PageCursor | None = None,
     ) -> Page[Session]:
         """Sessions matching every given filter, newest first; ``status`` may name several."""
-        limit = check_limit(limit)
         ph = self._e.placeholder
         where: list[str] = []
         params: list[Any] = []
         for column, value in (("app", app), ("user", user), ("project", project)):
             if value is not None:
                 where.append(f"{column} = {ph}")
-                params.append(check_name(value, column))
+                params.append(value)
         if status is not None:
-            statuses = check_choices(status, "status", STATUSES)
+            statuses = as_list(status)
             where.append(f"status IN ({', '.join([ph] * len(statuses))})")
             params += statuses
-        return newest_first(self._e, self._q.session_select, where, params, cursor, limit, _session)
+        return newest_first(self._e, self._q.session_select, where, params, cursor, limit, _session, "sessions")
 
-    def set_status(self, id: str, status: str, *, actor: str | None = None) -> Session:
+    @checked
+    def set_status(self, id: Id, status: SessionStatus, *, actor: Name | None = None) -> Session:
         """Move a session along ``created -> active <-> paused -> terminated -> archived``."""
-        status = check_choices(status, "status", STATUSES)[0]
-        actor = self._ctx.actor_or_default(actor)
+        actor = actor or self._ctx.actor
         now = self._now()
 
         def op(cur: Cursor) -> Session:
@@ -176,29 +176,29 @@ class Sessions:
 
         return self._e.write(op)
 
-    def terminate(self, id: str, *, actor: str | None = None) -> Session:
+    def terminate(self, id: Id, *, actor: Name | None = None) -> Session:
         """End a session: temp keys are dropped; its state and events stay for history."""
         return self.set_status(id, "terminated", actor=actor)
 
-    def archive(self, id: str, *, actor: str | None = None) -> Session:
+    def archive(self, id: Id, *, actor: Name | None = None) -> Session:
+        """Archive a terminated session."""
         return self.set_status(id, "archived", actor=actor)
 
     # -- events --------------------------------------------------------------------------------
 
+    @checked
     def append_event(
         self,
-        session_id: str,
-        type: str,
-        actor: str,
+        session_id: Id,
+        type: Name,
+        actor: Name,
         content: Any = None,
-        state_delta: Mapping[str, Any] | None = None,
+        state_delta: Object | None = None,
     ) -> Event:
         """Append one event (next sequence number, gap-free across processes) and apply ``state_delta``.
 
         Appending clears the ``temp:`` keys set before it; a ``created`` session becomes ``active``.
         """
-        type = check_name(type, "type")
-        actor = check_name(actor, "actor")
         limit = self._ctx.max_value_bytes
         body = codec.dumps(content, "content", limit)
         delta = self._delta(state_delta, "state_delta")
@@ -230,10 +230,9 @@ class Sessions:
 
         return self._e.write(op)
 
-    def events(self, session_id: str, after: int = 0, limit: int = 100) -> Page[Event]:
+    @checked
+    def events(self, session_id: Id, after: Count = 0, limit: Limit = 100) -> Page[Event]:
         """Events with ``seq > after`` in order; ``next_cursor`` is the seq to pass as ``after``."""
-        after = check_int(after, "after", 0)
-        limit = check_limit(limit)
         rows = self._e.query(self._q.events_page, (session_id, after, limit + 1))
         if not rows and after == 0 and not self._e.query(self._q.session_status_of, (session_id,)):
             raise NotFound(f"session {session_id!r} not found")
@@ -242,7 +241,8 @@ class Sessions:
 
     # -- state ---------------------------------------------------------------------------------
 
-    def state(self, session_id: str) -> dict[str, Any]:
+    @checked
+    def state(self, session_id: Id) -> dict[str, Any]:
         """The merged view: session keys, then ``temp:``, ``user:`` and ``app:`` keys with their prefixes."""
         rows = self._e.query(self._q.session_state_all, (session_id,))
         if not rows:
@@ -254,7 +254,8 @@ class Sessions:
                 merged.update({prefix + k: v for k, v in orjson.loads(text).items()})
         return merged
 
-    def get_state(self, session_id: str, key: str, default: Any = _MISSING) -> Any:
+    @checked
+    def get_state(self, session_id: Id, key: Key, default: Any = _MISSING) -> Any:
         """One state key (with its scope prefix); ``default`` if given, else NotFound when absent."""
         split_key(key)
         value = self.state(session_id).get(key, _MISSING)
@@ -264,15 +265,18 @@ class Sessions:
             return default
         return value
 
-    def set_state(self, session_id: str, key: str, value: Any, *, actor: str | None = None) -> None:
+    @checked
+    def set_state(self, session_id: Id, key: Key, value: Any, *, actor: Name | None = None) -> None:
         """Set one state key; its prefix picks the scope."""
         return self.update_state(session_id, {key: value}, actor=actor)
 
-    def update_state(self, session_id: str, delta: Mapping[str, Any], *, actor: str | None = None) -> None:
+    @checked
+    def update_state(self, session_id: Id, delta: Object, *, actor: Name | None = None) -> None:
         """Set several state keys in one transaction."""
         return self._change_state(session_id, self._delta(delta, "delta"), {}, actor)
 
-    def delete_state(self, session_id: str, key: str, *, actor: str | None = None) -> None:
+    @checked
+    def delete_state(self, session_id: Id, key: Key, *, actor: Name | None = None) -> None:
         """Remove one state key (no error if it was not set)."""
         scope, bare = split_key(key)
         return self._change_state(session_id, {}, {scope: [bare]}, actor)
@@ -284,7 +288,7 @@ class Sessions:
         removals: dict[str, builtins.list[str]],
         actor: str | None,
     ) -> None:
-        actor = self._ctx.actor_or_default(actor)
+        actor = actor or self._ctx.actor
         now = self._now()
 
         def op(cur: Cursor) -> None:

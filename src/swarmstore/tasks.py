@@ -33,12 +33,13 @@ import builtins
 import random
 import secrets
 from collections.abc import Iterable, Mapping, Sequence
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any, NamedTuple
 
 import orjson
 
 from . import codec
+from .boundary import check_fields, checked
 from .clock import from_dt, opt_dt, seconds_us, to_dt
 from .context import Context
 from .engine.base import Cursor, Row
@@ -55,13 +56,38 @@ from .errors import (
 from .ids import new_id
 from .models import Completions, Page, PruneResult, Task, TaskNode
 from .paging import newest_first
-from .validation import check_choice, check_choices, check_int, check_limit, check_name, opt_name
+from .params import TASK_STATUSES as STATUSES
+from .params import (
+    Attempts,
+    Batch,
+    Check,
+    ClaimLimit,
+    Count,
+    DependencyPolicy,
+    FinishedStatuses,
+    Flag,
+    Id,
+    IdempotencyKey,
+    Ids,
+    Limit,
+    Message,
+    Name,
+    Names,
+    NameSet,
+    Object,
+    PageCursor,
+    Priority,
+    Reason,
+    Seconds,
+    Source,
+    TaskStatuses,
+    Text,
+    When,
+)
+from .validation import as_list, check_name
 
-STATUSES = ("blocked", "ready", "running", "completed", "failed", "cancelled")
 OPEN = ("blocked", "ready", "running")
 FINISHED = ("completed", "failed", "cancelled")
-SOURCES = ("human", "agent", "system")
-POLICIES = ("cancel", "fail", "run")
 MAX_PREREQUISITES = 50
 
 S = 1_000_000  # microseconds per second
@@ -74,29 +100,8 @@ DEADLINE_HORIZON = 3600 * S
 DEADLINE_MARGIN = 60 * S
 MAX_BACKOFF = 300 * S
 _NOT_CLAIMABLE = "status NOT IN ('ready', 'running')"
+_BATCH_ONLY = {"ref": Check(check_name, "a name other items of the batch use for this task")}
 
-_SUBMIT_FIELDS = frozenset(
-    {
-        "summary",
-        "payload",
-        "queue",
-        "agent_type",
-        "priority",
-        "depends_on",
-        "parent",
-        "session_id",
-        "deadline",
-        "estimated_seconds",
-        "max_attempts",
-        "timeout_seconds",
-        "not_before",
-        "idempotency_key",
-        "source",
-        "metadata",
-        "on_dependency_failure",
-        "ref",
-    }
-)
 
 
 def patience(priority: int, source: str, dependants: int, deadline: int | None, now: int) -> int:
@@ -255,27 +260,28 @@ class Tasks:
 
     # -- submitting ----------------------------------------------------------------------------
 
+    @checked
     def submit(
         self,
-        summary: str,
+        summary: Text,
         payload: Any = None,
         *,
-        queue: str = "default",
-        agent_type: str | None = None,
-        priority: int = 5,
-        depends_on: Iterable[str] = (),
-        parent: str | None = None,
-        session_id: str | None = None,
-        deadline: datetime | None = None,
-        estimated_seconds: float | None = None,
-        max_attempts: int = 3,
-        timeout_seconds: float = 3600,
-        not_before: datetime | None = None,
-        idempotency_key: str | None = None,
-        source: str = "human",
-        metadata: Mapping[str, Any] | None = None,
-        on_dependency_failure: str = "cancel",
-        actor: str | None = None,
+        queue: Name = "default",
+        agent_type: Name | None = None,
+        priority: Priority = 5,
+        depends_on: Ids = (),
+        parent: Id | None = None,
+        session_id: Id | None = None,
+        deadline: When | None = None,
+        estimated_seconds: Seconds | None = None,
+        max_attempts: Attempts = 3,
+        timeout_seconds: Seconds = 3600,
+        not_before: When | None = None,
+        idempotency_key: IdempotencyKey | None = None,
+        source: Source = "human",
+        metadata: Object | None = None,
+        on_dependency_failure: DependencyPolicy = "cancel",
+        actor: Name | None = None,
     ) -> Task:
         """Submit one task; it waits (``blocked``) until every task in ``depends_on`` completes.
 
@@ -303,70 +309,55 @@ class Tasks:
             "on_dependency_failure": on_dependency_failure,
         }
         new = self._prepare(item)
-        actor = self._ctx.actor_or_default(actor)
+        actor = actor or self._ctx.actor
         return self._e.write(lambda cur: self._submit(cur, [new], actor)[0])
 
-    def submit_many(self, items: Iterable[Mapping[str, Any]], *, actor: str | None = None) -> list[Task]:
+    @checked
+    def submit_many(self, items: Batch, *, actor: Name | None = None) -> list[Task]:
         """Submit a whole DAG atomically. Each item has ``submit``'s arguments plus an optional
         ``ref``: a name that ``depends_on`` and ``parent`` of other items in the batch may use
         instead of a task id. Returns the tasks in input order."""
         prepared = []
         for i, item in enumerate(items):
             try:
-                if not isinstance(item, Mapping):
-                    raise InvalidInput("", f"expected a mapping, got {type(item).__name__}")
-                unknown = item.keys() - _SUBMIT_FIELDS
-                if unknown:
-                    raise InvalidInput("", f"unknown field(s): {', '.join(sorted(map(str, unknown)))}")
-                if "summary" not in item:
-                    raise InvalidInput("summary", "is required")
-                prepared.append(self._prepare(item))
+                fields = check_fields(item, Tasks.submit, ("summary",), _BATCH_ONLY, exclude=("actor",))
+                prepared.append(self._prepare(fields))
             except InvalidInput as exc:
                 cls = type(exc)
                 raise cls(f"items[{i}]" + (exc.field and "." + exc.field), exc.message) from None
         if not prepared:
             return []
-        actor = self._ctx.actor_or_default(actor)
+        actor = actor or self._ctx.actor
         return self._e.write(lambda cur: self._submit(cur, prepared, actor))
 
     def _prepare(self, item: Mapping[str, Any]) -> _New:
+        """A checked submission (``submit``'s arguments) as a _New: encoded, in microseconds."""
         get = item.get
         limit = self._ctx.max_value_bytes
         summary = item["summary"]
-        if not isinstance(summary, str) or not summary.strip():
-            raise InvalidInput("summary", "must be a non-empty string")
-        if len(summary) > 4000:
-            raise InvalidInput("summary", "longer than 4000 characters")
-        deps_in = get("depends_on") or ()
-        if isinstance(deps_in, str):
-            deps_in = (deps_in,)
-        deps: list[str] = []
-        for d in deps_in:
-            d = check_name(d, "depends_on")
-            if d not in deps:
-                deps.append(d)
+        deps = as_list(get("depends_on", ()))
         if len(deps) > MAX_PREREQUISITES:
             raise DependencyError("depends_on", f"{len(deps)} prerequisites; at most {MAX_PREREQUISITES} are allowed")
         timeout = seconds_us(get("timeout_seconds", 3600), "timeout_seconds")
         return _New(
-            opt_name(get("ref"), "ref"),
+            get("ref"),
             summary,
             codec.dumps(get("payload"), "payload", limit),
-            check_name(get("queue", "default"), "queue"),
-            opt_name(get("agent_type"), "agent_type"),
-            check_int(get("priority", 5), "priority", 0, 10),
+            get("queue", "default"),
+            get("agent_type"),
+            get("priority", 5),
             deps,
-            opt_name(get("parent"), "parent"),
-            opt_name(get("session_id"), "session_id"),
+            get("parent"),
+            get("session_id"),
             _opt_time(get("deadline"), "deadline"),
             _opt_seconds(get("estimated_seconds"), "estimated_seconds"),
-            check_int(get("max_attempts", 3), "max_attempts", 1, 1000),
+            get("max_attempts", 3),
             timeout if timeout is not None else 3600 * S,
             _opt_time(get("not_before"), "not_before") or 0,
-            opt_name(get("idempotency_key"), "idempotency_key", 512),
-            check_choice(get("source", "human"), "source", SOURCES),
+            get("idempotency_key"),
+            get("source", "human"),
             codec.dumps_dict(get("metadata"), "metadata", limit),
-            check_choice(get("on_dependency_failure", "cancel"), "on_dependency_failure", POLICIES),
+            get("on_dependency_failure", "cancel"),
         )
 
     def _submit(self, cur: Cursor, batch: list[_New], actor: str | None) -> list[Task]:
@@ -530,13 +521,14 @@ class Tasks:
 
     # -- claiming and finishing ----------------------------------------------------------------
 
+    @checked
     def claim(
         self,
-        worker_id: str,
-        queues: str | Sequence[str] = ("default",),
-        agent_types: Sequence[str] | None = None,
-        lease_seconds: float = 60,
-        limit: int = 1,
+        worker_id: Name,
+        queues: Names = ("default",),
+        agent_types: NameSet | None = None,
+        lease_seconds: Seconds = 60,
+        limit: ClaimLimit = 1,
     ) -> list[Task]:
         """Atomically move up to ``limit`` of the most urgent ready tasks to ``running``.
 
@@ -548,27 +540,18 @@ class Tasks:
         spec = self._claim_spec(worker_id, queues, agent_types, lease_seconds, limit)
         return self._e.write(lambda cur: self._claim_in(cur, self._now(), spec))
 
+    @staticmethod
     def _claim_spec(
-        self,
-        worker_id: object,
-        queues: object,
-        agent_types: Sequence[str] | None,
-        lease_seconds: object,
-        limit: object,
+        worker_id: str,
+        queues: str | Sequence[str],
+        agent_types: Iterable[str] | None,
+        lease_seconds: float | timedelta,
+        limit: int,
     ) -> _ClaimSpec:
-        worker_id = check_name(worker_id, "worker_id")
-        queue_list = [queues] if isinstance(queues, str) else list(queues)  # type: ignore[call-overload]
-        if not queue_list:
-            raise InvalidInput("queues", "name at least one queue")
-        for qn in queue_list:
-            check_name(qn, "queues")
-        types = None
-        if agent_types is not None:
-            types = orjson.dumps([check_name(t, "agent_types") for t in agent_types]).decode()
-        lease = seconds_us(lease_seconds, "lease_seconds")  # type: ignore[arg-type]
-        if lease is None:
-            raise InvalidInput("lease_seconds", "a claim needs a lease: give its length in seconds")
-        return _ClaimSpec(worker_id, queue_list, types, lease, check_int(limit, "limit", 1, 1000))
+        """A checked claim's arguments, ready for _claim_in."""
+        types = None if agent_types is None else orjson.dumps(as_list(agent_types)).decode()
+        lease = seconds_us(lease_seconds, "lease_seconds") or 0
+        return _ClaimSpec(worker_id, as_list(queues), types, lease, limit)
 
     def _claim_in(self, cur: Cursor, now: int, spec: _ClaimSpec) -> list[Task]:
         """The claim, inside the caller's transaction."""
@@ -631,13 +614,12 @@ class Tasks:
             return LeaseLost(f"task {task_id}: lease token is stale (the task was rescued and reassigned)")
         return InvalidTransition(f"task {task_id} is {t.status}, not running")
 
-    def heartbeat(self, task_id: str, lease_token: str, lease_seconds: float | None = None) -> Task:
+    @checked
+    def heartbeat(self, task_id: Id, lease_token: Name, lease_seconds: Seconds | None = None) -> Task:
         """Extend the lease of a running task (never beyond its timeout).
 
         Raises TaskCancelled if the task was cancelled, LeaseLost if the token is stale.
         """
-        check_name(task_id, "task_id")
-        check_name(lease_token, "lease_token")
         lease = _opt_seconds(lease_seconds, "lease_seconds")
 
         def op(cur: Cursor) -> Task:
@@ -649,9 +631,10 @@ class Tasks:
 
         return self._e.write(op)
 
-    def complete(self, task_id: str, lease_token: str, result: Any = None) -> Task:
+    @checked
+    def complete(self, task_id: Id, lease_token: Name, result: Any = None) -> Task:
         """Finish a running task with ``result``; dependants with no other prerequisite left become ready."""
-        body = self._result_body(task_id, lease_token, result)
+        body = self._result_body(result)
 
         def op(cur: Cursor) -> Task:
             done = self._complete_in(cur, task_id, lease_token, body, self._now())
@@ -660,35 +643,37 @@ class Tasks:
 
         return self._e.write(op)
 
+    @checked
     def complete_and_claim(
         self,
-        task_id: str,
-        lease_token: str,
+        task_id: Id,
+        lease_token: Name,
         result: Any = None,
         *,
-        worker_id: str,
-        queues: str | Sequence[str] = ("default",),
-        agent_types: Sequence[str] | None = None,
-        lease_seconds: float = 60,
-        limit: int = 1,
+        worker_id: Name,
+        queues: Names = ("default",),
+        agent_types: NameSet | None = None,
+        lease_seconds: Seconds = 60,
+        limit: ClaimLimit = 1,
     ) -> list[Task]:
         """``complete`` a task, then ``claim`` the next ones, in one transaction: a worker's step
         from one task to the next costs one commit instead of two. Returns the claimed tasks (the
         completed one is not read back: ``get`` it if needed). If the completion fails (a stale
         lease, a cancelled task), it raises as ``complete`` does and nothing is claimed."""
-        body = self._result_body(task_id, lease_token, result)
+        body = self._result_body(result)
         spec = self._claim_spec(worker_id, queues, agent_types, lease_seconds, limit)
         return self._e.write(_StepOp(self, task_id, lease_token, body, spec))
 
+    @checked
     def complete_many(
         self,
-        items: Iterable[Sequence[Any]],
+        items: Batch,
         *,
-        claim: int = 0,
-        worker_id: str | None = None,
-        queues: str | Sequence[str] = ("default",),
-        agent_types: Sequence[str] | None = None,
-        lease_seconds: float = 60,
+        claim: Count = 0,
+        worker_id: Name | None = None,
+        queues: Names = ("default",),
+        agent_types: NameSet | None = None,
+        lease_seconds: Seconds = 60,
     ) -> Completions:
         """Complete many running tasks in one transaction, each ``(task_id, lease_token[,
         result])``, then (``claim`` > 0, with ``worker_id``) claim up to that many next tasks in
@@ -696,12 +681,13 @@ class Tasks:
         a cancelled task or a result that cannot be stored fails that one only (its error is in
         ``errors``; nothing of it is written), and the others commit."""
         done: list[tuple[str, str, str] | Exception] = []
-        for item in items:
+        for i, item in enumerate(items):
             try:
                 if not isinstance(item, Sequence) or isinstance(item, str) or len(item) not in (2, 3):
-                    raise InvalidInput("items", "each item is (task_id, lease_token[, result])")
-                result = item[2] if len(item) == 3 else None
-                done.append((item[0], item[1], self._result_body(item[0], item[1], result)))
+                    raise InvalidInput(f"items[{i}]", "each item is (task_id, lease_token[, result])")
+                task_id = check_name(item[0], f"items[{i}].task_id")
+                token = check_name(item[1], f"items[{i}].lease_token")
+                done.append((task_id, token, self._result_body(item[2] if len(item) == 3 else None)))
             except InvalidInput as exc:
                 done.append(exc)
         spec = None
@@ -717,9 +703,7 @@ class Tasks:
 
         return self._e.write(op)
 
-    def _result_body(self, task_id: object, lease_token: object, result: Any) -> str:
-        check_name(task_id, "task_id")
-        check_name(lease_token, "lease_token")
+    def _result_body(self, result: Any) -> str:
         return codec.dumps(result, "result", self._ctx.max_value_bytes)
 
     def _complete_alone(self, cur: Cursor, task_id: str, token: str, body: str, now: int) -> Exception | None:
@@ -761,15 +745,11 @@ class Tasks:
             self._audit(cur, [(now, None, "task.ready", r, f'{{"after":"{task_id}"}}') for r in released])
         return done
 
-    def fail(self, task_id: str, lease_token: str, error: str, retry: bool = True) -> Task:
+    @checked
+    def fail(self, task_id: Id, lease_token: Name, error: Message, retry: Flag = True) -> Task:
         """Record a failed attempt. With ``retry`` and attempts left, the task is ready again after
         an exponential backoff with jitter; otherwise it is ``failed`` and its dependants follow
         their ``on_dependency_failure`` policy."""
-        check_name(task_id, "task_id")
-        check_name(lease_token, "lease_token")
-        if not isinstance(error, str):
-            raise InvalidInput("error", f"expected a string, got {type(error).__name__}")
-        error = error[:10_000]
 
         def op(cur: Cursor) -> Task:
             now = self._now()
@@ -796,10 +776,9 @@ class Tasks:
         base = self._ctx.retry_base_us * (2 ** min(attempt - 1, 30))
         return int(min(base, MAX_BACKOFF) * random.uniform(0.5, 1.5))
 
-    def release(self, task_id: str, lease_token: str) -> Task:
+    @checked
+    def release(self, task_id: Id, lease_token: Name) -> Task:
         """Hand a running task back to the queue unfinished (the attempt does not count)."""
-        check_name(task_id, "task_id")
-        check_name(lease_token, "lease_token")
 
         def op(cur: Cursor) -> Task:
             now = self._now()
@@ -828,16 +807,16 @@ class Tasks:
                     self._audit(cur, [(now, None, action, dep_id, orjson.dumps({"reason": reason}).decode())])
                     frontier.append((dep_id, new_status))
 
+    @checked
     def cancel(
-        self, task_id: str, cascade: bool = True, reason: str | None = None, *, actor: str | None = None
+        self, task_id: Id, cascade: Flag = True, reason: Reason | None = None, *, actor: Name | None = None
     ) -> Task:
         """Cancel a task and, with ``cascade``, every unfinished task downstream of it (its
         dependants and subtasks, transitively). A running task is marked cancelled: its worker
         learns at its next heartbeat. Completed tasks are never touched. Without ``cascade`` the
         dependants follow their ``on_dependency_failure`` policy."""
-        check_name(task_id, "task_id")
-        actor = self._ctx.actor_or_default(actor)
-        why = "cancelled" if reason is None else check_name(reason, "reason", 2000)
+        actor = actor or self._ctx.actor
+        why = "cancelled" if reason is None else reason
 
         def op(cur: Cursor) -> Task:
             now = self._now()
@@ -865,12 +844,12 @@ class Tasks:
 
         return self._e.write(op)
 
-    def retry(self, task_id: str, *, actor: str | None = None) -> Task:
+    @checked
+    def retry(self, task_id: Id, *, actor: Name | None = None) -> Task:
         """Queue a failed or cancelled task again with fresh attempts (``blocked`` if it still
         waits on prerequisites). Its dependants that were cancelled stay cancelled; blocked ones
         that had counted it as settled (``on_dependency_failure="run"``) wait for it again."""
-        check_name(task_id, "task_id")
-        actor = self._ctx.actor_or_default(actor)
+        actor = actor or self._ctx.actor
 
         def op(cur: Cursor) -> Task:
             now = self._now()
@@ -903,31 +882,32 @@ class Tasks:
 
     # -- reading -------------------------------------------------------------------------------
 
-    def get(self, task_id: str) -> Task:
-        check_name(task_id, "task_id")
+    @checked
+    def get(self, task_id: Id) -> Task:
+        """The task with this id, or NotFound."""
         rows = self._e.query(self._q.task_get, (task_id,))
         if not rows:
             raise NotFound(f"task {task_id!r} not found")
         return _task(rows[0], self._now())
 
+    @checked
     def list(
         self,
         *,
-        status: str | Iterable[str] | None = None,
-        queue: str | None = None,
-        agent_type: str | None = None,
-        parent: str | None = None,
-        session_id: str | None = None,
-        limit: int = 100,
-        cursor: str | None = None,
+        status: TaskStatuses | None = None,
+        queue: Name | None = None,
+        agent_type: Name | None = None,
+        parent: Id | None = None,
+        session_id: Id | None = None,
+        limit: Limit = 100,
+        cursor: PageCursor | None = None,
     ) -> Page[Task]:
         """Tasks matching every given filter, newest first."""
-        limit = check_limit(limit)
         ph = self._e.placeholder
         where: builtins.list[str] = []
         params: builtins.list[Any] = []
         if status is not None:
-            statuses = check_choices(status, "status", STATUSES)
+            statuses = as_list(status)
             where.append(f"status IN ({', '.join([ph] * len(statuses))})")
             params += statuses
             if not {"ready", "running"} & set(statuses):
@@ -940,19 +920,20 @@ class Tasks:
         ):
             if value is not None:
                 where.append(f"{column} = {ph}")
-                params.append(check_name(value, "parent" if column == "parent_id" else column))
+                params.append(value)
         now = self._now()
-        return newest_first(self._e, self._q.task_select, where, params, cursor, limit, lambda r: _task(r, now))
+        return newest_first(self._e, self._q.task_select, where, params, cursor, limit, lambda r: _task(r, now), "tasks")
 
-    def children(self, task_id: str) -> builtins.list[Task]:
+    @checked
+    def children(self, task_id: Id) -> builtins.list[Task]:
         """Direct subtasks (``parent=task_id``), oldest first."""
         self.get(task_id)
         now = self._now()
         return [_task(r, now) for r in self._e.query(self._q.task_children, (task_id,))]
 
-    def tree(self, root_id: str) -> TaskNode:
+    @checked
+    def tree(self, root_id: Id) -> TaskNode:
         """The task and all its subtasks, transitively, as a tree (children oldest first)."""
-        check_name(root_id, "root_id")
         now = self._now()
         rows = self._e.query(self._q.task_subtree, (root_id,))
         if not rows:
@@ -964,22 +945,25 @@ class Tasks:
                 nodes[pid].children.append(node)
         return nodes[root_id]
 
-    def dependencies(self, task_id: str) -> builtins.list[Task]:
+    @checked
+    def dependencies(self, task_id: Id) -> builtins.list[Task]:
         """The tasks ``task_id`` waits for."""
         self.get(task_id)
         now = self._now()
         return [_task(r, now) for r in self._e.query(self._q.task_dependencies, (task_id,))]
 
-    def dependants(self, task_id: str) -> builtins.list[Task]:
+    @checked
+    def dependants(self, task_id: Id) -> builtins.list[Task]:
         """The tasks waiting for ``task_id``."""
         self.get(task_id)
         now = self._now()
         return [_task(r, now) for r in self._e.query(self._q.task_dependants, (task_id,))]
 
-    def plan(self, task_ids: Iterable[str]) -> builtins.list[builtins.list[str]]:
+    @checked
+    def plan(self, task_ids: Ids) -> builtins.list[builtins.list[str]]:
         """Topological batches to finish ``task_ids``: each batch's tasks may run in parallel once
         the batches before it are done. Unfinished prerequisites are included; completed ones are not."""
-        ids = [check_name(t, "task_ids") for t in ([task_ids] if isinstance(task_ids, str) else task_ids)]
+        ids = as_list(task_ids)
         if not ids:
             return []
 
@@ -1022,10 +1006,10 @@ class Tasks:
             batch = sorted(nxt)
         return out
 
-    def has_open_work(self, queues: str | Iterable[str] = ("default",)) -> bool:
+    @checked
+    def has_open_work(self, queues: Names = ("default",)) -> bool:
         """Whether any of ``queues`` holds a blocked, ready or running task (cheap: index probes)."""
-        names = [queues] if isinstance(queues, str) else builtins.list(queues)
-        return any(self._e.query(self._q.task_open_in_queue, (check_name(q, "queue"),))[0][0] for q in names)
+        return any(self._e.query(self._q.task_open_in_queue, (q,))[0][0] for q in as_list(queues))
 
     def stats(self) -> dict[str, Any]:
         """Counts per status and per queue, the oldest ready task's wait, and recent throughput."""
@@ -1058,19 +1042,20 @@ class Tasks:
 
     # -- retention -----------------------------------------------------------------------------
 
+    @checked
     def prune(
         self,
-        older_than: float | timedelta,
-        statuses: Iterable[str] = FINISHED,
-        dry_run: bool = False,
+        older_than: Seconds,
+        statuses: FinishedStatuses = FINISHED,
+        dry_run: Flag = False,
         *,
-        actor: str | None = None,
+        actor: Name | None = None,
     ) -> PruneResult:
         """Remove finished tasks that finished more than ``older_than`` ago (seconds or timedelta),
         never one that an unfinished task still depends on or has as parent."""
         age = seconds_us(older_than, "older_than")
-        wanted = check_choices(list(statuses), "statuses", FINISHED)
-        actor = self._ctx.actor_or_default(actor)
+        wanted = as_list(statuses)
+        actor = actor or self._ctx.actor
 
         def op(cur: Cursor) -> PruneResult:
             now = self._now()

@@ -1,0 +1,111 @@
+"""The public boundary: ``@checked`` runs each parameter's check (``params.py``) on every call.
+
+The checks are read from the method's annotations once, at import, and compiled into a wrapper
+that does just them, in order, and then calls the method: a call costs a function call and the
+checks, not a walk over its signature. An argument left at its default is not checked (defaults
+are valid by construction; ``None`` defaults mean "not given"). The sync ``Store``, the
+``AsyncStore`` (which runs the same methods), the CLI and the servers all pass through here.
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+import sys
+import types
+import typing
+from collections.abc import Callable, Mapping
+from typing import Any, TypeVar
+
+from .errors import InvalidInput
+from .params import Check
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def _check_of(annotation: Any) -> Check | None:
+    """The Check of ``Annotated[T, Check]``, also inside ``X | None``."""
+    if typing.get_origin(annotation) is typing.Annotated:
+        return next((m for m in annotation.__metadata__ if isinstance(m, Check)), None)
+    if typing.get_origin(annotation) in (typing.Union, types.UnionType):
+        found = [c for a in typing.get_args(annotation) if (c := _check_of(a)) is not None]
+        return found[0] if found else None
+    return None
+
+
+def parameter_checks(method: Callable[..., Any]) -> dict[str, Check]:
+    """Each checked parameter of ``method`` and its Check, in signature order."""
+    module = sys.modules[method.__module__]
+    out = {}
+    for name, p in inspect.signature(method).parameters.items():
+        ann = p.annotation
+        if isinstance(ann, str):
+            ann = eval(ann, vars(module))  # what typing.get_type_hints does, one parameter at a time
+        check = _check_of(ann)
+        if check is not None:
+            out[name] = check
+    return out
+
+
+def checked(method: F) -> F:
+    """Check the arguments of a public method against its parameter types before it runs."""
+    checks = parameter_checks(method)
+    sig = inspect.signature(method)
+    env: dict[str, Any] = {"_method": method}
+    head, call, body = [], [], []
+    star = False
+    for name, p in sig.parameters.items():
+        if p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD, p.POSITIONAL_ONLY):
+            raise TypeError(f"@checked {method.__qualname__}: *args, **kwargs and positional-only are not supported")
+        default = f"_d_{name}"
+        if p.default is not p.empty:
+            env[default] = p.default
+        if p.kind is p.KEYWORD_ONLY and not star:
+            head.append("*")
+            star = True
+        head.append(name if p.default is p.empty else f"{name}={default}")
+        call.append(name if p.kind is not p.KEYWORD_ONLY else f"{name}={name}")
+        if name in checks:
+            env[f"_c_{name}"] = checks[name].fn
+            line = f"{name} = _c_{name}({name}, {name!r})"
+            body.append(line if p.default is p.empty else f"if {name} is not {default}: {line}")
+    src = f"def {method.__name__}({', '.join(head)}):\n"
+    src += "".join(f"    {line}\n" for line in body)
+    src += f"    return _method({', '.join(call)})\n"
+    exec(compile(src, f"<checked {method.__qualname__}>", "exec"), env)
+    wrapper = functools.wraps(method)(env[method.__name__])
+    wrapper.__checks__ = checks  # type: ignore[attr-defined]
+    return wrapper  # type: ignore[return-value]
+
+
+def check_fields(
+    item: object,
+    method: Callable[..., Any],
+    required: tuple[str, ...],
+    extra: Mapping[str, Check] | None = None,
+    exclude: tuple[str, ...] = (),
+) -> dict[str, Any]:
+    """Check one item of a batch (``put_many``, ``submit_many``) as the keyword arguments of ``method``.
+
+    Returns the item as a dict with every present field checked; unknown fields and missing
+    ``required`` ones are InvalidInput. ``extra`` adds fields of the batch only (``ref``),
+    ``exclude`` drops parameters an item may not set (``actor``: the batch's own).
+    """
+    if not isinstance(item, Mapping):
+        raise InvalidInput("", f"expected a mapping, got {type(item).__name__}")
+    extra = extra or {}
+    checks: dict[str, Check] = {**method.__checks__, **extra}  # type: ignore[attr-defined]
+    params = inspect.signature(method).parameters
+    allowed = (params.keys() - {"self", *exclude}) | extra.keys()
+    unknown = [k for k in item if k not in allowed]
+    if unknown:
+        raise InvalidInput("", f"unknown field(s): {', '.join(sorted(map(str, unknown)))[:200]}")
+    for name in required:
+        if name not in item:
+            raise InvalidInput(name, "is required")
+    out = dict(item)
+    for name, value in out.items():
+        check = checks.get(name)
+        if check is not None and (name not in params or value is not params[name].default):
+            out[name] = check.fn(value, name)
+    return out
