@@ -239,6 +239,7 @@ HOT = {
     "task_open_in_queue": (Q.task_open_in_queue, ("default",)),
 }
 
+
 @pytest.mark.parametrize("name", sorted(HOT))
 def test_hot_queries_use_an_index_and_no_temp_btree(db_path: str, name: str) -> None:
     with swarmstore.open(db_path) as st:
