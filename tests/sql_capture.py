@@ -1,7 +1,8 @@
 """Capture the SQL a store really runs, with its bindings, and ask SQLite for its query plans.
 
-``capture_sql()`` puts an apsw exec tracer on every connection opened while it is active (through
-``apsw.connection_hooks``): a store opened inside it records each statement its reader and writer
+``exec_tracing(tracer)`` puts an apsw exec tracer on every connection opened while it is active
+(through ``apsw.connection_hooks``), so a store opened inside it is traced without any hook in its
+code. ``capture_sql()`` uses it to record each statement the store's reader and writer
 connections run, as executed (after the domain code assembled it), with the values bound to it.
 Plan tests then explain exactly those statements, so that a change to the code that builds a
 listing's SQL shows in its plan (no hand copies of the SQL to drift from it).
@@ -48,19 +49,30 @@ class Recorder:
         return [s for s in self.statements[start:] if not _HOUSEKEEPING.match(s.sql)]
 
 
+Tracer = Callable[[apsw.Cursor, str, Bindings], bool]
+
+
 @contextmanager
-def capture_sql() -> Iterator[Recorder]:
-    """Trace every apsw connection opened inside the block (open the store inside it)."""
-    rec = Recorder()
+def exec_tracing(tracer: Tracer) -> Iterator[None]:
+    """Give every apsw connection opened inside the block ``tracer`` as its exec tracer (it sees
+    each statement before it runs, and may refuse it by raising an apsw error)."""
 
     def hook(conn: apsw.Connection) -> None:
-        conn.exec_trace = rec._trace
+        conn.exec_trace = tracer
 
     apsw.connection_hooks.append(hook)
     try:
-        yield rec
+        yield
     finally:
         apsw.connection_hooks.remove(hook)
+
+
+@contextmanager
+def capture_sql() -> Iterator[Recorder]:
+    """Record what every apsw connection opened inside the block runs (open the store inside it)."""
+    rec = Recorder()
+    with exec_tracing(rec._trace):
+        yield rec
 
 
 def explain(path: str, stmt: Statement) -> list[str]:
