@@ -107,6 +107,9 @@ CASES: dict[str, Case] = {
         "SEARCH sessions USING INDEX sessions_app_user (app=? AND user=?)",
     ),
     "sessions_by_user": Case(lambda w: w.st.sessions.list(user="u2"), "SEARCH sessions USING INDEX sessions_user"),
+    "sessions_by_project": Case(
+        lambda w: w.st.sessions.list(project="p"), "SEARCH sessions USING INDEX sessions_project (project=?)"
+    ),
     "sessions_by_status": Case(
         lambda w: w.st.sessions.list(status="created"), "SEARCH sessions USING INDEX sessions_status (status=?)"
     ),
