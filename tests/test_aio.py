@@ -17,6 +17,8 @@ import pytest
 
 import swarmstore
 import swarmstore.aio
+from read_lock import HeldReadLock, Met
+from sql_capture import exec_tracing
 from swarmstore import Task
 from swarmstore.aio import AsyncTaskContext, AsyncWorker
 from swarmstore.errors import Conflict, InvalidInput, LeaseLost, StoreClosed
@@ -399,26 +401,34 @@ def test_async_worker_stop_hands_back_running_tasks(db_path: str) -> None:
     asyncio.run(main())
 
 
-def test_reads_on_the_loop_fall_back_to_a_thread_when_busy(db_path: str, monkeypatch: pytest.MonkeyPatch) -> None:
-    from swarmstore.errors import Busy
+@pytest.mark.parametrize("call", ["memory.get", "agents.get", "tasks.stats"])
+def test_a_read_that_meets_a_lock_waits_for_it_on_a_thread_not_on_the_loop(db_path: str, call: str) -> None:
+    """The loop's reader never waits for a lock: SQLite's busy answer sends the call to a thread,
+    which waits while the loop goes on. The lock is released by a coroutine on the loop, so the
+    read completes only if the loop was left free (one read each of the query, read and
+    snapshot paths)."""
+    lock = HeldReadLock()
 
-    async def main() -> None:
+    async def main() -> Any:
         async with swarmstore.aio.open(db_path) as st:
             await st.memory.put("b", "k", 1)
-            engine = st.engine
-            calls = {"n": 0}
-            real = engine.query_nowait
+            agent = await st.agents.register("a", "coder")
+            reads = {
+                "memory.get": lambda: st.memory.get("b", "k"),
+                "agents.get": lambda: st.agents.get(agent.id),
+                "tasks.stats": lambda: st.tasks.stats(),
+            }
+            expected = await reads[call]()  # (the loop's reader is open before the lock is taken)
+            lock.hold()
+            read = asyncio.ensure_future(reads[call]())
+            await asyncio.to_thread(lock.waiting.wait, 30)
+            lock.release()
+            got = await read
+            assert got == expected, "the read that met the lock returns what it would have"
 
-            def busy_once(sql: str, params: Any = ()) -> Any:
-                calls["n"] += 1
-                if calls["n"] == 1:
-                    raise Busy("simulated lock")
-                return real(sql, params)
-
-            monkeypatch.setattr(engine, "query_nowait", busy_once)
-            assert (await st.memory.get("b", "k")).value == 1, "served from a thread instead"
-
-    asyncio.run(main())
+    with exec_tracing(lock):
+        asyncio.run(main())
+    assert lock.met == [Met(on_loop=True, waits=False, outcome="busy"), Met(on_loop=False, waits=True, outcome="ran")]
 
 
 def test_async_worker_max_tasks_and_hand_back_of_a_chained_claim(db_path: str) -> None:
