@@ -9,7 +9,7 @@ from typing import Any
 import swarmstore
 from swarmstore import Store, Task
 from swarmstore.clock import from_dt
-from swarmstore.tasks import PRIORITY_STEP, S, SOURCE_BONUS, UNBLOCK_BONUS
+from swarmstore.tasks import PRIORITY_STEP, SOURCE_BONUS, UNBLOCK_BONUS, S
 
 LATER = 10 * S  # the leases of the test (1 s) have expired by then
 
