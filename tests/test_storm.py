@@ -16,4 +16,4 @@ def test_sigkill_storm_loses_nothing_and_completes_nothing_twice(tmp_path: Path)
     assert report.problems() == [], report.summary()
     # the storm did what it is for: kills landed on running tasks, which came back through their leases
     assert report.kills >= 5 and report.rescue_to_claim_s, report.summary()
-    assert report.final["completed"] > 100 and report.final["cancelled"] + report.final["failed"] > 0, report.summary()
+    assert report.final["completed"] > 50 and report.final["cancelled"] + report.final["failed"] > 0, report.summary()
