@@ -31,14 +31,14 @@ from .agents import Agents
 from .audit import Audit
 from .context import Context
 from .engine.base import Cursor, Row
-from .errors import Busy, LeaseLost, NotFound, StoreClosed, SwarmstoreError, TaskCancelled
+from .errors import Busy, InvalidTransition, LeaseLost, NotFound, StoreClosed, SwarmstoreError, TaskCancelled
 from .memory import MemoryStore
 from .models import Task
 from .sessions import Sessions
 from .store import Store
 from .store import open as open_sync
 from .tasks import Tasks
-from .worker import _WorkerOptions, log
+from .worker import _lease_lost, _WorkerOptions, log
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -568,6 +568,7 @@ class AsyncWorker(_WorkerOptions):
         except asyncio.CancelledError:
             raise
         except Exception as exc:  # the handler's failure is the task's failed attempt
+            ctx.finishing = True
             if ctx.handed_back:
                 return None
             if ctx.cancelled.is_set():
@@ -582,6 +583,7 @@ class AsyncWorker(_WorkerOptions):
                 log.warning("task %s: recording the failure failed: %s", task.id, err)
                 self._count("lost")
             return None
+        ctx.finishing = True
         if ctx.handed_back:
             return None
         chain = not self._stopping.is_set() and (self.max_tasks is None or self._claimed < self.max_tasks)
@@ -623,16 +625,24 @@ class AsyncWorker(_WorkerOptions):
             await asyncio.sleep(every)
             running = list(self._running.values())
             for ctx in running:
-                try:
-                    await self.store.tasks.heartbeat(ctx.task.id, ctx.task.lease_token or "-")
-                except (TaskCancelled, LeaseLost, NotFound):
-                    ctx.cancelled.set()
-                except SwarmstoreError:
-                    pass
+                await self._beat(ctx)
             with contextlib.suppress(SwarmstoreError):
                 await self.store.tasks.rescue_expired()
                 status = "busy" if running else "idle"
                 await self.store.agents.heartbeat(self.agent_id, status, running[0].task.id if running else None)
+
+    async def _beat(self, ctx: AsyncTaskContext) -> None:
+        """Extend one running task's lease (``ctx`` is from a snapshot of the running tasks)."""
+        try:
+            await self.store.tasks.heartbeat(ctx.task.id, ctx.task.lease_token or "-")
+        except (TaskCancelled, LeaseLost, NotFound, InvalidTransition) as exc:
+            if not _lease_lost(ctx.finishing, exc, ctx.task.id):
+                return
+            ctx.cancelled.set()
+            if isinstance(exc, InvalidTransition):  # (it was failed when its last lease expired)
+                log.warning("heartbeat of %s failed: %s", ctx.task.id, exc)
+        except SwarmstoreError as exc:
+            log.warning("heartbeat of %s failed: %s", ctx.task.id, exc)
 
     async def _release_all(self) -> None:
         for task_id, ctx in list(self._running.items()):
@@ -657,6 +667,7 @@ class AsyncTaskContext:
         self.worker = worker
         self.cancelled = asyncio.Event()
         self.handed_back = False
+        self.finishing = False  # the handler returned or raised (see TaskContext.finishing)
 
 
 __all__ = ["AsyncStore", "AsyncTaskContext", "AsyncWorker", "GroupWriter", "open"]

@@ -580,7 +580,7 @@ class Tasks:
         expired = cur.execute(self._q.task_expired, (now,)).fetchall()
         for tid, attempt, max_attempts in expired:
             if attempt < max_attempts:
-                cur.execute(self._q.task_finish_running, (tid, None, now, "ready", "lease expired", now, 0))
+                cur.execute(self._q.task_rescue, (tid, now, "lease expired"))
                 action = "task.rescue"
             else:
                 cur.execute(

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from types import FrameType
 from typing import TYPE_CHECKING, Any
 
-from .errors import InvalidInput, LeaseLost, NotFound, SwarmstoreError, TaskCancelled
+from .errors import InvalidInput, InvalidTransition, LeaseLost, NotFound, SwarmstoreError, TaskCancelled
 from .models import Task
 
 if TYPE_CHECKING:
@@ -37,6 +37,9 @@ class TaskContext:
     worker: Worker
     cancelled: threading.Event = field(default_factory=threading.Event)
     handed_back: bool = False
+    # set when the handler has returned or raised: the worker is finishing the task, so a
+    # heartbeat refused from then on is that ending, not a lost lease
+    finishing: bool = field(default=False, init=False, repr=False)
 
 
 @dataclass
@@ -329,6 +332,7 @@ class Worker(_WorkerOptions):
             try:
                 result = self.handler(task, ctx) if self._wants_ctx else self.handler(task)
             except Exception as exc:  # the handler's failure is the task's failed attempt
+                ctx.finishing = True
                 if ctx.handed_back:
                     return
                 if ctx.cancelled.is_set():
@@ -344,6 +348,7 @@ class Worker(_WorkerOptions):
                     log.warning("task %s: recording the failure failed: %s", task.id, exc)
                     self._count("lost")
                 return
+            ctx.finishing = True
             took = time.perf_counter() - began
             self._took = took if self._took is None else 0.8 * self._took + 0.2 * took
             if ctx.handed_back:
@@ -383,18 +388,26 @@ class Worker(_WorkerOptions):
             with self._lock:
                 running = list(self._running.values())
             for ctx in running:
-                try:
-                    self.store.tasks.heartbeat(ctx.task.id, ctx.task.lease_token or "-")
-                except (TaskCancelled, LeaseLost, NotFound):
-                    ctx.cancelled.set()
-                except SwarmstoreError as exc:
-                    log.warning("heartbeat of %s failed: %s", ctx.task.id, exc)
+                self._beat(ctx)
             try:
                 self.store.tasks.rescue_expired()
                 status = "busy" if running else "idle"
                 self.store.agents.heartbeat(self.agent_id, status, running[0].task.id if running else None)
             except SwarmstoreError as exc:
                 log.warning("worker heartbeat failed: %s", exc)
+
+    def _beat(self, ctx: TaskContext) -> None:
+        """Extend one running task's lease (``ctx`` is from a snapshot of the running tasks)."""
+        try:
+            self.store.tasks.heartbeat(ctx.task.id, ctx.task.lease_token or "-")
+        except (TaskCancelled, LeaseLost, NotFound, InvalidTransition) as exc:
+            if not _lease_lost(ctx.finishing, exc, ctx.task.id):
+                return
+            ctx.cancelled.set()
+            if isinstance(exc, InvalidTransition):  # (it was failed when its last lease expired)
+                log.warning("heartbeat of %s failed: %s", ctx.task.id, exc)
+        except SwarmstoreError as exc:
+            log.warning("heartbeat of %s failed: %s", ctx.task.id, exc)
 
     def _release_all(self) -> None:
         self._flush()  # what finished is completed, not handed back
@@ -410,6 +423,17 @@ class Worker(_WorkerOptions):
                 self._count("handed_back")
             except SwarmstoreError:
                 pass
+
+
+def _lease_lost(finishing: bool, refusal: Exception, task_id: str) -> bool:
+    """Whether a refused heartbeat means the task was taken from its worker (cancelled, rescued,
+    failed by its expired last lease). Not if the worker was already finishing it: its own
+    completion or failure may have committed between the heartbeat's snapshot and its call (a
+    benign race; the worker's own call reports any real refusal)."""
+    if finishing:
+        log.debug("heartbeat of %s skipped: its worker is finishing it (%s)", task_id, refusal)
+        return False
+    return True
 
 
 def _takes_context(handler: Callable[..., Any]) -> bool:

@@ -15,7 +15,7 @@ import apsw
 
 import swarmstore
 
-from . import aio, foundation, tasks
+from . import aio, foundation, storm, tasks
 from .harness import Result, fmt_table
 
 
@@ -33,9 +33,14 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--dir", help="where to put the database file (default: a temp dir)")
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument(
-        "--only", choices=("foundation", "aio", "tasks"), help="run one part (aio runs on the foundation's rows)"
+        "--only",
+        choices=("foundation", "aio", "tasks", "storm"),
+        help="run one part (aio runs on the foundation's rows)",
     )
+    ap.add_argument("--storm-seconds", type=float, default=60.0, help="length of the SIGKILL storm (--only storm)")
     args = ap.parse_args(argv)
+    if args.only == "storm":  # (worker processes killed at random; not part of the full run)
+        return storm.main(args.storm_seconds, args.dir, args.seed)
     scale = 0.05 if args.quick else args.scale
     n = 2_000 if args.quick else 20_000
     rnd = random.Random(args.seed)

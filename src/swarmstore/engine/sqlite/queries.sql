@@ -393,6 +393,15 @@ SET status = ?4, error = coalesce(?5, error), not_before = ?6, ready_at = ?6,
 WHERE id = ?1 AND status = 'running' AND (?2 IS NULL OR lease_token = ?2)
 RETURNING attempt
 
+-- name: task_rescue
+-- A running task whose lease expired goes back to ready with the target it had when it first
+-- became ready (ready_at is kept): it was due then, so it is not queued behind later work. Its
+-- patience may have shrunk while it ran (new dependants), hence the target is recomputed.
+UPDATE tasks
+SET status = 'ready', error = ?3, rank = min(ready_at + patience, coalesce(deadline_cap, ready_at + patience)),
+    lease_token = NULL, lease_expires_at = NULL, updated_at = ?2
+WHERE id = ?1 AND status = 'running'
+
 -- name: task_dependants_open
 SELECT t.id, t.status, t.on_dependency_failure, t.waiting
 FROM task_deps d JOIN tasks t ON t.id = d.task_id
