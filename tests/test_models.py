@@ -86,6 +86,11 @@ def test_timestamps_are_exact_microseconds(filled: Store) -> None:
     m2 = listed(filled, "memory")
     assert ((m2.created_at - EPOCH) // US, (m2.updated_at - EPOCH) // US) == (created2, updated2)
     assert updated2 != created2
+    # far ahead (year ~8000), where a float of seconds has no microseconds left
+    filled.memory.put("p:q", "k", 3, ttl=timedelta(days=365 * 6000, microseconds=7))
+    expires3 = filled.engine.query("SELECT expires_at FROM memories")[0][0]
+    assert (listed(filled, "memory").expires_at - EPOCH) // US == expires3
+    assert expires3 % 1_000_000 != 0
     s = listed(filled, "session")
     srow = filled.engine.query("SELECT created_at FROM sessions")[0]
     assert (s.created_at - EPOCH) // US == srow[0]
