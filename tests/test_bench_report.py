@@ -17,7 +17,7 @@ def _run() -> dict[str, object]:
         return r
 
     rows = [
-        res("memory listing (100 rows)", "foundation", 150.0, 6_000, res("raw", "", 100.0, 9_000), read=True),
+        res("memory listing (100 rows)", "foundation", 150.0, 5_000, res("raw", "", 100.0, 9_000), read=True),
         res("memory write (new key)", "foundation", 20.0, 30_000, res("raw", "", 15.0, 33_000)),
         res("raw commit of 1 page (floor)", "foundation", 5.0, 100_000),
         res("memory get", "aio", 6.0, 150_000, res("sync", "", 5.0, 160_000)),
