@@ -27,7 +27,7 @@ python -m swarmstore.bench --json bench.json         # the full run (not --quick
 python -m swarmstore.bench.report bench.json > docs/benchmarks.md
 ```
 
-Data: {memories:,} memories and {sessions:,} sessions in a file database (scale {scale}; at 1.0: 500
+Data: {memories:,} memories and {sessions:,} sessions in a file database, at scale {scale} (1.0 is 500
 users × 4 namespaces × 25 keys + 50 projects × 10 areas × 100 keys, and 10,000 sessions each started
 with one event); {n:,} samples a point operation.
 The host is a shared VM whose speed changes by the hour: read the ratios, which compare figures
