@@ -37,6 +37,10 @@ def listed(st: Store, kind: str) -> Any:
         return st.memory.list("p")[0]
     if kind == "session":
         return st.sessions.list()[0]
+    if kind == "audit":
+        return st.audit.list()[0]
+    if kind == "agent":
+        return st.agents.list()[0]
     t = st.tasks.list()[0]
     t.score = 0.0  # (the urgency as of the read: it differs between two reads)
     return t
@@ -48,14 +52,16 @@ def filled(st: Store) -> Store:
     s = st.sessions.create("app", "u", state={"goal": "x"}, metadata={"n": 2})
     st.sessions.append_event(s.id, "message", "me", {"t": 1}, state_delta={"temp:d": 1, "step": 2})
     st.tasks.submit("t", {"p": 1}, metadata={"o": 3})
+    st.agents.register("a1", "coder", metadata={"gpu": True})  # (and the newest audit row, its detail)
     return st
 
 
-KINDS = ["memory", "session", "task"]
-JSON_FIELD = {"memory": "value", "session": "state", "task": "payload"}
+KINDS = ["memory", "session", "task"]  # (with two lazy fields or more)
+ALL_KINDS = [*KINDS, "audit", "agent"]
+JSON_FIELD = {"memory": "value", "session": "state", "task": "payload", "audit": "detail", "agent": "metadata"}
 
 
-@pytest.mark.parametrize("kind", KINDS)
+@pytest.mark.parametrize("kind", ALL_KINDS)
 def test_equal_and_same_repr_as_built_whole_before_any_read(filled: Store, kind: str) -> None:
     a, b = listed(filled, kind), listed(filled, kind)
     assert a == b, "two unread objects compare by their decoded fields"
@@ -72,6 +78,11 @@ def test_decoded_values(filled: Store) -> None:
     assert s.state == {"goal": "x", "step": 2, "temp:d": 1} and s.metadata == {"n": 2}
     t = listed(filled, "task")
     assert (t.payload, t.metadata, t.depends_on, t.result) == ({"p": 1}, {"o": 3}, [], None)
+    a = listed(filled, "agent")
+    assert (a.name, a.metadata, a.alive, a.stopped_at) == ("a1", {"gpu": True}, True, None)
+    e = listed(filled, "audit")
+    assert (e.action, e.entity_id, e.detail) == ("agent.register", a.id, e.detail) and isinstance(e.detail, dict)
+    assert (e.at - EPOCH) // US == filled.engine.query("SELECT at FROM audit WHERE id = ?", (e.id,))[0][0]
 
 
 def test_timestamps_are_exact_microseconds(filled: Store) -> None:
@@ -99,7 +110,7 @@ def test_timestamps_are_exact_microseconds(filled: Store) -> None:
     assert ((t.created_at - EPOCH) // US, (t.updated_at - EPOCH) // US) == tuple(trow)
 
 
-@pytest.mark.parametrize("kind", KINDS)
+@pytest.mark.parametrize("kind", ALL_KINDS)
 def test_a_decoded_value_is_kept(filled: Store, kind: str) -> None:
     """Read once, a JSON field is the same object on every read: changes to it stay."""
     obj = listed(filled, kind)
@@ -120,7 +131,7 @@ def test_an_assigned_field_keeps_its_value(filled: Store, kind: str) -> None:
     assert obj != listed(filled, kind)
 
 
-@pytest.mark.parametrize("kind", KINDS)
+@pytest.mark.parametrize("kind", ALL_KINDS)
 def test_copies_and_pickles(filled: Store, kind: str) -> None:
     for clone in (
         pickle.loads(pickle.dumps(listed(filled, kind))),
@@ -135,7 +146,7 @@ def test_copies_and_pickles(filled: Store, kind: str) -> None:
     assert "changed" not in getattr(obj, JSON_FIELD[kind]), "a deep copy shares no JSON"
 
 
-@pytest.mark.parametrize("kind", KINDS)
+@pytest.mark.parametrize("kind", ALL_KINDS)
 def test_unknown_attributes_raise_as_usual(filled: Store, kind: str) -> None:
     obj = listed(filled, kind)
     with pytest.raises(AttributeError, match=rf"^'{type(obj).__name__}' object has no attribute 'valeu'$"):
