@@ -36,7 +36,7 @@ class Lazy:
         def __getattr__(self, name: str) -> Any:
             if name[:1] != "_":
                 try:
-                    decode = self._lazy[name]  # (``_lazy`` unset: an object built whole; see below)
+                    decode = self._lazy[name]  # (unset ``_lazy``: an object built whole by __init__)
                 except (AttributeError, KeyError):
                     pass
                 else:
