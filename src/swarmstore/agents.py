@@ -16,7 +16,7 @@ import orjson
 
 from . import codec
 from .boundary import checked
-from .clock import opt_dt, seconds_us, to_dt
+from .clock import _US, EPOCH, seconds_us
 from .context import Context
 from .engine.base import Cursor, Row
 from .errors import InvalidTransition, NotFound
@@ -34,21 +34,27 @@ ALIVE_WITHIN_S = 30.0
 _KEEP: Any = object()
 
 
+_METADATA: dict[str, Any] = {"metadata": lambda r: orjson.loads(r[7])}  # (decoded on first read: models.Lazy)
+_new = object.__new__
+
+
 def _agent(r: Row, now: int, within_us: int) -> Agent:
-    return Agent(
-        r[0],
-        r[1],
-        r[2],
-        r[3],
-        r[4],
-        r[5],
-        r[6],
-        orjson.loads(r[7]),
-        to_dt(r[8]),
-        to_dt(r[9]),
-        opt_dt(r[10]),
-        r[5] != "stopped" and now - r[9] <= within_us,
-    )
+    """An agent row, its metadata decoded on first read; ``alive`` as of ``now``."""
+    a = _new(Agent)
+    a._lazy = _METADATA
+    a._row = r
+    a.id = r[0]
+    a.name = r[1]
+    a.agent_type = r[2]
+    a.model = r[3]
+    a.session_id = r[4]
+    a.status = r[5]
+    a.current_task = r[6]
+    a.registered_at = EPOCH + r[8] * _US
+    a.last_seen_at = EPOCH + r[9] * _US
+    a.stopped_at = None if r[10] is None else EPOCH + r[10] * _US
+    a.alive = r[5] != "stopped" and now - r[9] <= within_us
+    return a
 
 
 class Agents:

@@ -8,7 +8,7 @@ from typing import Any
 import orjson
 
 from .boundary import checked
-from .clock import from_dt, to_dt
+from .clock import _US, EPOCH, from_dt
 from .engine.base import Cursor, Engine, Row
 from .models import AuditEntry, Page
 from .namespaces import children_range
@@ -40,8 +40,23 @@ def record_many(cur: Cursor, engine: Engine, rows: Sequence[Sequence[Any]]) -> N
         cur.executemany(engine.q.audit_insert, rows)
 
 
+_DETAIL: dict[str, Any] = {"detail": lambda r: orjson.loads(r[7])}  # (decoded on first read: models.Lazy)
+_new = object.__new__
+
+
 def _entry(r: Row) -> AuditEntry:
-    return AuditEntry(r[0], to_dt(r[1]), r[2], r[3], r[4], r[5], r[6], orjson.loads(r[7]))
+    """An audit row (``_COLS``), its detail decoded on first read."""
+    e = _new(AuditEntry)
+    e._lazy = _DETAIL
+    e._row = r
+    e.id = r[0]
+    e.at = EPOCH + r[1] * _US
+    e.actor = r[2]
+    e.action = r[3]
+    e.entity = r[4]
+    e.entity_id = r[5]
+    e.namespace = r[6]
+    return e
 
 
 class Audit:

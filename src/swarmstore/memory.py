@@ -16,7 +16,7 @@ import orjson
 
 from . import codec
 from .boundary import check_fields, checked
-from .clock import from_dt, opt_dt, seconds_us, to_dt
+from .clock import _US, EPOCH, from_dt, opt_dt, seconds_us, to_dt
 from .context import Context
 from .engine.base import Cursor, Row
 from .errors import Conflict, InvalidInput, NotFound
@@ -51,22 +51,35 @@ def entity_id(namespace: str, key: str) -> str:
     return f"{namespace}/{key}"
 
 
+_new = object.__new__
+# (fields read from a row on first use; see models.Lazy)
+_VALUE: dict[str, Any] = {"value": lambda r: orjson.loads(r[2])}
+_VALUE_META: dict[str, Any] = {**_VALUE, "metadata": lambda r: orjson.loads(r[5])}
+
+
 def _memory(r: Row) -> Memory:
-    meta = r[5]
-    return Memory(
-        r[0],
-        r[1],
-        orjson.loads(r[2]),
-        r[3],
-        r[4],
-        {} if meta == "{}" else orjson.loads(meta),
-        r[6],
-        to_dt(r[7]),
-        to_dt(r[8]),
-        opt_dt(r[9]),
-        r[10] is not None,
-        r[11],
-    )
+    """A current row (memory_cols): the value, and metadata unless empty, decoded on first read.
+
+    Built slot by slot (a dataclass __init__ would need every field); a key never updated shares
+    one datetime between created_at and updated_at (immutable: the same value)."""
+    m = _new(Memory)
+    m.namespace = r[0]
+    m.key = r[1]
+    m.type = r[3]
+    m.version = r[4]
+    if r[5] == "{}":
+        m.metadata = {}
+        m._lazy = _VALUE
+    else:
+        m._lazy = _VALUE_META
+    m._row = r
+    m.created_by = r[6]
+    m.created_at = created = EPOCH + r[7] * _US
+    m.updated_at = created if r[8] == r[7] else EPOCH + r[8] * _US
+    m.expires_at = None if r[9] is None else EPOCH + r[9] * _US
+    m.deleted = r[10] is not None
+    m.updated_by = r[11]
+    return m
 
 
 def _from_snapshot(r: Row) -> Memory:

@@ -1,13 +1,58 @@
-"""Plain typed objects returned by the store. Timestamps are aware UTC datetimes."""
+"""Plain typed objects returned by the store. Timestamps are aware UTC datetimes.
+
+The objects of a listing may leave their JSON fields (``value``, ``state``, ``payload``...) undecoded
+until first read: see :class:`Lazy`. They behave as if decoded on construction.
+"""
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import datetime
-from typing import Any, Generic, Literal, TypeVar, overload
+from typing import TYPE_CHECKING, Any, Generic, Literal, TypeVar, overload
 
 T = TypeVar("T")
+_get = object.__getattribute__
+_DECODING = threading.Lock()
+
+
+class Lazy:
+    """Base of the models a row decoder may build with some fields left unset (``object.__new__``,
+    then the cheap fields assigned): ``_row`` is the row and ``_lazy`` maps each unset field to the
+    function that decodes it from the row. The first read of such a field decodes and stores it (a
+    slot read fails, so Python calls ``__getattr__``); later reads are plain slot reads. Fields,
+    equality, repr, ``dataclasses.asdict``/``replace``, copies and pickles are those of the whole
+    object, since they all read the fields. A field assigned before its first read keeps the assigned
+    value. (A listing of 100 rows has ~1 µs per row on top of SQLite: decoding JSON nobody reads
+    would take a quarter of it.)"""
+
+    __slots__ = ("_lazy", "_row")
+    _lazy: Any  # dict[str, Callable[[row], Any]] (Any: mypy looks for slots in the dataclass only)
+    _row: Any
+
+    if not TYPE_CHECKING:  # (to type checkers, a misspelt field stays an error)
+
+        def __getattr__(self, name: str) -> Any:
+            if name[:1] != "_":
+                try:
+                    decode = self._lazy[name]  # (unset ``_lazy``: an object built whole by __init__)
+                except (AttributeError, KeyError):
+                    pass
+                else:
+                    with _DECODING:  # two threads reading it first get the same object
+                        try:
+                            return _get(self, name)
+                        except AttributeError:
+                            value = decode(self._row)
+                            setattr(self, name, value)
+                            return value
+            raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}", name=name, obj=self)
+
+    def __getstate__(self) -> tuple[None, dict[str, Any]]:
+        # The fields only, decoded (the row and its decoders are not part of the value).
+        return None, {f.name: getattr(self, f.name) for f in fields(self)}  # type: ignore[arg-type]
+
 
 SessionStatus = Literal["created", "active", "paused", "terminated", "archived"]
 MemoryType = Literal["semantic", "episodic", "procedural"]
@@ -15,7 +60,7 @@ MEMORY_TYPES: frozenset[str] = frozenset({"semantic", "episodic", "procedural"})
 
 
 @dataclass(slots=True)
-class Session:
+class Session(Lazy):
     id: str
     app: str
     user: str
@@ -42,7 +87,7 @@ class Event:
 
 
 @dataclass(slots=True)
-class Memory:
+class Memory(Lazy):
     namespace: str
     key: str
     value: Any
@@ -58,7 +103,7 @@ class Memory:
 
 
 @dataclass(slots=True)
-class AuditEntry:
+class AuditEntry(Lazy):
     id: int
     at: datetime
     actor: str | None
@@ -74,7 +119,7 @@ AgentStatus = Literal["idle", "busy", "stopping", "stopped"]
 
 
 @dataclass(slots=True)
-class Task:
+class Task(Lazy):
     """A unit of work in the queue. ``score`` is the claim urgency at read time (higher = sooner):
     seconds past the time by which the task should have been claimed (see ``swarmstore.tasks``)."""
 
@@ -131,7 +176,7 @@ class TaskNode:
 
 
 @dataclass(slots=True)
-class Agent:
+class Agent(Lazy):
     id: str
     name: str
     agent_type: str

@@ -15,7 +15,7 @@ import orjson
 
 from . import audit, codec
 from .boundary import checked
-from .clock import opt_dt, to_dt
+from .clock import _US, EPOCH, to_dt
 from .context import Context
 from .engine.base import Cursor, Row
 from .errors import Conflict, InvalidInput, InvalidTransition, NotFound
@@ -41,24 +41,39 @@ def _obj(text: str) -> dict[str, Any]:
     return {} if text == "{}" else orjson.loads(text)
 
 
-def _session(r: Row) -> Session:
+def _state(r: Row) -> dict[str, Any]:
     state = _obj(r[5])
     if r[6] != "{}":
         state.update({"temp:" + k: v for k, v in orjson.loads(r[6]).items()})
-    return Session(
-        r[0],
-        r[1],
-        r[2],
-        r[3],
-        r[4],
-        state,
-        _obj(r[7]),
-        to_dt(r[8]),
-        to_dt(r[9]),
-        opt_dt(r[10]),
-        opt_dt(r[11]),
-        r[12],
-    )
+    return state
+
+
+# (fields read from a row on first use; see models.Lazy)
+_STATE: dict[str, Any] = {"state": _state}
+_STATE_META: dict[str, Any] = {**_STATE, "metadata": lambda r: orjson.loads(r[7])}
+_new = object.__new__
+
+
+def _session(r: Row) -> Session:
+    """A session row (session_cols): its state, and metadata unless empty, decoded on first read."""
+    s = _new(Session)
+    s.id = r[0]
+    s.app = r[1]
+    s.user = r[2]
+    s.project = r[3]
+    s.status = r[4]
+    if r[7] == "{}":
+        s.metadata = {}
+        s._lazy = _STATE
+    else:
+        s._lazy = _STATE_META
+    s._row = r
+    s.created_at = EPOCH + r[8] * _US
+    s.updated_at = EPOCH + r[9] * _US
+    s.terminated_at = None if r[10] is None else EPOCH + r[10] * _US
+    s.archived_at = None if r[11] is None else EPOCH + r[11] * _US
+    s.event_count = r[12]
+    return s
 
 
 def _event(r: Row) -> Event:

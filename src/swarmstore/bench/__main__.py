@@ -58,7 +58,10 @@ def main(argv: list[str] | None = None) -> int:
         print(
             f"data: {len(data['keys']):,} memories, {len(data['sessions']):,} sessions, built in {built:.1f}s; file {path}"
         )
-        print("ratio = raw ops/s / swarmstore ops/s (1.00x = as fast as raw SQL through apsw on the same file)\n")
+        print(
+            "ratio = swarmstore / raw SQL through apsw on the same file, measured in alternating rounds "
+            "(1.00x = as fast): p50 latency for reads (p99 r.: p99 latency), raw ops/s / ours for writes\n"
+        )
         results = []
         if args.only in (None, "foundation", "aio"):
             results = _tag(foundation.run(store, path, data, n, rnd), "foundation")
@@ -78,7 +81,18 @@ def main(argv: list[str] | None = None) -> int:
             results += task_results
         if args.json:
             with open(args.json, "w") as f:
-                json.dump({"scale": scale, "n": n, "results": [r.as_dict() for r in results]}, f, indent=2)
+                env = {
+                    "swarmstore": swarmstore.__version__,
+                    "sqlite": apsw.sqlite_lib_version(),
+                    "python": platform.python_version(),
+                    "cpus": os.cpu_count(),
+                    "platform": platform.platform(),
+                    "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+                    "quick": args.quick,
+                    "memories": len(data["keys"]),
+                    "sessions": len(data["sessions"]),
+                }
+                json.dump({"scale": scale, "n": n, "env": env, "results": [r.as_dict() for r in results]}, f, indent=2)
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
     return 0

@@ -23,6 +23,7 @@ from swarmstore.errors import CycleError
 from swarmstore.ids import new_id
 
 from . import raw
+from .foundation import LISTING, cursors
 from .harness import Result, measure, measure_pair
 
 # A worker process: open the store, say ready, wait for "go", then run a swarmstore.Worker (one
@@ -189,6 +190,23 @@ def run(workdir: str, quick: bool) -> list[Result]:
     settle = getattr(store.engine, "checkpoint", None)  # (an engine with a WAL to copy back)
     if settle is not None:
         settle()
+    # -- a listing, newest first, from places all along the queue (a read: compared by latency) -----
+    at = cursors(lambda k, c: store.tasks.list(limit=k, cursor=c), random.Random(8))
+
+    def raw_list(i: int) -> Any:
+        last = at[i % len(at)][1]
+        return rc.execute(Q.task_select + " WHERE id < ? ORDER BY id DESC LIMIT ?", (last, 101)).fetchall()
+
+    r, b = measure_pair(
+        "task listing (100 rows)",
+        lambda i: store.tasks.list(cursor=at[i % len(at)][0]),
+        raw_list,
+        200 if quick else 2_000,
+        50,
+    )
+    r.read = True
+    _pair(out, r, b, LISTING, r.p50_us <= 2 * b.p50_us)
+
     claims = queue // 5
     lease = 60_000_000
 
