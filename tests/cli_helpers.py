@@ -34,9 +34,7 @@ def cli(
     full_env.pop("SWARMSTORE_URL", None)
     full_env.update(env or {})
     mask = None if umask is None else (lambda: os.umask(umask) and None)
-    return subprocess.run(
-        cmd, capture_output=True, text=True, env=full_env, cwd=cwd, timeout=120, preexec_fn=mask
-    )
+    return subprocess.run(cmd, capture_output=True, text=True, env=full_env, cwd=cwd, timeout=120, preexec_fn=mask)
 
 
 def assert_error(r: subprocess.CompletedProcess[str], *needles: str) -> str:

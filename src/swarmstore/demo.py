@@ -213,11 +213,11 @@ def run_demo(
     retries = sum(1 for e in store.audit.list(action="task.retry", limit=10_000))
 
     t = Table(title="memory under project:acme (first entries)", title_justify="left")
-    for col in ("namespace", "key", "version", "type"):
+    for col in ("namespace", "key", "v", "type"):
         t.add_column(col, no_wrap=True)
-    t.add_column("value", no_wrap=True, overflow="ellipsis")
+    t.add_column("value", overflow="fold")  # (the column that wraps in a narrow terminal)
     for m in store.memory.list("project:acme", limit=8):
-        value = orjson.dumps(m.value).decode()  # (JSON, as `swarmstore mem ls` shows it)
+        value = m.value if isinstance(m.value, str) else orjson.dumps(m.value).decode()  # (as `mem ls` shows it)
         t.add_row(m.namespace, m.key, str(m.version), m.type, value if len(value) <= 60 else value[:59] + "…")
     console.print(t)
     console.print(_tree(store.tasks.tree(first_feature)))
