@@ -48,8 +48,10 @@ def assert_error(r: subprocess.CompletedProcess[str], *needles: str) -> str:
 
 
 def dump(db: str | Path) -> list[str]:
-    """Every row of every table (a refused command must leave this unchanged)."""
-    conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
+    """Every row of every table (a refused command must leave this unchanged). Without a WAL
+    (no process has the store open) the file alone is read, leaving no -wal or -shm behind."""
+    flag = "mode=ro" if os.path.exists(f"{db}-wal") else "immutable=1"
+    conn = sqlite3.connect(f"file:{db}?{flag}", uri=True)
     try:
         return list(conn.iterdump())
     finally:

@@ -144,7 +144,7 @@ def worker_env() -> dict[str, str]:
     cwd = os.getcwd()
     inherited = [os.path.abspath(p) for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]
     paths = [here] + [p for p in inherited if p != cwd and p != here]
-    return {**os.environ, "PYTHONPATH": os.pathsep.join(paths), "PYTHONSAFEPATH": "1"}
+    return {**os.environ, "PYTHONPATH": os.pathsep.join(paths)}
 
 
 def run_demo(
