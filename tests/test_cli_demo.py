@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import json
+import os
 import shlex
 from pathlib import Path
 
+import pytest
+
+import swarmstore
 from cli_helpers import assert_error, cli, dump
 
 
@@ -63,3 +67,14 @@ def test_demo_workers_do_not_import_modules_from_the_current_directory(tmp_path:
     assert "9 of 9 tasks completed" in r.stdout
     assert not marker.exists()
     assert "  swarmstore task tree " in r.stdout, "the default store needs no --db in the hints"
+
+
+def test_worker_env_leaves_the_current_directory_out(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from swarmstore.demo import worker_env
+
+    here = str(Path(swarmstore.__file__).resolve().parent.parent)
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join([".", str(tmp_path), "", "/opt/elsewhere"]))
+    paths = worker_env()["PYTHONPATH"].split(os.pathsep)
+    assert str(tmp_path) not in paths and "." not in paths and "" not in paths
+    assert "/opt/elsewhere" in paths and here in paths, "swarmstore from where this process took it"
