@@ -33,8 +33,12 @@ def cli(
     full_env = {**os.environ, "COLUMNS": str(columns), "PYTHONPATH": os.pathsep.join(p for p in paths if p)}
     full_env.pop("SWARMSTORE_URL", None)
     full_env.update(env or {})
-    mask = None if umask is None else (lambda: os.umask(umask) and None)
-    return subprocess.run(cmd, capture_output=True, text=True, env=full_env, cwd=cwd, timeout=120, preexec_fn=mask)
+
+    def set_umask() -> None:
+        if umask is not None:
+            os.umask(umask)
+
+    return subprocess.run(cmd, capture_output=True, text=True, env=full_env, cwd=cwd, timeout=120, preexec_fn=set_umask)
 
 
 def assert_error(r: subprocess.CompletedProcess[str], *needles: str) -> str:
