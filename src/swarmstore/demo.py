@@ -140,11 +140,18 @@ def store_contents(store: Store) -> str:
 def worker_env() -> dict[str, str]:
     """The environment of the demo's worker processes: they import swarmstore from where this
     process did, and nothing from the current directory (they also run with ``python -P``)."""
+    import site
+
     here = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     cwd = os.getcwd()
     inherited = [os.path.abspath(p) for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]
-    paths = [here] + [p for p in inherited if p != cwd and p != here]
-    return {**os.environ, "PYTHONPATH": os.pathsep.join(paths)}
+    paths = [p for p in inherited if p != cwd and p != here]
+    if here not in {*site.getsitepackages(), site.getusersitepackages()}:
+        paths.insert(0, here)  # (not installed there: a checkout, or a PYTHONPATH of its own)
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(paths)}
+    if not paths:
+        del env["PYTHONPATH"]
+    return env
 
 
 def run_demo(
