@@ -203,11 +203,29 @@ def test_small_ones(tmp_path: Path) -> None:
     import swarmstore
 
     with swarmstore.open(db) as st:
-        st.agents.stop(st.agents.register("old-worker", "worker").id)
+        agent = st.agents.stop(st.agents.register("old-worker", "worker").id)
     assert "1 stopped or gone agent(s) not shown: `swarmstore agent ls --all`" in cli("agent", "ls", db=db).stdout
-    assert "old-worker" in cli("agent", "ls", "--all", db=db).stdout
+    listed = cli("agent", "ls", "--all", db=db).stdout
+    assert "old-worker" in listed and agent.id[-12:] in listed
+    r = cli("audit", "ls", "--entity", "agent", "--entity-id", agent.id[-12:], "--json", db=db)
+    assert [a["action"] for a in json.loads(r.stdout)["items"]] == ["agent.status", "agent.register"]
     long_ns = "project:acme:features:billing-and-invoices"
     cli("mem", "put", long_ns, "decision", '{"text": "' + "a long value " * 10 + '"}', db=db)
     out = cli("mem", "ls", "project", db=db, columns=80).stdout
     assert long_ns in out, "the namespace stays on one line at 80 columns"
     assert max(len(line) for line in out.splitlines()) <= 80
+
+
+def test_folders_that_cannot_be_made_or_written(tmp_path: Path) -> None:
+    as_user = unprivileged()
+    locked = tmp_path / "locked"
+    locked.mkdir()
+    os.chmod(locked, 0o555)
+    try:
+        assert_error(
+            cli("init", db=str(locked / "sub" / "s.db"), prefix=as_user), "cannot create directory", str(locked)
+        )
+        assert_error(cli("init", db=str(locked / "s.db"), prefix=as_user), "cannot create", "not writable")
+        assert os.listdir(locked) == []
+    finally:
+        os.chmod(locked, 0o755)
