@@ -42,6 +42,7 @@ def test_file_errors_name_the_path_and_the_problem(tmp_path: Path) -> None:
     folder.mkdir()
     assert_error(cli("stats", db=str(folder)), str(folder), "is a directory")
     assert_error(cli("init", db=str(folder)), str(folder), "is a directory")
+    assert os.listdir(folder) == []
     text = tmp_path / "notes.txt"
     text.write_text("these are my notes, not a database\n" * 200)
     assert_error(cli("stats", db=str(text)), str(text), "not a database")
