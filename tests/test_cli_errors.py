@@ -164,9 +164,13 @@ def test_read_only_store_can_be_read_not_written(tmp_path: Path, what: str) -> N
         assert r.returncode == 0 and json.loads(r.stdout)["value"] == "blue", r.stderr
         r = cli("task", "ls", "--json", db=db, prefix=as_user)
         assert r.returncode == 0 and len(json.loads(r.stdout)["items"]) == 1, r.stderr
-        assert cli("stats", db=db, prefix=as_user).returncode == 0
+        short = json.loads(r.stdout)["items"][0]["id"][-12:]
+        for args in (["stats"], ["mem", "ls"], ["mem", "history", "user:alice", "color"], ["task", "tree", short],
+                     ["task", "stats"], ["session", "ls"], ["audit", "ls"], ["agent", "ls"]):  # fmt: skip
+            r = cli(*args, db=db, prefix=as_user)
+            assert r.returncode == 0, (args, r.stderr)
         for args in (["mem", "put", "user:alice", "color", '"red"'], ["task", "submit", "u"], ["init"],
-                     ["mem", "rm", "user:alice", "color"], ["task", "prune", "--older-than", "1"]):  # fmt: skip
+                     ["mem", "rm", "user:alice", "color"], ["task", "prune", "--dry-run"]):  # fmt: skip
             assert_error(cli(*args, db=db, prefix=as_user), db, "read only")
         assert dump(db) == before
     finally:

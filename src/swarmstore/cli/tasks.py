@@ -198,7 +198,7 @@ def task_prune(
     json_out: JsonOpt = False,
 ) -> None:
     """Remove old finished tasks that no open task still needs."""
-    with opened(db, write=not dry_run) as st:
+    with opened(db, write=True) as st:  # (a dry run too: it runs in a write transaction)
         res = st.tasks.prune(older_than, status or ("completed", "failed", "cancelled"), dry_run)
     if json_out:
         emit_json({"removed": res.removed, "dry_run": res.dry_run})
