@@ -57,6 +57,9 @@ def test_file_errors_name_the_path_and_the_problem(tmp_path: Path) -> None:
     assert_error(cli("mem", "put", "a", "k", "1", db=str(other)), str(other), "not a swarmstore store")
     assert dump(other) == before, "another application's database gets none of our tables"
     assert_error(cli("init", db=str(text / "s.db")), str(text), "not a directory")
+    (tmp_path / "w.db-wal").mkdir()  # (SQLite cannot make the WAL: the store cannot be made)
+    assert_error(cli("init", db=str(tmp_path / "w.db")), str(tmp_path / "w.db"))
+    assert not (tmp_path / "w.db").exists(), "no half-made store left behind"
     assert_error(cli("stats", db=str(tmp_path / "missing.db")), "no store at")
     assert not (tmp_path / "missing.db").exists()
     assert "Error" not in "".join(cli("stats", db=str(text)).stderr.split("error: ", 1)[1:]), "no driver class name"
@@ -194,6 +197,9 @@ def test_worker_finds_its_handler_in_the_current_directory(tmp_path: Path) -> No
     assert [t["result"] for t in tasks] == ["HELLO"]
     r = cli("worker", "--handler", "myhandlers:nope", "--until-idle", db=db, cwd=work, python=[str(launcher)])
     assert_error(r, "myhandlers:nope")
+    (work / "broken.py").write_text("raise RuntimeError('first line\\nsecond line')\n")
+    r = cli("worker", "--handler", "broken:fn", "--until-idle", db=db, cwd=work, python=[str(launcher)])
+    assert_error(r, "broken:fn", "RuntimeError: first line second line")
 
 
 def test_small_ones(tmp_path: Path) -> None:

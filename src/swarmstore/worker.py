@@ -442,6 +442,10 @@ def load_handler(spec: str) -> Callable[..., Any]:
             obj = getattr(obj, part)
     except (ImportError, AttributeError) as exc:
         raise InvalidInput("handler", f"{spec!r}: {exc}") from None
+    except Exception as exc:  # (the module itself failed as it was imported)
+        raise InvalidInput(
+            "handler", f"{spec!r}: importing {module_name} failed: {type(exc).__name__}: {exc}"
+        ) from None
     if not callable(obj):
         raise InvalidInput("handler", f"{spec!r} is not callable")
     return obj  # type: ignore[no-any-return]

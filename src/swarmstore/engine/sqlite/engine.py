@@ -119,9 +119,8 @@ class SqliteEngine:
         except (apsw.Error, errors.SwarmstoreError) as exc:
             with suppress(Exception):
                 self._writer.close()
-            if created:  # (not a half-made store left behind)
-                with suppress(OSError):
-                    os.remove(path)
+            if created:
+                files.remove_new(path)
             if isinstance(exc, apsw.Error):
                 raise files.open_error(path, exc) from exc
             raise

@@ -4,6 +4,7 @@ errors of opening it said in terms of the path (a directory, not a database, not
 from __future__ import annotations
 
 import os
+from contextlib import suppress
 from urllib.parse import quote
 
 import apsw
@@ -101,7 +102,7 @@ def open_error(path: str, exc: apsw.Error) -> errors.SwarmstoreError:
     if isinstance(exc, apsw.CorruptError):
         return errors.StorageError(f"{path} is corrupt: {exc}")
     if isinstance(exc, apsw.ReadOnlyError):
-        return errors.StorageError(f"{path} is read only and needs a write to open: {exc}")
+        return errors.StorageError(f"cannot write {path} or its -wal and -shm files: {exc}")
     if isinstance(exc, (apsw.CantOpenError, apsw.PermissionsError, apsw.AuthError)):
         return errors.StorageError(f"cannot open {path}: {exc}")
     if isinstance(exc, (apsw.BusyError, apsw.LockedError)):
@@ -109,3 +110,12 @@ def open_error(path: str, exc: apsw.Error) -> errors.SwarmstoreError:
     if isinstance(exc, apsw.IOError):
         return errors.StorageError(f"cannot read or write {path}: {exc}")
     return errors.StorageError(f"cannot open {path}: {type(exc).__name__}: {exc}")
+
+
+def remove_new(path: str) -> None:
+    """Remove a database file this process just created (and SQLite's files beside it), after its
+    opening failed: no half-made store is left behind."""
+    for p in (path, path + "-wal", path + "-shm"):
+        if os.path.isfile(p):
+            with suppress(OSError):
+                os.remove(p)
