@@ -224,6 +224,7 @@ def test_small_ones(tmp_path: Path) -> None:
     cli("mem", "put", long_ns, "decision", '{"text": "' + "a long value " * 10 + '"}', db=db)
     out = cli("mem", "ls", "project", db=db, columns=80).stdout
     assert long_ns in out, "the namespace stays on one line at 80 columns"
+    assert "a long value a long value" in out, "and the value has room (the time column is left out)"
     assert max(len(line) for line in out.splitlines()) <= 80
 
 
