@@ -44,7 +44,7 @@ def when(dt: datetime | None) -> str:
 
 # At 80 columns a listing keeps its ids and namespaces on one line (to read and to copy them), lets
 # the other columns wrap, and leaves out the columns below (--json has everything).
-ONE_LINE = {"id", "namespace", "worker", "task", "seq", "v", "prio", "status"}
+ONE_LINE = {"id", "namespace", "worker", "task", "seq", "v", "prio", "status", "type"}
 WIDE_ONLY = {"updated", "score", "last seen", "worker"}
 NARROW = 100
 
