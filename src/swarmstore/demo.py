@@ -15,6 +15,7 @@ import threading
 import time
 from typing import Any
 
+import orjson
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
@@ -119,24 +120,56 @@ def handle(task: Task, ctx: TaskContext) -> Any:
 def _tree(node: TaskNode) -> Tree:
     colour = {"completed": "green", "failed": "red", "cancelled": "magenta", "running": "yellow"}
     t = node.task
-    tree = Tree(f"[{colour.get(t.status, 'cyan')}]{t.status}[/] {t.summary} (attempts: {t.attempt})")
+    tree = Tree(
+        f"[{colour.get(t.status, 'cyan')}]{t.status}[/] {t.summary} (attempts: {t.attempt}) [dim]{t.id[-12:]}[/]"
+    )
     for child in node.children:
         tree.children.append(_tree(child))
     return tree
 
 
-def run_demo(store: Store, quiet: bool = False, workers: int = 3, features: int = 36) -> dict[str, Any]:
-    """Seed the project, run the swarm on the task DAG with ``workers`` processes, report."""
+def store_contents(store: Store) -> str:
+    """What the store holds already, said briefly ("" when empty): the demo needs an empty one."""
+    rows = store.stats()["rows"]
+    held = [f"{rows[k]} {k}" for k in ("tasks", "sessions", "agents") if rows[k]]
+    if rows["memories_all"]:
+        held.append(f"{rows['memories_all']} memories")
+    return ", ".join(held)
+
+
+def worker_env() -> dict[str, str]:
+    """The environment of the demo's worker processes: they import swarmstore from where this
+    process did, and nothing from the current directory (they also run with ``python -P``)."""
+    import site
+
+    here = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    cwd = os.getcwd()
+    inherited = [os.path.abspath(p) for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]
+    paths = [p for p in inherited if p != cwd and p != here]
+    if here not in {*site.getsitepackages(), site.getusersitepackages()}:
+        paths.insert(0, here)  # (not installed there: a checkout, or a PYTHONPATH of its own)
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(paths)}
+    if not paths:
+        del env["PYTHONPATH"]
+    return env
+
+
+def run_demo(
+    store: Store, quiet: bool = False, workers: int = 3, features: int = 36, cli: str = "swarmstore"
+) -> dict[str, Any]:
+    """Seed the project, run the swarm on the task DAG with ``workers`` processes, report.
+    ``cli``: how the closing hints spell the command (with its ``--db``)."""
     console = Console(quiet=quiet)
     t0 = time.perf_counter()
     sessions = seed(store)
     tasks, first_feature = plan_work(store, max(1, min(features, len(FEATURES))))
     console.print(f"seeded project acme; submitted {len(tasks)} tasks as one DAG; starting {workers} worker processes")
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in sys.path if p)}
+    env = worker_env()
     procs = [
         subprocess.Popen(
             [
                 sys.executable,
+                "-P",  # (not the current directory on sys.path: a stray orjson.py there is not imported)
                 "-m",
                 "swarmstore.cli",
                 "--db",
@@ -187,10 +220,12 @@ def run_demo(store: Store, quiet: bool = False, workers: int = 3, features: int 
     retries = sum(1 for e in store.audit.list(action="task.retry", limit=10_000))
 
     t = Table(title="memory under project:acme (first entries)", title_justify="left")
-    for col in ("namespace", "key", "version", "type", "value"):
-        t.add_column(col, overflow="fold")
+    for col in ("namespace", "key", "v", "type"):
+        t.add_column(col, no_wrap=True)
+    t.add_column("value", overflow="fold")  # (the column that wraps in a narrow terminal)
     for m in store.memory.list("project:acme", limit=8):
-        t.add_row(m.namespace, m.key, str(m.version), m.type, str(m.value)[:60])
+        value = m.value if isinstance(m.value, str) else orjson.dumps(m.value).decode()  # (as `mem ls` shows it)
+        t.add_row(m.namespace, m.key, str(m.version), m.type, value if len(value) <= 60 else value[:59] + "…")
     console.print(t)
     console.print(_tree(store.tasks.tree(first_feature)))
     agents = Table(title="agents", title_justify="left")
@@ -209,7 +244,9 @@ def run_demo(store: Store, quiet: bool = False, workers: int = 3, features: int 
         f"{rows['memories_live']} live memories, {rows['events']} events, {rows['audit']} audit rows "
         f"at [bold]{store.url}[/]"
     )
-    console.print("next: swarmstore task tree <id> | swarmstore task stats | swarmstore mem ls project:acme")
+    console.print("next:", highlight=False)
+    for hint in (f"task tree {first_feature[-12:]}", "task stats", "mem ls project:acme", "agent ls --all"):
+        console.print(f"  {cli} {hint}", highlight=False, markup=False, soft_wrap=True)
     return {
         "sessions": sessions,
         "tasks": total,

@@ -373,3 +373,12 @@ class Sessions:
             for k in removals.get("app:", []):
                 a.pop(k, None)
             cur.execute(self._q.app_state_save, (app, codec.dumps(a, "state", limit), now))
+
+    # -- short ids -----------------------------------------------------------------------------
+
+    def _match_ids(self, fragment: str, limit: int = 2) -> builtins.list[str]:
+        """Ids that contain ``fragment``, at most ``limit`` (the CLI's short ids); a scan of the ids.
+        Private until the async facade mirrors it."""
+        fragment = check_name(fragment, "session_id")
+        limit = check_int(limit, "limit", 1, 1000)
+        return [r[0] for r in self._e.query(self._q.session_ids_matching, (fragment, limit))]

@@ -1089,3 +1089,12 @@ class Tasks:
             return PruneResult(ids, False)
 
         return self._e.write(op)
+
+    # -- short ids -----------------------------------------------------------------------------
+
+    def _match_ids(self, fragment: str, limit: int = 2) -> builtins.list[str]:
+        """Ids that contain ``fragment``, at most ``limit`` (the CLI's short ids); a scan of the ids.
+        Private until the async facade mirrors it."""
+        fragment = check_name(fragment, "task_id")
+        limit = check_int(limit, "limit", 1, 1000)
+        return [r[0] for r in self._e.query(self._q.task_ids_matching, (fragment, limit))]

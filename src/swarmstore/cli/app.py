@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 from typing import Annotated
 
 import orjson
@@ -10,7 +9,21 @@ import typer
 
 from swarmstore.errors import SwarmstoreError
 
-from .common import DbOpt, JsonOpt, _State, opened, parse_value
+from . import ids
+from .common import (
+    DbOpt,
+    JsonOpt,
+    StringOpt,
+    _State,
+    cli_prefix,
+    db_path,
+    db_url,
+    forget_store,
+    opened,
+    parse_json,
+    parse_value,
+)
+from .errors import run_app
 from .output import console, emit_json, plain, short, show_page, table, when
 from .tasks import agent_app, task_app, worker
 
@@ -45,13 +58,26 @@ def demo(
     workers: Annotated[int, typer.Option(min=1, max=16, help="Worker processes.")] = 3,
     features: Annotated[int, typer.Option(min=1, max=36, help="Features in the DAG (8 tasks each).")] = 36,
     db: DbOpt = None,
+    fresh: Annotated[bool, typer.Option("--fresh", help="Delete the store's data first (it must be a store).")] = False,
     json_out: JsonOpt = False,
 ) -> None:
-    """Run a small swarm: a DAG of tasks worked by several processes, with memories and events."""
-    from swarmstore.demo import run_demo
+    """Run a small swarm: a DAG of tasks worked by several processes, with memories and events.
 
+    It needs an empty store: run again with --fresh to start over, or pass --db."""
+    from swarmstore.demo import run_demo, store_contents
+
+    url = db_url(db)
+    if fresh:
+        forget_store(url)
     with opened(db, create=True) as st:
-        summary = run_demo(st, quiet=json_out, workers=workers, features=features)
+        held = store_contents(st)
+        if held:
+            again = cli_prefix(url) + " demo --fresh"
+            raise SwarmstoreError(
+                f"{db_path(url) or url} already holds {held}: `{again}` deletes them and runs the demo again, "
+                "or pass --db to use another file"
+            )
+        summary = run_demo(st, quiet=json_out, workers=workers, features=features, cli=cli_prefix(url))
     if json_out:
         emit_json(summary)
 
@@ -75,19 +101,21 @@ def stats(db: DbOpt = None, json_out: JsonOpt = False) -> None:
 def mem_put(
     namespace: str,
     key: str,
-    value: Annotated[str, typer.Argument(help="JSON, or a plain string.")],
+    value: Annotated[str, typer.Argument(help="JSON (must parse if it looks like JSON), or a plain string.")],
     type_: Annotated[str, typer.Option("--type", help="semantic | episodic | procedural")] = "semantic",
     ttl: Annotated[float | None, typer.Option(help="Seconds until the entry expires.")] = None,
     metadata: Annotated[str | None, typer.Option(help="JSON object.")] = None,
     expected_version: Annotated[int | None, typer.Option(help="Fail unless this is the current version.")] = None,
     actor: Annotated[str | None, typer.Option()] = None,
+    string: StringOpt = False,
     db: DbOpt = None,
     json_out: JsonOpt = False,
 ) -> None:
     """Write a new version of a memory entry."""
-    meta = None if metadata is None else parse_value(metadata)
+    meta = None if metadata is None else parse_json(metadata, "metadata")
+    parsed = parse_value(value, "value", string)
     with opened(db, create=True) as st:
-        m = st.memory.put(namespace, key, parse_value(value), type_, meta, ttl, expected_version, actor)
+        m = st.memory.put(namespace, key, parsed, type_, meta, ttl, expected_version, actor)
     if json_out:
         emit_json(m)
     else:
@@ -171,7 +199,7 @@ def mem_history(namespace: str, key: str, db: DbOpt = None, json_out: JsonOpt = 
 @mem.command("rm")
 def mem_rm(namespace: str, key: str, actor: str | None = None, db: DbOpt = None) -> None:
     """Soft-delete an entry (restorable)."""
-    with opened(db) as st:
+    with opened(db, write=True) as st:
         st.memory.delete(namespace, key, actor=actor)
     console.print(f"deleted {namespace}/{key} (restore with `swarmstore mem restore`)")
 
@@ -179,7 +207,7 @@ def mem_rm(namespace: str, key: str, actor: str | None = None, db: DbOpt = None)
 @mem.command("restore")
 def mem_restore(namespace: str, key: str, actor: str | None = None, db: DbOpt = None) -> None:
     """Bring back a soft-deleted entry."""
-    with opened(db) as st:
+    with opened(db, write=True) as st:
         m = st.memory.restore(namespace, key, actor=actor)
     console.print(f"restored {namespace}/{key} at version {m.version}")
 
@@ -187,7 +215,7 @@ def mem_restore(namespace: str, key: str, actor: str | None = None, db: DbOpt = 
 @mem.command("purge")
 def mem_purge(prefix: str = "", db: DbOpt = None) -> None:
     """Remove deleted and expired entries for good."""
-    with opened(db) as st:
+    with opened(db, write=True) as st:
         n = st.memory.purge(prefix)
     console.print(f"purged {n} entries")
 
@@ -214,7 +242,10 @@ def session_ls(
         json_out,
         "sessions",
         ["id", "app", "user", "project", "status", "events", "updated"],
-        [[s.id, s.app, s.user, s.project or "", s.status, s.event_count, when(s.updated_at)] for s in page],
+        [
+            [ids.short_id(s.id), s.app, s.user, s.project or "", s.status, s.event_count, when(s.updated_at)]
+            for s in page
+        ],
         more_flag="--cursor",
     )
 
@@ -223,8 +254,9 @@ def session_ls(
 def session_show(session_id: str, db: DbOpt = None, json_out: JsonOpt = False) -> None:
     """One session with its merged state."""
     with opened(db) as st:
-        s = st.sessions.get(session_id)
-        merged = st.sessions.state(session_id)
+        sid = ids.session_id(st, session_id)
+        s = st.sessions.get(sid)
+        merged = st.sessions.state(sid)
     if json_out:
         emit_json({"session": s, "state": merged})
         return
@@ -250,11 +282,12 @@ def session_events(
 ) -> None:
     """A session's events in order."""
     with opened(db) as st:
-        page = st.sessions.events(session_id, after, limit)
+        sid = ids.session_id(st, session_id)
+        page = st.sessions.events(sid, after, limit)
     show_page(
         page,
         json_out,
-        f"events of {session_id}",
+        f"events of {sid}",
         ["seq", "type", "actor", "content", "at"],
         [[e.seq, e.type, e.actor, short(e.content), when(e.created_at)] for e in page],
         more_flag="--after",
@@ -278,6 +311,8 @@ def audit_ls(
 ) -> None:
     """The audit log, newest first."""
     with opened(db) as st:
+        if entity_id is not None:
+            entity_id = ids.entity_id(st, entity, entity_id)
         page = st.audit.list(
             entity=entity,
             entity_id=entity_id,
@@ -292,15 +327,21 @@ def audit_ls(
         json_out,
         "audit",
         ["id", "at", "actor", "action", "entity", "detail"],
-        [[a.id, when(a.at), a.actor or "", a.action, f"{a.entity} {a.entity_id}", short(a.detail, 40)] for a in page],
+        [
+            [
+                a.id,
+                when(a.at),
+                a.actor or "",
+                a.action,
+                f"{a.entity} {ids.short_entity(a.entity, a.entity_id)}",
+                short(a.detail, 40),
+            ]
+            for a in page
+        ],
         more_flag="--cursor",
     )
 
 
 def main() -> None:
-    """Entry point: user mistakes print one line and exit non-zero, never a traceback."""
-    try:
-        app()
-    except SwarmstoreError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        sys.exit(1)
+    """Entry point: every error prints one ``error: ...`` line on stderr and exits 1, never a traceback."""
+    run_app(app)

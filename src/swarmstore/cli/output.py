@@ -42,10 +42,24 @@ def when(dt: datetime | None) -> str:
     return "" if dt is None else dt.strftime("%Y-%m-%d %H:%M:%S")
 
 
+# At 80 columns a listing keeps its ids and namespaces on one line (to read and to copy them), lets
+# the other columns wrap, and leaves out the columns below (--json has everything).
+ONE_LINE = {"id", "namespace", "worker", "task", "seq", "v", "prio", "status", "type"}
+WIDE_ONLY = {"updated", "score", "last seen", "worker"}
+NARROW = 100
+
+
 def table(title: str, columns: list[str], rows: list[list[Any]]) -> None:
+    keep = [i for i, c in enumerate(columns) if c not in WIDE_ONLY or console.width >= NARROW]
+    if len(keep) < len(columns):
+        columns = [columns[i] for i in keep]
+        rows = [[r[i] for i in keep] for r in rows]
     t = Table(title=title, title_justify="left")
     for c in columns:
-        t.add_column(c, overflow="fold")
+        if c in ONE_LINE:
+            t.add_column(c, no_wrap=True)
+        else:
+            t.add_column(c, overflow="fold")
     for r in rows:
         t.add_row(*[str(x) for x in r])
     console.print(t)

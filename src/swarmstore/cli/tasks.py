@@ -12,7 +12,8 @@ from rich.tree import Tree
 
 from swarmstore.models import Task, TaskNode
 
-from .common import DbOpt, JsonOpt, opened, parse_value
+from . import ids
+from .common import DbOpt, JsonOpt, StringOpt, opened, parse_value
 from .output import console, emit_json, short, show_page, table, when
 
 task_app = typer.Typer(help="The task queue.", no_args_is_help=True)
@@ -35,7 +36,9 @@ def _status(t: Task) -> str:
 @task_app.command("submit")
 def task_submit(
     summary: str,
-    payload: Annotated[str | None, typer.Option(help="JSON, or a plain string.")] = None,
+    payload: Annotated[
+        str | None, typer.Option(help="JSON (must parse if it looks like JSON), or a plain string.")
+    ] = None,
     queue: str = "default",
     agent_type: str | None = None,
     priority: Annotated[int, typer.Option(min=0, max=10)] = 5,
@@ -45,20 +48,22 @@ def task_submit(
     max_attempts: int = 3,
     idempotency_key: str | None = None,
     source: str = "human",
+    string: StringOpt = False,
     db: DbOpt = None,
     json_out: JsonOpt = False,
 ) -> None:
     """Submit a task."""
     deadline = None if deadline_in is None else datetime.now(UTC) + timedelta(seconds=deadline_in)
+    body = None if payload is None else parse_value(payload, "payload", string)
     with opened(db, create=True) as st:
         t = st.tasks.submit(
             summary,
-            None if payload is None else parse_value(payload),
+            body,
             queue=queue,
             agent_type=agent_type,
             priority=priority,
-            depends_on=depends_on or (),
-            parent=parent,
+            depends_on=ids.task_ids(st, depends_on or ()),
+            parent=None if parent is None else ids.task_id(st, parent),
             deadline=deadline,
             max_attempts=max_attempts,
             idempotency_key=idempotency_key,
@@ -81,8 +86,9 @@ def task_ls(
     db: DbOpt = None,
     json_out: JsonOpt = False,
 ) -> None:
-    """List tasks, newest first."""
+    """List tasks, newest first (ids shortened to their last 12 characters; --json gives them whole)."""
     with opened(db) as st:
+        parent = None if parent is None else ids.task_id(st, parent)
         page = st.tasks.list(
             status=status, queue=queue, agent_type=agent_type, parent=parent, limit=limit, cursor=cursor
         )
@@ -93,14 +99,14 @@ def task_ls(
         ["id", "summary", "queue", "status", "prio", "score", "attempt", "worker"],
         [
             [
-                t.id,
+                ids.short_id(t.id),
                 short(t.summary, 40),
                 t.queue,
                 _status(t),
                 t.priority,
                 f"{t.score:.0f}",
                 f"{t.attempt}/{t.max_attempts}",
-                t.worker_id or "",
+                ids.short_id(t.worker_id),
             ]
             for t in page
         ],
@@ -111,7 +117,7 @@ def task_ls(
 def task_show(task_id: str, db: DbOpt = None, json_out: JsonOpt = False) -> None:
     """One task in full."""
     with opened(db) as st:
-        t = st.tasks.get(task_id)
+        t = st.tasks.get(ids.task_id(st, task_id))
     if json_out:
         emit_json(t)
         return
@@ -139,7 +145,7 @@ def task_show(task_id: str, db: DbOpt = None, json_out: JsonOpt = False) -> None
 
 def render_tree(node: TaskNode) -> Tree:
     def label(t: Task) -> str:
-        return f"{_status(t)} {t.summary} [dim]{t.id[-12:]}[/]"
+        return f"{_status(t)} {t.summary} [dim]{ids.short_id(t.id)}[/]"
 
     root = Tree(label(node.task))
 
@@ -155,7 +161,7 @@ def render_tree(node: TaskNode) -> Tree:
 def task_tree(root_id: str, db: DbOpt = None, json_out: JsonOpt = False) -> None:
     """A task and its subtasks, with their statuses."""
     with opened(db) as st:
-        node = st.tasks.tree(root_id)
+        node = st.tasks.tree(ids.task_id(st, root_id))
     if json_out:
         emit_json([{"depth": d, "task": t} for d, t in node.walk()])
     else:
@@ -170,16 +176,16 @@ def task_cancel(
     db: DbOpt = None,
 ) -> None:
     """Cancel a task and (by default) everything downstream of it."""
-    with opened(db) as st:
-        t = st.tasks.cancel(task_id, cascade=not no_cascade, reason=reason)
+    with opened(db, write=True) as st:
+        t = st.tasks.cancel(ids.task_id(st, task_id), cascade=not no_cascade, reason=reason)
     console.print(f"task {t.id} is {t.status}")
 
 
 @task_app.command("retry")
 def task_retry(task_id: str, db: DbOpt = None) -> None:
     """Queue a failed or cancelled task again."""
-    with opened(db) as st:
-        t = st.tasks.retry(task_id)
+    with opened(db, write=True) as st:
+        t = st.tasks.retry(ids.task_id(st, task_id))
     console.print(f"task {t.id} is {t.status}")
 
 
@@ -192,7 +198,7 @@ def task_prune(
     json_out: JsonOpt = False,
 ) -> None:
     """Remove old finished tasks that no open task still needs."""
-    with opened(db) as st:
+    with opened(db, write=True) as st:  # (a dry run too: it runs in a write transaction)
         res = st.tasks.prune(older_than, status or ("completed", "failed", "cancelled"), dry_run)
     if json_out:
         emit_json({"removed": res.removed, "dry_run": res.dry_run})
@@ -215,9 +221,10 @@ def task_stats(db: DbOpt = None, json_out: JsonOpt = False) -> None:
         [[q, *[c.get(k, 0) for k in STATUS_STYLE]] for q, c in sorted(s["by_queue"].items())],
     )
     tp = s["throughput"]
+    wait = s["oldest_ready_wait_s"]
     console.print(
-        f"oldest ready task waits {s['oldest_ready_wait_s']} s; completed in the last 1/5/15 min: "
-        f"{tp['1m']['completed']}/{tp['5m']['completed']}/{tp['15m']['completed']}"
+        ("no task is ready" if wait is None else f"the oldest ready task has waited {wait:.1f} s")
+        + f"; completed in the last 1/5/15 min: {tp['1m']['completed']}/{tp['5m']['completed']}/{tp['15m']['completed']}"
     )
 
 
@@ -230,15 +237,18 @@ def agent_ls(
     """Agents, most recently seen first."""
     with opened(db) as st:
         agents = st.agents.list(alive_only=not all_)
+        hidden = 0 if all_ or json_out else len(st.agents.list(alive_only=False)) - len(agents)
     if json_out:
         emit_json(agents)
         return
     table(
-        "agents",
+        "agents" if all_ else "live agents",
         ["id", "name", "type", "status", "alive", "task", "last seen"],
-        [[a.id, a.name, a.agent_type, a.status, "yes" if a.alive else "gone", a.current_task or "", when(a.last_seen_at)]
-         for a in agents],
+        [[ids.short_id(a.id), a.name, a.agent_type, a.status, "yes" if a.alive else "gone", ids.short_id(a.current_task),
+          when(a.last_seen_at)] for a in agents],
     )  # fmt: skip
+    if hidden:
+        console.print(f"{hidden} stopped or gone agent(s) not shown: `swarmstore agent ls --all` lists them")
 
 
 def worker(
@@ -259,7 +269,7 @@ def worker(
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     fn = load_handler(handler)
-    with opened(db) as st:
+    with opened(db, write=True) as st:
         w = Worker(
             st,
             fn,

@@ -18,6 +18,7 @@ import apsw
 
 from ... import errors
 from ..base import Cursor, Row, load_queries
+from . import files
 
 R = TypeVar("R")
 
@@ -76,7 +77,10 @@ class SqliteEngine:
         cache_size_kib: int = 65536,
         wal_autocheckpoint: int = 10_000,
         mmap_size: int = 256 << 20,
+        readonly: bool | None = None,
     ) -> None:
+        """``readonly``: None opens the file read-only when it or its directory is not writable
+        (reads work, writes raise StorageError), True always, False never."""
         if synchronous not in _SYNC:
             raise errors.InvalidInput("synchronous", f"must be one of {', '.join(_SYNC)}")
         if not isinstance(path, str) or not path:
@@ -101,24 +105,40 @@ class SqliteEngine:
         self._restart_since = 0.0
         self._busy_since = 0.0
         self._closed = False
-        parent = os.path.dirname(os.path.abspath(path))
-        if not os.path.isdir(parent):
-            raise errors.InvalidInput("url", f"directory {parent!r} does not exist")
+        files.check_path(path)
+        self.readonly = files.must_read_only(path) if readonly is None else bool(readonly)
+        if self.readonly and not os.path.exists(path):
+            raise errors.StorageError(f"no database at {path} to open read-only")
+        created = False if self.readonly else files.create_private(path)
         try:
             self._writer = self._connect_writer()
             self._wcur = self._writer.cursor()
-            self._migrate()
-        except apsw.Error as exc:
-            raise translate(exc) from exc
+            files.check_schema(self._wcur, path, SCHEMA_VERSION, self.readonly)
+            if not self.readonly:
+                self._migrate()
+        except (apsw.Error, errors.SwarmstoreError) as exc:
+            with suppress(Exception):
+                self._writer.close()
+            if created:
+                files.remove_new(path)
+            if isinstance(exc, apsw.Error):
+                raise files.open_error(path, exc) from exc
+            raise
         _engines.add(self)
 
     # -- connections -------------------------------------------------------------------------
 
     def _connect(self) -> apsw.Connection:
-        conn = apsw.Connection(self.path)
-        conn.set_busy_timeout(self._busy)
-        # journal_mode=WAL is persistent in the file; setting it needs a lock, so it waits like a write.
-        conn.execute("PRAGMA journal_mode=WAL").fetchall()
+        if self.readonly:
+            conn = apsw.Connection(
+                files.read_only_uri(self.path), flags=apsw.SQLITE_OPEN_READONLY | apsw.SQLITE_OPEN_URI
+            )
+            conn.set_busy_timeout(self._busy)
+        else:
+            conn = apsw.Connection(self.path)
+            conn.set_busy_timeout(self._busy)
+            # journal_mode=WAL is persistent in the file; setting it needs a lock, so it waits like a write.
+            conn.execute("PRAGMA journal_mode=WAL").fetchall()
         conn.execute(f"PRAGMA synchronous={self._sync}")
         conn.execute("PRAGMA foreign_keys=ON")
         conn.execute(f"PRAGMA cache_size=-{self._cache}")
@@ -130,6 +150,8 @@ class SqliteEngine:
 
     def _connect_writer(self) -> apsw.Connection:
         conn = self._connect()
+        if self.readonly:
+            return conn  # (never writes: writes fail with ReadOnlyError)
         conn.set_wal_hook(self._on_wal)  # replaces SQLite's auto-checkpoint: see checkpoint()
         conn.set_busy_handler(self._write_wait)
         return conn

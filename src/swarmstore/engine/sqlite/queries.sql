@@ -542,3 +542,13 @@ SET last_seen_at = ?2, status = coalesce(?3, status),
     stopped_at = CASE WHEN coalesce(?3, status) = 'stopped' THEN ?2 END
 WHERE id = ?1
 RETURNING status
+
+-- ---------------------------------------------------------------------------------------------
+-- short ids (the CLI's): the ids that contain a fragment people typed (an id's beginning, its end, or
+-- the 12-character short id the CLI prints). A scan of the ids, for the CLI only, never a hot path.
+
+-- name: task_ids_matching
+SELECT id FROM tasks WHERE instr(id, ?1) > 0 ORDER BY id LIMIT ?2
+
+-- name: session_ids_matching
+SELECT id FROM sessions WHERE instr(id, ?1) > 0 ORDER BY id LIMIT ?2
