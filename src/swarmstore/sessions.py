@@ -23,7 +23,7 @@ from .ids import new_id
 from .models import Event, Page, Session
 from .paging import newest_first
 from .params import Count, Id, Key, Limit, Name, Object, PageCursor, SessionStatus, SessionStatuses
-from .validation import as_list, check_name
+from .validation import as_list, check_int, check_name
 
 TRANSITIONS: dict[str, frozenset[str]] = {
     "created": frozenset({"active", "terminated"}),

@@ -84,7 +84,7 @@ from .params import (
     Text,
     When,
 )
-from .validation import as_list, check_name
+from .validation import as_list, check_int, check_name
 
 OPEN = ("blocked", "ready", "running")
 FINISHED = ("completed", "failed", "cancelled")
