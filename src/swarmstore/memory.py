@@ -277,7 +277,7 @@ class MemoryStore:
             # _prepare_item's checks inlined here, since per-item calls are a third of the time.
             if type(item) is dict and len(item) == 3:
                 ns, key, value = item.get("namespace"), item.get("key"), item.get("value", _MISSING)
-                if ns in _VALID_NS and type(key) is str and 0 < len(key) <= MAX_KEY and key.isprintable():
+                if type(ns) is str and ns in _VALID_NS and type(key) is str and 0 < len(key) <= MAX_KEY and key.isprintable():
                     try:
                         raw = dumps(value, default=reject, option=opts)
                     except TypeError:

@@ -24,7 +24,7 @@ _VALID: set[str] = set()  # namespaces already checked: a swarm writes to few, v
 
 def check_namespace(namespace: object, field: str = "namespace") -> str:
     """Validate and return a namespace."""
-    if namespace in _VALID:
+    if type(namespace) is str and namespace in _VALID:
         return namespace
     if not isinstance(namespace, str):
         raise InvalidInput(field, f"expected a string, got {type(namespace).__name__}")
