@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import tempfile
+from datetime import UTC, datetime
 from typing import Any
 
 from hypothesis import HealthCheck, given, settings
@@ -156,8 +157,12 @@ def test_complete_many_ends_as_completes_one_by_one_then_a_claim(
     the same error at each position (duplicates, stale leases, cancelled and unknown tasks
     included), the same tasks claimed, the same task states and audit actions."""
     outcomes = []
+    start = datetime(2026, 1, 1, tzinfo=UTC)
     for batched in (True, False):
-        with tempfile.TemporaryDirectory() as d, swarmstore.open(os.path.join(d, "c.db")) as store:
+        # One instant for both runs: one by one, each completion would ready its dependants at a
+        # later time than the last, and ranks (which age from the ready time) would differ.
+        clock = swarmstore.ManualClock(start)
+        with tempfile.TemporaryDirectory() as d, swarmstore.open(os.path.join(d, "c.db"), clock=clock) as store:
             tasks = store.tasks.submit_many(_items(dag))
             summary = {t.id: t.summary for t in tasks}
             running = store.tasks.claim("w", limit=first)
