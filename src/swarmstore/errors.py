@@ -44,6 +44,10 @@ class StorageError(SwarmstoreError):
     """The storage engine failed (I/O error, corrupt file, disk full...)."""
 
 
+class ReadOnly(StorageError):
+    """The store was opened read-only (its file or folder is not writable): reads work, writes do not."""
+
+
 class DependencyError(InvalidInput):
     """A task's prerequisites are unusable: unknown, too many, or the chain is too deep."""
 

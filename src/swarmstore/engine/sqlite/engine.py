@@ -57,6 +57,8 @@ def translate(exc: BaseException) -> errors.SwarmstoreError:
         return errors.Busy(f"the database is locked by another writer: {exc}")
     if isinstance(exc, apsw.ConstraintError):
         return errors.Conflict(f"constraint violated: {exc}")
+    if isinstance(exc, apsw.ReadOnlyError):
+        return errors.ReadOnly("the store is read only (its file or folder is not writable): nothing was written")
     if isinstance(exc, apsw.TooBigError):
         return errors.InvalidInput("value", f"too big for the database: {exc}")
     return errors.StorageError(f"{type(exc).__name__}: {exc}")
@@ -80,7 +82,7 @@ class SqliteEngine:
         readonly: bool | None = None,
     ) -> None:
         """``readonly``: None opens the file read-only when it or its directory is not writable
-        (reads work, writes raise StorageError), True always, False never."""
+        (reads work, writes raise ReadOnly), True always, False never."""
         if synchronous not in _SYNC:
             raise errors.InvalidInput("synchronous", f"must be one of {', '.join(_SYNC)}")
         if not isinstance(path, str) or not path:
