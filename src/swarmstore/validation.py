@@ -21,7 +21,7 @@ MAX_LIMIT = 10_000
 MAX_INT = 2**63 - 1  # what an SQLite INTEGER (and a PostgreSQL bigint) holds
 MIN_INT = -(2**63)
 MAX_TEXT = 4000
-MAX_ITEMS = 1000  # names in one filter or prerequisites list
+MAX_ITEMS = 100_000  # values in one list argument (names, ids): a bound, not a policy
 # Durations: 100 years at most, so that now + a duration stays far inside 64-bit microseconds.
 MAX_SECONDS = 100 * 365 * 86_400
 
