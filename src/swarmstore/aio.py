@@ -31,14 +31,14 @@ from .agents import Agents
 from .audit import Audit
 from .context import Context
 from .engine.base import Cursor, Row
-from .errors import Busy, InvalidTransition, LeaseLost, NotFound, StoreClosed, SwarmstoreError, TaskCancelled
+from .errors import Busy, LeaseLost, NotFound, StoreClosed, SwarmstoreError, TaskCancelled
 from .memory import MemoryStore
 from .models import Task
 from .sessions import Sessions
 from .store import Store
 from .store import open as open_sync
 from .tasks import Tasks
-from .worker import _lease_lost, _WorkerOptions, log
+from .worker import _beat_refused, _WorkerOptions, log
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -635,14 +635,9 @@ class AsyncWorker(_WorkerOptions):
         """Extend one running task's lease (``ctx`` is from a snapshot of the running tasks)."""
         try:
             await self.store.tasks.heartbeat(ctx.task.id, ctx.task.lease_token or "-")
-        except (TaskCancelled, LeaseLost, NotFound, InvalidTransition) as exc:
-            if not _lease_lost(ctx.finishing, exc, ctx.task.id):
-                return
-            ctx.cancelled.set()
-            if isinstance(exc, InvalidTransition):  # (it was failed when its last lease expired)
-                log.warning("heartbeat of %s failed: %s", ctx.task.id, exc)
         except SwarmstoreError as exc:
-            log.warning("heartbeat of %s failed: %s", ctx.task.id, exc)
+            if _beat_refused(exc, ctx.finishing, ctx.task.id):
+                ctx.cancelled.set()
 
     async def _release_all(self) -> None:
         for task_id, ctx in list(self._running.items()):

@@ -400,14 +400,9 @@ class Worker(_WorkerOptions):
         """Extend one running task's lease (``ctx`` is from a snapshot of the running tasks)."""
         try:
             self.store.tasks.heartbeat(ctx.task.id, ctx.task.lease_token or "-")
-        except (TaskCancelled, LeaseLost, NotFound, InvalidTransition) as exc:
-            if not _lease_lost(ctx.finishing, exc, ctx.task.id):
-                return
-            ctx.cancelled.set()
-            if isinstance(exc, InvalidTransition):  # (it was failed when its last lease expired)
-                log.warning("heartbeat of %s failed: %s", ctx.task.id, exc)
         except SwarmstoreError as exc:
-            log.warning("heartbeat of %s failed: %s", ctx.task.id, exc)
+            if _beat_refused(exc, ctx.finishing, ctx.task.id):
+                ctx.cancelled.set()
 
     def _release_all(self) -> None:
         self._flush()  # what finished is completed, not handed back
@@ -425,14 +420,20 @@ class Worker(_WorkerOptions):
                 pass
 
 
-def _lease_lost(finishing: bool, refusal: Exception, task_id: str) -> bool:
-    """Whether a refused heartbeat means the task was taken from its worker (cancelled, rescued,
-    failed by its expired last lease). Not if the worker was already finishing it: its own
-    completion or failure may have committed between the heartbeat's snapshot and its call (a
-    benign race; the worker's own call reports any real refusal)."""
+def _beat_refused(refusal: SwarmstoreError, finishing: bool, task_id: str) -> bool:
+    """What a refused heartbeat means; True when the task was taken from its worker (cancelled,
+    rescued, failed by its expired last lease) and its handler must stop. Not if the worker was
+    already finishing it: its own completion or failure may have committed between the
+    heartbeat's snapshot and its call (a benign race; the worker's own call reports any real
+    refusal). Logs what deserves a warning."""
+    if not isinstance(refusal, (TaskCancelled, LeaseLost, NotFound, InvalidTransition)):
+        log.warning("heartbeat of %s failed: %s", task_id, refusal)
+        return False
     if finishing:
         log.debug("heartbeat of %s skipped: its worker is finishing it (%s)", task_id, refusal)
         return False
+    if isinstance(refusal, InvalidTransition):  # (it was failed when its last lease expired)
+        log.warning("heartbeat of %s failed: %s", task_id, refusal)
     return True
 
 
