@@ -93,11 +93,8 @@ def check_fields(
     """
     if not isinstance(item, Mapping):
         raise InvalidInput("", f"expected a mapping, got {type(item).__name__}")
-    extra = extra or {}
-    checks: dict[str, Check] = {**method.__checks__, **extra}  # type: ignore[attr-defined]
-    params = inspect.signature(method).parameters
-    allowed = (params.keys() - {"self", *exclude}) | extra.keys()
-    unknown = [k for k in item if k not in allowed]
+    checks, defaults = _fields_of(method, tuple((extra or {}).items()), exclude)
+    unknown = [k for k in item if k not in checks and k not in defaults]
     if unknown:
         raise InvalidInput("", f"unknown field(s): {', '.join(sorted(map(str, unknown)))[:200]}")
     for name in required:
@@ -106,6 +103,22 @@ def check_fields(
     out = dict(item)
     for name, value in out.items():
         check = checks.get(name)
-        if check is not None and (name not in params or value is not params[name].default):
+        if check is not None and value is not defaults.get(name, _NO_DEFAULT):
             out[name] = check.fn(value, name)
     return out
+
+
+_NO_DEFAULT = object()
+
+
+@functools.cache
+def _fields_of(
+    method: Callable[..., Any], extra: tuple[tuple[str, Check], ...], exclude: tuple[str, ...]
+) -> tuple[dict[str, Check], dict[str, Any]]:
+    """A batch item's allowed fields: their checks, and the defaults (every allowed field has one
+    entry in one of the two maps, at least)."""
+    params = {n: p for n, p in inspect.signature(method).parameters.items() if n != "self" and n not in exclude}
+    checks = {n: c for n, c in method.__checks__.items() if n in params}  # type: ignore[attr-defined]
+    checks.update(extra)
+    defaults = {n: (_NO_DEFAULT if p.default is p.empty else p.default) for n, p in params.items()}
+    return checks, defaults
