@@ -7,6 +7,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 from .errors import InvalidInput
+from .validation import duration_us
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _US = timedelta(microseconds=1)
@@ -39,20 +40,9 @@ def from_dt(value: datetime, field: str) -> int:
 
 
 def seconds_us(value: float | int | timedelta | None, field: str) -> int | None:
-    """A duration (seconds as a number, or a timedelta) in microseconds; must be positive."""
-    if value is None:
-        return None
-    if isinstance(value, timedelta):
-        us = value // _US
-    elif isinstance(value, (int, float)) and not isinstance(value, bool):
-        if value != value or value in (float("inf"), float("-inf")):
-            raise InvalidInput(field, "must be a finite number of seconds")
-        us = int(value * 1_000_000)
-    else:
-        raise InvalidInput(field, f"expected seconds or a timedelta, got {type(value).__name__}")
-    if us <= 0:
-        raise InvalidInput(field, "must be positive")
-    return us
+    """A duration (seconds as a number, or a timedelta) in microseconds, or None for None; see
+    :func:`validation.duration_us` for what is accepted."""
+    return None if value is None else duration_us(value, field)
 
 
 class ManualClock:

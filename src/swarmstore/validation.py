@@ -24,6 +24,7 @@ MAX_TEXT = 4000
 MAX_ITEMS = 100_000  # values in one list argument (names, ids): a bound, not a policy
 # Durations: 100 years at most, so that now + a duration stays far inside 64-bit microseconds.
 MAX_SECONDS = 100 * 365 * 86_400
+_US = timedelta(microseconds=1)
 
 
 def _kind(value: object) -> str:
@@ -58,18 +59,18 @@ def check_text(value: object, field: str, max_len: int = MAX_TEXT) -> str:
         raise InvalidInput(field, "must not be empty")
     if len(value) > max_len:
         raise InvalidInput(field, f"longer than {max_len} characters")
-    try:
-        value.encode()
-    except UnicodeEncodeError:
-        raise InvalidInput(field, "contains an unpaired surrogate (not valid Unicode text)") from None
-    return str(value)
+    return _unicode(str(value), field)
 
 
 def check_message(value: object, field: str, max_len: int = 10_000) -> str:
     """A message (an error text): any valid Unicode text, cut to ``max_len`` characters."""
     if not isinstance(value, str):
         raise InvalidInput(field, f"expected a string, got {_kind(value)}")
-    value = str(value)[:max_len]
+    return _unicode(str(value)[:max_len], field)
+
+
+def _unicode(value: str, field: str) -> str:
+    """``value`` if it is valid Unicode text (no unpaired surrogate: it could not be stored)."""
     try:
         value.encode()
     except UnicodeEncodeError:
@@ -98,21 +99,30 @@ def check_bool(value: object, field: str) -> bool:
     return value
 
 
-def check_seconds(value: object, field: str) -> float | timedelta:
-    """A positive duration: seconds (int or float, finite) or a timedelta, at most 100 years."""
+def duration_us(value: object, field: str) -> int:
+    """A positive duration, seconds (int or float, finite) or a timedelta, in whole microseconds;
+    at least one microsecond and at most 100 years."""
     if isinstance(value, timedelta):
-        seconds = value.total_seconds()
+        us = value // _US
     elif isinstance(value, (int, float)) and not isinstance(value, bool):
-        seconds = float(value)
-        if not math.isfinite(seconds):
+        if not math.isfinite(value):
             raise InvalidInput(field, "must be a finite number of seconds")
+        if value > MAX_SECONDS:  # (before scaling: 1e300 s would make a huge int)
+            raise InvalidInput(field, f"must be at most {MAX_SECONDS} seconds (100 years)")
+        us = int(value * 1_000_000)
     else:
         raise InvalidInput(field, f"expected seconds or a timedelta, got {_kind(value)}")
-    if seconds <= 0:
+    if us <= 0:
         raise InvalidInput(field, "must be positive")
-    if seconds > MAX_SECONDS:
+    if us > MAX_SECONDS * 1_000_000:
         raise InvalidInput(field, f"must be at most {MAX_SECONDS} seconds (100 years)")
-    return value
+    return us
+
+
+def check_seconds(value: object, field: str) -> float | timedelta:
+    """A duration argument (see :func:`duration_us`), returned as given."""
+    duration_us(value, field)
+    return value  # type: ignore[return-value]
 
 
 def check_datetime(value: object, field: str) -> datetime:
