@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -114,3 +115,54 @@ def test_open_rejects_unknown_options(store_url: str) -> None:
         swarmstore.open(store_url, synchronus="full")
     with pytest.raises(InvalidInput):
         swarmstore.open(store_url, synchronous="sometimes")
+
+
+# The leaks the hardening issue found (raw TypeError, OverflowError, UnicodeEncodeError,
+# AssertionError, ValueError), each now an InvalidInput naming its argument. Random hostile
+# arguments (tests/test_hostile_input.py) rarely land on one exact pair of method and value, so
+# each is also pinned here.
+LEAKS: list[tuple[str, Any]] = [
+    ("namespace", lambda st, w: st.memory.put(["a"], "k", 1)),
+    ("id", lambda st, w: st.sessions.get(["x"])),
+    ("summary", lambda st, w: st.tasks.submit("\ud800")),
+    ("id", lambda st, w: st.sessions.get("\ud800")),
+    ("ttl", lambda st, w: st.memory.put("a", "k", 1, ttl=1e13)),
+    ("ttl", lambda st, w: st.memory.put("a", "k", 1, ttl=timedelta.max)),
+    ("timeout_seconds", lambda st, w: st.tasks.submit("x", timeout_seconds=1e13)),
+    ("lease_seconds", lambda st, w: st.tasks.claim("w", lease_seconds=1e13)),
+    ("older_than", lambda st, w: st.tasks.prune(1e300)),
+    ("version", lambda st, w: st.memory.get("a", "k", version=2**63)),
+    ("after", lambda st, w: st.sessions.events(w["session"], after=2**63)),
+    ("within", lambda st, w: st.agents.list(within=1e13)),
+    ("depends_on", lambda st, w: st.tasks.submit("x", depends_on=5)),
+    ("queues", lambda st, w: st.tasks.claim("w", queues=None)),
+    ("status", lambda st, w: st.sessions.list(status=1)),
+    ("status", lambda st, w: st.sessions.set_status(w["session"], None)),
+    ("within", lambda st, w: st.agents.list(within=None)),
+    ("cursor", lambda st, w: st.sessions.list(cursor=w["memory cursor"])),
+    ("cursor", lambda st, w: st.tasks.list(cursor=w["memory cursor"])),
+    ("cursor", lambda st, w: st.audit.list(cursor=w["memory cursor"])),
+    ("cursor", lambda st, w: st.memory.list(cursor=w["session cursor"])),
+    # the same shape (one id): only the listing's tag tells them apart
+    ("cursor", lambda st, w: st.tasks.list(cursor=w["session cursor"])),
+    ("cursor", lambda st, w: st.sessions.list(cursor=w["task cursor"])),
+]
+
+
+@pytest.mark.parametrize(("field", "call"), LEAKS)
+def test_the_leaks_found_are_typed_errors(store: Store, field: str, call: Any) -> None:
+    for key in ("k", "k2"):
+        store.memory.put("a", key, 1)
+    sessions = [store.sessions.create("app", "u").id for _ in range(2)]
+    store.tasks.submit_many([{"summary": "t1"}, {"summary": "t2"}])
+    world = {
+        "session": sessions[0],
+        "memory cursor": store.memory.list(limit=1).next_cursor,
+        "session cursor": store.sessions.list(limit=1).next_cursor,
+        "task cursor": store.tasks.list(limit=1).next_cursor,
+    }
+    before = snapshot(store)
+    with pytest.raises(InvalidInput) as exc:
+        call(store, world)
+    assert exc.value.field == field
+    assert snapshot(store) == before
