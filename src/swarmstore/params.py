@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 from typing import Annotated, Any
 
 from .models import MEMORY_TYPES
-from .namespaces import MAX_KEY, check_namespace, check_prefix
+from .namespaces import check_key, check_namespace, check_prefix
 from .validation import (
     check_batch,
     check_bool,
@@ -71,7 +71,7 @@ OptionalId = Annotated[str | None, Check(opt_name, "an id, or null for none")]
 EntityId = Annotated[str, Check(lambda v, f: check_name(v, f, 2048), "an audited entity's id")]
 Namespace = Annotated[str, Check(check_namespace, "segments of [A-Za-z0-9_.-] joined by ':'")]
 Prefix = Annotated[str, Check(check_prefix, "a namespace, or '' for all")]
-Key = Annotated[str, Check(lambda v, f: check_name(v, f, MAX_KEY), "a printable key, at most 1024 characters")]
+Key = Annotated[str, Check(check_key, "a printable key, at most 1024 characters")]
 IdempotencyKey = Annotated[str, Check(lambda v, f: check_name(v, f, 512), "a printable key, at most 512 characters")]
 Text = Annotated[str, Check(check_text, "non-blank text, at most 4000 characters")]
 Message = Annotated[str, Check(check_message, "text, at most 10000 characters kept")]

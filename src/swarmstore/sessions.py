@@ -21,6 +21,7 @@ from .engine.base import Cursor, Row
 from .errors import Conflict, InvalidInput, InvalidTransition, NotFound
 from .ids import new_id
 from .models import Event, Page, Session
+from .namespaces import check_key
 from .paging import newest_first
 from .params import Count, Id, Key, Limit, Name, Object, PageCursor, SessionStatus, SessionStatuses
 from .validation import as_list, check_int, check_name
@@ -84,8 +85,7 @@ def _event(r: Row) -> Event:
 
 def split_key(key: object, field: str = "key") -> tuple[str, str]:
     """Split a state key into (scope, bare key); scope is '', 'user:', 'app:' or 'temp:'."""
-    check_name(key, field, 1024)
-    assert isinstance(key, str)
+    key = check_key(key, field)
     for scope in SCOPES:
         if key.startswith(scope):
             bare = key[len(scope) :]
