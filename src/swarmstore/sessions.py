@@ -23,8 +23,8 @@ from .ids import new_id
 from .models import Event, Page, Session
 from .namespaces import check_key
 from .paging import newest_first
-from .params import Count, Id, Key, Limit, Name, Object, PageCursor, SessionStatus, SessionStatuses
-from .validation import as_list, check_int, check_name
+from .params import ClaimLimit, Count, Id, Key, Limit, Name, Object, PageCursor, SessionStatus, SessionStatuses
+from .validation import as_list
 
 TRANSITIONS: dict[str, frozenset[str]] = {
     "created": frozenset({"active", "terminated"}),
@@ -376,9 +376,8 @@ class Sessions:
 
     # -- short ids -----------------------------------------------------------------------------
 
-    def _match_ids(self, fragment: str, limit: int = 2) -> builtins.list[str]:
+    @checked
+    def _match_ids(self, fragment: Name, limit: ClaimLimit = 2) -> builtins.list[str]:
         """Ids that contain ``fragment``, at most ``limit`` (the CLI's short ids); a scan of the ids.
         Private until the async facade mirrors it."""
-        fragment = check_name(fragment, "session_id")
-        limit = check_int(limit, "limit", 1, 1000)
         return [r[0] for r in self._e.query(self._q.session_ids_matching, (fragment, limit))]

@@ -84,7 +84,7 @@ from .params import (
     Text,
     When,
 )
-from .validation import as_list, check_int, check_name
+from .validation import as_list, check_name
 
 OPEN = ("blocked", "ready", "running")
 FINISHED = ("completed", "failed", "cancelled")
@@ -1092,9 +1092,8 @@ class Tasks:
 
     # -- short ids -----------------------------------------------------------------------------
 
-    def _match_ids(self, fragment: str, limit: int = 2) -> builtins.list[str]:
+    @checked
+    def _match_ids(self, fragment: Name, limit: ClaimLimit = 2) -> builtins.list[str]:
         """Ids that contain ``fragment``, at most ``limit`` (the CLI's short ids); a scan of the ids.
         Private until the async facade mirrors it."""
-        fragment = check_name(fragment, "task_id")
-        limit = check_int(limit, "limit", 1, 1000)
         return [r[0] for r in self._e.query(self._q.task_ids_matching, (fragment, limit))]
