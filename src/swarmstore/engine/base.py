@@ -47,14 +47,24 @@ def _compact(sql: str) -> str:
     return "\n".join(line for line in lines if line and not line.startswith("--"))
 
 
-def load_queries(package: str, filename: str = "queries.sql") -> Queries:
-    text = resources.files(package).joinpath(filename).read_text()
-    parts = _NAME.split(text)
-    statements = {parts[i]: _compact(parts[i + 1]).rstrip(";") for i in range(1, len(parts), 2)}
-    # A statement may embed an earlier one as {{name}} (a shared column list, say).
-    for name, sql in statements.items():
-        statements[name] = _INCLUDE.sub(lambda m: statements[m.group(1)], sql)
-    return Queries(statements)
+def load_queries(package: str, folder: str = "sql") -> Queries:
+    """The named statements of every ``*.sql`` file in ``folder`` of ``package`` (one file per
+    entity). A statement may embed another of any file as ``{{name}}`` (a shared column list, say)."""
+    raw: dict[str, str] = {}
+    for item in sorted(resources.files(package).joinpath(folder).iterdir(), key=lambda i: i.name):
+        if item.name.endswith(".sql"):
+            parts = _NAME.split(item.read_text())
+            for i in range(1, len(parts), 2):
+                if parts[i] in raw:
+                    raise ValueError(f"query {parts[i]!r} is defined twice")
+                raw[parts[i]] = _compact(parts[i + 1]).rstrip(";")
+
+    def resolve(name: str, seen: tuple[str, ...] = ()) -> str:
+        if name in seen:
+            raise ValueError(f"query {name!r} embeds itself")
+        return _INCLUDE.sub(lambda m: resolve(m.group(1), (*seen, name)), raw[name])
+
+    return Queries({name: resolve(name) for name in raw})
 
 
 class Engine(Protocol):
