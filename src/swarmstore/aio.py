@@ -30,7 +30,15 @@ from typing import Any, Concatenate, ParamSpec, TypeVar
 from .agents import Agents
 from .audit import Audit
 from .context import Context
-from .engine.base import Cursor, Row
+from .engine.base import Capabilities, Cursor, Row
+from .engine.sqlite.ops import (
+    SqliteAgentOps,
+    SqliteAuditOps,
+    SqliteMemoryOps,
+    SqliteSessionOps,
+    SqliteTaskOps,
+    bind_ops,
+)
 from .errors import Busy, LeaseLost, NotFound, StoreClosed, SwarmstoreError, TaskCancelled
 from .memory import MemoryStore
 from .models import Task
@@ -231,12 +239,21 @@ class _AsyncEngine:
     """The engine as the services see it inside an AsyncStore: reads run here and now (on the
     loop), ``write`` hands the operation to the group writer and returns a future."""
 
+    caps: Capabilities
+    memory: SqliteMemoryOps
+    sessions: SqliteSessionOps
+    tasks: SqliteTaskOps
+    agents: SqliteAgentOps
+    audit: SqliteAuditOps
+
     def __init__(self, engine: Any, writer: GroupWriter) -> None:
         self._engine = engine
         self._writer = writer
         self.url = engine.url
+        self.caps = engine.caps
         self.q = engine.q
         self.placeholder = engine.placeholder
+        bind_ops(self, self)
 
     def query(self, sql: str, params: Sequence[Any] = ()) -> list[Row]:
         return self._engine.query_nowait(sql, params)  # type: ignore[no-any-return]

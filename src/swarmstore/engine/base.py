@@ -1,14 +1,67 @@
-"""The engine contract: connections, transactions and the SQL text; no domain logic."""
+"""The engine contract: what domain services need from a storage engine, at the level of operations.
+
+Services never see SQL. They call named operations on the engine's operation sets
+(``engine.memory``, ``engine.sessions``, ``engine.tasks``, ``engine.agents``, ``engine.audit``;
+the protocols are in ``engine/ops/``) with Python-typed parameters (lists as lists, JSON as
+objects or as JSON text already checked by ``codec``) and get named rows back. Each engine owns its
+SQL text, dynamic filters, binding, JSON encoding, ids, audit linking and error mapping.
+
+An operation that takes a ``tx`` runs inside the transaction a service opened with
+``engine.write`` (or ``engine.read_snapshot``, for reads that must see one snapshot); the
+others run on their own.
+"""
 
 from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
 from importlib import resources
-from typing import Any, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol, TypeVar
+
+if TYPE_CHECKING:
+    from .ops import AgentOps, AuditOps, MemoryOps, SessionOps, TaskOps
 
 R = TypeVar("R")
 Row = tuple[Any, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Capabilities:
+    """What an engine can do, for the services, the async API and the tests to adapt to."""
+
+    name: str  # "sqlite" or "postgresql"
+    multi_host: bool  # processes on many hosts may share the store
+    serialised_writes: bool  # one write transaction at a time (a write lock), never concurrent ones
+    local_reads: bool  # reads are in-process and short: an event loop may run them itself
+    wakeups: bool  # the engine can wake idle workers when work arrives (LISTEN/NOTIFY)
+    group_commit: bool  # write_group: many operations in one transaction, each isolated
+
+
+class Tx(Protocol):
+    """An open transaction, as operations receive it (each engine's own cursor type)."""
+
+    def execute(self, sql: str, params: Any = ...) -> Any: ...
+
+
+class Batchable:
+    """A write operation (a callable of a ``Tx``) that a group commit may run together with others.
+
+    Operations in one group whose ``batch_key`` is the same object (not None) may be run as one
+    ``run_batch(tx, ops)`` call instead of one call each: it returns one outcome per operation, in
+    order (an exception instance: that operation failed alone). Subclasses set ``batch_key`` in
+    their ``__init__`` (None: this one always runs alone)."""
+
+    __slots__ = ("batch_key",)
+    batch_key: object | None
+    batchable: ClassVar[bool] = True
+
+    def __call__(self, tx: Any) -> Any:
+        raise NotImplementedError
+
+    @classmethod
+    def run_batch(cls, tx: Any, ops: list[Any]) -> list[Any]:
+        raise NotImplementedError
 
 
 class Cursor(Protocol):
@@ -68,44 +121,52 @@ def load_queries(package: str, folder: str = "sql") -> Queries:
 
 
 class Engine(Protocol):
-    """What domain services need from a storage engine."""
+    """A storage engine as the services see it: operation sets and transactions."""
 
     url: str
-    q: Queries
-    placeholder: str
 
-    def query(self, sql: str, params: Sequence[Any] = ()) -> list[Row]:
-        """Run one read statement and return all its rows (the fast path of point reads)."""
+    @property
+    def caps(self) -> Capabilities: ...
+    @property
+    def memory(self) -> MemoryOps: ...
+    @property
+    def sessions(self) -> SessionOps: ...
+    @property
+    def tasks(self) -> TaskOps: ...
+    @property
+    def agents(self) -> AgentOps: ...
+    @property
+    def audit(self) -> AuditOps: ...
+
+    def read(self, fn: Callable[[Any], R]) -> R:
+        """Run ``fn(tx)`` with a read handle (each statement sees the latest commit)."""
         ...
 
-    def read(self, fn: Callable[[Cursor], R]) -> R:
-        """Run ``fn`` with a read cursor (autocommit: each statement sees the latest commit)."""
+    def read_snapshot(self, fn: Callable[[Any], R]) -> R:
+        """Run ``fn(tx)`` in one read transaction, so several operations see one snapshot."""
         ...
 
-    def read_snapshot(self, fn: Callable[[Cursor], R]) -> R:
-        """Run ``fn`` in one read transaction, so several statements see one snapshot."""
+    def write(self, fn: Callable[[Any], R]) -> R:
+        """Run ``fn(tx)`` in one write transaction; commit when it returns, roll back if it raises."""
         ...
 
-    def write(self, fn: Callable[[Cursor], R]) -> R:
-        """Run ``fn`` in one write transaction; commit when it returns, roll back if it raises."""
+    def write_group(self, fns: Sequence[Callable[[Any], Any]], *, nowait: bool = False) -> list[tuple[bool, Any]] | None:
+        """Run many operations in one transaction, each isolated; ``(ok, result_or_error)`` per
+        operation. ``nowait``: None, having done nothing, unless the write lock is free at once."""
         ...
-
-    def write_group(
-        self, fns: Sequence[Callable[[Cursor], Any]], *, nowait: bool = False
-    ) -> list[tuple[bool, Any]] | None:
-        """Run many operations in one transaction, each in a savepoint; ``(ok, result_or_error)``
-        per operation. One that raises rolls back alone (the async API's group commit).
-        ``nowait``: None, having done nothing, unless the write lock is free at once."""
-        ...
-
-    def query_nowait(self, sql: str, params: Sequence[Any] = ()) -> list[Row]:
-        """``query`` that raises ``Busy`` at once instead of waiting for a lock (event loops)."""
-        ...
-
-    def read_nowait(self, fn: Callable[[Cursor], R]) -> R: ...
-
-    def read_snapshot_nowait(self, fn: Callable[[Cursor], R]) -> R: ...
 
     def stats(self) -> dict[str, Any]: ...
 
     def close(self) -> None: ...
+
+    # -- transitional (issue 14): SQL from domain code, until every service calls operations ----
+    q: Queries
+    placeholder: str
+
+    def query(self, sql: str, params: Sequence[Any] = ()) -> list[Row]: ...
+
+    def query_nowait(self, sql: str, params: Sequence[Any] = ()) -> list[Row]: ...
+
+    def read_nowait(self, fn: Callable[[Any], R]) -> R: ...
+
+    def read_snapshot_nowait(self, fn: Callable[[Any], R]) -> R: ...

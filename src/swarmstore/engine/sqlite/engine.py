@@ -17,12 +17,21 @@ from typing import Any, TypeVar
 import apsw
 
 from ... import errors
-from ..base import Cursor, Row, load_queries
+from ..base import Capabilities, Cursor, Row, load_queries
 from . import files
+from .agents import SqliteAgentOps
+from .audit import SqliteAuditOps
+from .memory import SqliteMemoryOps
+from .ops import bind_ops
+from .sessions import SqliteSessionOps
+from .tasks import SqliteTaskOps
 
 R = TypeVar("R")
 
 QUERIES = load_queries(__package__ or "swarmstore.engine.sqlite")
+CAPABILITIES = Capabilities(
+    name="sqlite", multi_host=False, serialised_writes=True, local_reads=True, wakeups=False, group_commit=True
+)
 _SYNC = {"off": "OFF", "normal": "NORMAL", "full": "FULL", "extra": "EXTRA"}
 _engines: weakref.WeakSet[SqliteEngine] = weakref.WeakSet()
 
@@ -69,6 +78,12 @@ class SqliteEngine:
 
     placeholder = "?"
     q = QUERIES
+    caps = CAPABILITIES
+    memory: SqliteMemoryOps
+    sessions: SqliteSessionOps
+    tasks: SqliteTaskOps
+    agents: SqliteAgentOps
+    audit: SqliteAuditOps
 
     def __init__(
         self,
@@ -97,6 +112,7 @@ class SqliteEngine:
         # The checkpoints run on a thread of their own (see "checkpoints" below).
         self._autockpt = int(wal_autocheckpoint)
         self._mmap = int(mmap_size)
+        bind_ops(self, self)
         self._pid = os.getpid()
         self._lock = threading.Lock()
         self._local = threading.local()

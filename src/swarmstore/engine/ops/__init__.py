@@ -1,0 +1,9 @@
+"""The operation sets of the engine contract: one protocol per entity, with the rows it returns."""
+
+from .agents import AgentOps
+from .audit import AuditOps, AuditRecord
+from .memory import MemoryOps
+from .sessions import SessionOps
+from .tasks import TaskOps
+
+__all__ = ["AgentOps", "AuditOps", "AuditRecord", "MemoryOps", "SessionOps", "TaskOps"]
