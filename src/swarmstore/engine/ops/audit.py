@@ -17,7 +17,10 @@ class AuditRecord(NamedTuple):
     entity: str  # "memory", "task", "session", "agent"
     entity_id: str
     namespace: str | None = None
-    detail: Mapping[str, Any] | None = None
+    detail: Mapping[str, Any] | None = None  # encoded by the engine ({} when None)
+    version: int | None = None  # the entity's version this row made (memory keys, event seq)
+    snapshot: str | None = None  # JSON text: the content of that version (memory puts, events)
+    prev: int | None = None  # id of the entity's previous audit row (its chain), when it keeps one
 
 
 class AuditOps(Protocol):
