@@ -46,6 +46,10 @@ class _Result:
         return self._cur.description
 
     @property
+    def pgresult(self) -> Any:
+        return self._cur.pgresult
+
+    @property
     def rowcount(self) -> int:
         return self._cur.rowcount
 
