@@ -177,6 +177,30 @@ def test_a_closed_engine_raises_store_closed(pg_url: str) -> None:
         e.write(lambda tx: None)
 
 
+def test_connections_the_server_ended_are_replaced(pg_url: str, pg_base_url: str) -> None:
+    """A server restart (or an administrator) ends the pool's sessions: the next read runs on a
+    new connection, and so does a write whose BEGIN found its connection broken."""
+    e = open_engine(pg_url, pool_min=2, pool_max=2)
+    try:
+
+        def end_sessions() -> None:
+            held = [e._conn(), e._conn()]  # (both pooled connections, then back to the pool)
+            pids = [c.info.backend_pid for c in held]
+            for c in held:
+                e._release(c)
+            with psycopg.connect(pg_base_url, autocommit=True) as admin:
+                admin.execute("SELECT pg_terminate_backend(pid) FROM unnest(%s::int[]) AS pid", (pids,))
+
+        end_sessions()
+        assert e.query("SELECT 1") == [(1,)]
+        end_sessions()
+        e.write(lambda tx: _agent(tx, "a"))
+        end_sessions()
+        assert e.read_snapshot(lambda tx: tx.execute("SELECT count(*) FROM agents").fetchone()) == (1,)
+    finally:
+        e.close()
+
+
 # -- group commit --------------------------------------------------------------------------------
 
 

@@ -142,6 +142,7 @@ class AsyncPgEngine(PgRunner):
             max_size=cfg.pool_max,
             timeout=cfg.pool_timeout,
             open=False,
+            configure=self._track,
             num_workers=1,
             name=f"swarmstore-async-{cfg.schema or 'pool'}",
         )
@@ -152,6 +153,9 @@ class AsyncPgEngine(PgRunner):
             raise errors.StorageError(f"cannot connect to {self.url}: {exc}") from exc
         self._pool, self._loop = pool, loop
         return pool
+
+    async def _track(self, conn: psycopg.AsyncConnection[Any]) -> None:
+        self.engine._conns.add(conn)  # (a forked child detaches them all)
 
     async def _getconn(self) -> psycopg.AsyncConnection[Any]:
         pool = await self._apool()
@@ -166,6 +170,11 @@ class AsyncPgEngine(PgRunner):
             await_only(pool.putconn(conn.aconn))
         else:
             await_only(conn.aconn.close())
+
+    def _check_pool(self) -> None:
+        pool = self._pool
+        if pool is not None:
+            await_only(pool.check())
 
     def _sleep(self, seconds: float) -> None:
         await_only(asyncio.sleep(seconds))
@@ -199,6 +208,7 @@ class AsyncPgEngine(PgRunner):
             return
         if self._listener is None:
             self._listener = await psycopg.AsyncConnection.connect(self.engine.config.conninfo, **self.engine._kwargs)
+            await self._track(self._listener)
             self._listening = set()
         self._pump = asyncio.get_running_loop().create_task(self._pump_loop(self._listener))
 

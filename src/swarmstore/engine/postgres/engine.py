@@ -62,7 +62,7 @@ class PostgresEngine(PgRunner):
         self._lock = threading.Lock()
         self._local = threading.local()
         self._listeners: list[psycopg.Connection[Any]] = []
-        self._conns: weakref.WeakSet[psycopg.Connection[Any]] = weakref.WeakSet()
+        self._conns: weakref.WeakSet[Any] = weakref.WeakSet()  # every connection made (see _after_fork)
         self._views: weakref.WeakSet[AsyncPgEngine] = weakref.WeakSet()
         bind_ops(self, self)
         self._pool: ConnectionPool[psycopg.Connection[Any]] | None = self._open_pool()
@@ -133,6 +133,11 @@ class PostgresEngine(PgRunner):
             pool.putconn(conn)
         else:
             conn.close()
+
+    def _check_pool(self) -> None:
+        pool = self._pool
+        if pool is not None:
+            pool.check()
 
     def _sleep(self, seconds: float) -> None:
         import time

@@ -57,6 +57,10 @@ class _Isolated(Exception):
     """(internal) the optimistic pass of a group failed: run it again, one savepoint per operation."""
 
 
+class _Reconnect(Exception):
+    """(internal) the pooled connection was found broken before the transaction began."""
+
+
 class PgRunner:
     """The engine's methods over ``_acquire``/``_release``/``_sleep`` (see the module docstring)."""
 
@@ -98,44 +102,74 @@ class PgRunner:
 
     # -- reads ----------------------------------------------------------------------------------
 
+    def _check_pool(self) -> None:
+        """Drop the pool's idle connections that are broken (after one was found broken)."""
+        raise NotImplementedError
+
+    def _broken(self, conn: Any) -> bool:
+        """Whether ``conn`` is broken; if so, the pool's other idle connections are checked too
+        (a server restart breaks them all), so that a retry gets a working one."""
+        if conn.info.transaction_status != TransactionStatus.UNKNOWN:
+            return False
+        self._check_pool()
+        return True
+
+    # A read that fails because its pooled connection was found broken (the server restarted, or
+    # ended the session) runs once more on a new one: reads can run twice.
+
     def query(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> list[Row]:
         """Run one statement on its own (autocommit) and return its rows."""
-        conn = self._conn()
-        try:
-            cur = conn.execute(sql, params or None)
-            # (not cur.description: it builds a Column per column, measured ~4 µs a call)
-            res = cur.pgresult
-            return cur.fetchall() if res is not None and res.status == TUPLES_OK else []
-        except psycopg.Error as exc:
-            raise translate(exc) from exc
-        finally:
-            self._release(conn)
+        for again in (False, True):
+            conn = self._conn()
+            try:
+                cur = conn.execute(sql, params or None)
+                # (not cur.description: it builds a Column per column, measured ~4 µs a call)
+                res = cur.pgresult
+                return cur.fetchall() if res is not None and res.status == TUPLES_OK else []
+            except psycopg.OperationalError as exc:
+                if again or not self._broken(conn):
+                    raise translate(exc) from exc
+            except psycopg.Error as exc:
+                raise translate(exc) from exc
+            finally:
+                self._release(conn)
+        raise AssertionError("unreachable")
 
     def read(self, fn: Callable[[Any], R]) -> R:
-        conn = self._conn()
-        try:
-            return fn(conn.cursor())
-        except psycopg.Error as exc:
-            raise translate(exc) from exc
-        finally:
-            self._release(conn)
+        for again in (False, True):
+            conn = self._conn()
+            try:
+                return fn(conn.cursor())
+            except psycopg.OperationalError as exc:
+                if again or not self._broken(conn):
+                    raise translate(exc) from exc
+            except psycopg.Error as exc:
+                raise translate(exc) from exc
+            finally:
+                self._release(conn)
+        raise AssertionError("unreachable")
 
     def read_snapshot(self, fn: Callable[[Any], R]) -> R:
-        conn = self._conn()
-        try:
-            cur = conn.cursor()
-            cur.execute(BEGIN_SNAPSHOT)
+        for again in (False, True):
+            conn = self._conn()
             try:
-                result = fn(cur)
-                cur.execute("COMMIT")
-                return result
-            except BaseException:
-                self._rollback(conn)
-                raise
-        except psycopg.Error as exc:
-            raise translate(exc) from exc
-        finally:
-            self._release(conn)
+                cur = conn.cursor()
+                cur.execute(BEGIN_SNAPSHOT)
+                try:
+                    result = fn(cur)
+                    cur.execute("COMMIT")
+                    return result
+                except BaseException:
+                    self._rollback(conn)
+                    raise
+            except psycopg.OperationalError as exc:
+                if again or not self._broken(conn):
+                    raise translate(exc) from exc
+            except psycopg.Error as exc:
+                raise translate(exc) from exc
+            finally:
+                self._release(conn)
+        raise AssertionError("unreachable")
 
     # (transitional names of the SQLite engine: on PostgreSQL nothing blocks an event loop)
     query_nowait = query
@@ -147,13 +181,21 @@ class PgRunner:
     def _transaction(self, conn: Any, body: Callable[[Any], R]) -> R:
         """``body(tx)`` in one transaction on ``conn``, committed; run again from the start after a
         serialization failure or deadlock (those never reach the caller, unless they go on past
-        the retry budget: Busy). Other errors roll back and are translated."""
+        the retry budget: Busy). Other errors roll back and are translated. Raises _Reconnect if
+        the connection is found broken before anything was sent (by BEGIN)."""
         attempt = 0
         started = time.monotonic()
         while True:
             cur = conn.cursor()
             try:
                 cur.execute(BEGIN_WRITE)
+            except psycopg.OperationalError as exc:
+                if self._broken(conn):
+                    raise _Reconnect() from exc
+                raise translate(exc) from exc
+            except psycopg.Error as exc:
+                raise translate(exc) from exc
+            try:
                 result = body(cur)
                 cur.execute("COMMIT")
                 return result
@@ -170,15 +212,25 @@ class PgRunner:
                 self._rollback(conn)
                 raise
 
+    def _in_transaction(self, body: Callable[[Any], R]) -> R:
+        """``_transaction`` on a pooled connection (another one if it was found broken at BEGIN:
+        nothing had run, so running it on the next is running it once)."""
+        for again in (False, True):
+            conn = self._conn()
+            try:
+                return self._transaction(conn, body)
+            except _Reconnect as exc:
+                if again:
+                    raise translate(exc.__cause__ or exc) from exc
+            finally:
+                self._release(conn)
+        raise AssertionError("unreachable")
+
     def write(self, fn: Callable[[Any], R]) -> R:
         """Run ``fn(tx)`` in one transaction (READ COMMITTED); commit when it returns, roll back if
         it raises. Serialization failures and deadlocks run it again (so ``fn`` must only act
         through ``tx``)."""
-        conn = self._conn()
-        try:
-            return self._transaction(conn, fn)
-        finally:
-            self._release(conn)
+        return self._in_transaction(fn)
 
     def write_group(
         self, fns: Sequence[Callable[[Any], Any]], *, nowait: bool = False
@@ -190,17 +242,14 @@ class PgRunner:
         for the SQLite engine's callers and changes nothing (no write lock to wait for)."""
         if not fns:
             return []
-        conn = self._conn()
         try:
             try:
-                return self._transaction(conn, lambda tx: self._group_body(tx, fns))
+                return self._in_transaction(lambda tx: self._group_body(tx, fns))
             except _Isolated:
-                return self._transaction(conn, lambda tx: self._group_isolated(tx, fns))
+                return self._in_transaction(lambda tx: self._group_isolated(tx, fns))
         except Exception as exc:  # (the commit failed, or the only operation did)
             err = translate(exc) if isinstance(exc, psycopg.Error) else exc
             return [(False, err)] * len(fns)
-        finally:
-            self._release(conn)
 
     @staticmethod
     def _group_body(tx: Any, fns: Sequence[Callable[[Any], Any]]) -> list[tuple[bool, Any]]:
