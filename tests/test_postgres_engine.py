@@ -351,6 +351,26 @@ def test_async_mode_retries_serialization_failures_too(engine: PostgresEngine) -
     assert len(calls) == 2
 
 
+def test_async_mode_replaces_connections_the_server_ended(pg_url: str, pg_base_url: str) -> None:
+    e = open_engine(pg_url, pool_min=1, pool_max=1)
+    assert isinstance(e, PostgresEngine)
+    view = e.for_async()
+
+    async def main() -> list[Any]:
+        try:
+            pid = (await spawn(view.query, "SELECT pg_backend_pid()"))[0][0]
+            with psycopg.connect(pg_base_url, autocommit=True) as admin:
+                admin.execute("SELECT pg_terminate_backend(%s)", (pid,))
+            return await spawn(view.query, "SELECT 1")
+        finally:
+            await view.aclose()
+
+    try:
+        assert asyncio.run(main()) == [(1,)]
+    finally:
+        e.close()
+
+
 def test_async_mode_outside_the_bridge_is_an_error(engine: PostgresEngine) -> None:
     view = engine.for_async()
 
