@@ -28,7 +28,7 @@ PG_HOWTO = f"PostgreSQL half skipped: set {PG_ENV}=postgresql://user@host:port/d
 POSTGRES_CONFORMANCE = False
 _PG_CONFORMANCE = POSTGRES_CONFORMANCE or os.environ.get("SWARMSTORE_TEST_POSTGRES_CONFORMANCE") == "1"
 
-_pg_skipped = False
+_pg_skipped: list[str] = []  # why the PostgreSQL half was skipped (said once, at the end)
 
 
 def _sqlite_url(request: pytest.FixtureRequest, tmp: Path) -> str:
@@ -48,15 +48,15 @@ if _PG_CONFORMANCE:
 @pytest.fixture(scope="session")
 def pg_base_url() -> str:
     """The PostgreSQL database the tests use (skips, or fails in CI, without one)."""
-    global _pg_skipped
     url = os.environ.get(PG_ENV, "")
     problem = check_server(url) if url else f"{PG_ENV} is not set"
     if problem is None:
         return url
     if PG_REQUIRED:
         pytest.fail(f"SWARMSTORE_REQUIRE_POSTGRES=1 but no PostgreSQL server to test on: {problem}", pytrace=False)
-    _pg_skipped = True
-    pytest.skip(PG_HOWTO if not url else f"PostgreSQL half skipped: {problem}")
+    why = PG_HOWTO if not url else f"PostgreSQL half skipped: {problem}"
+    _pg_skipped.append(why)
+    pytest.skip(why)
 
 
 @pytest.fixture(scope="session")
@@ -110,4 +110,4 @@ def pytest_report_header(config: pytest.Config) -> str:
 
 def pytest_terminal_summary(terminalreporter: Any) -> None:
     if _pg_skipped:
-        terminalreporter.write_line(PG_HOWTO if not os.environ.get(PG_ENV) else "PostgreSQL half skipped: no server answered")
+        terminalreporter.write_line(_pg_skipped[0])
