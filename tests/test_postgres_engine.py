@@ -486,7 +486,14 @@ def test_sqlite_options_are_checked_by_its_engine(tmp_path: Any) -> None:
         open_engine("mysql://x/y")
 
 
-def test_postgres_scheme_alias_and_hidden_password(pg_url: str) -> None:
+def test_no_server_or_an_unknown_role_is_a_storage_error_saying_so(pg_base_url: str) -> None:
+    with pytest.raises(errors.StorageError, match="refused"):
+        open_engine("postgresql://postgres@127.0.0.1:1/x")
+    with pytest.raises(errors.StorageError, match="no_such_role"):
+        open_engine(pg_base_url.replace("postgres@", "no_such_role@", 1))
+
+
+def test_the_postgres_scheme_is_an_alias(pg_url: str) -> None:
     alias = "postgres://" + pg_url.split("://", 1)[1]
     e = open_engine(alias)
     try:
