@@ -72,6 +72,8 @@ def test_unknown_options_name_themselves(tmp_path: Path) -> None:
         swarmstore.open(str(tmp_path / "s.db"), colour="red")
     with pytest.raises(errors.InvalidInput, match="url"):
         open_engine("sqlite://relative.db")
+    with pytest.raises(errors.InvalidInput, match="postgresql://"):
+        open_engine("dbname=swarm host=127.0.0.1 user=postgres")
 
 
 def test_postgres_urls_keep_their_libpq_parameters_and_hide_the_password() -> None:
