@@ -495,6 +495,7 @@ def test_stats_and_counts(engine: PostgresEngine) -> None:
     assert stats["database_bytes"] > 0
     assert stats["server_version"].startswith(("15", "16", "17", "18"))
     assert stats["schema"] == engine.schema
+    assert stats["pool"]["pool_size"] >= 1
     assert engine.counts()["agents"] == 1
     assert engine.caps.name == "postgresql" and engine.caps.wakeups and not engine.caps.serialised_writes
 

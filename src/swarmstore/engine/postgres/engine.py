@@ -166,6 +166,14 @@ class PostgresEngine(PgRunner):
         self._views.add(view)
         return view
 
+    def stats(self) -> dict[str, Any]:
+        info = super().stats()
+        pool = self._pool
+        if pool is not None:
+            ps = pool.get_stats()
+            info["pool"] = {k: ps.get(k, 0) for k in ("pool_size", "pool_available", "requests_waiting")}
+        return info
+
     # -- lifecycle --------------------------------------------------------------------------------
 
     def _after_fork(self) -> None:
