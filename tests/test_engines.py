@@ -76,7 +76,7 @@ def test_unknown_options_name_themselves(tmp_path: Path) -> None:
         open_engine("dbname=swarm host=127.0.0.1 user=postgres")
 
 
-def test_postgres_urls_keep_their_libpq_parameters_and_hide_the_password() -> None:
+def test_postgres_urls_keep_their_libpq_parameters_and_hide_the_password_when_shown() -> None:
     pytest.importorskip("psycopg")
     from swarmstore.engine.postgres import config
 

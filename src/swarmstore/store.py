@@ -72,7 +72,7 @@ class Store:
         self.close()
 
     def __repr__(self) -> str:
-        return f"Store({self.url!r})"
+        return f"Store({getattr(self.engine, 'display_url', self.url)!r})"  # (no password shown)
 
 
 _STORE_OPTIONS = ("max_value_bytes", "actor", "retry_base_seconds", "max_task_depth", "clock")

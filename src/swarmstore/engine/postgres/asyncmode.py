@@ -117,6 +117,7 @@ class AsyncPgEngine(PgRunner):
     def __init__(self, engine: PostgresEngine) -> None:
         self.engine = engine
         self.url = engine.url
+        self.display_url = engine.display_url
         self.schema = engine.schema
         self.readonly = False
         self._pool: AsyncConnectionPool[psycopg.AsyncConnection[Any]] | None = None
@@ -157,7 +158,7 @@ class AsyncPgEngine(PgRunner):
             await pool.open(wait=cfg.pool_min > 0, timeout=cfg.connect_timeout)
         except Exception as exc:
             await pool.close()
-            raise errors.StorageError(f"cannot connect to {self.url}: {exc}") from exc
+            raise errors.StorageError(f"cannot connect to {self.display_url}: {exc}") from exc
         self._pool, self._loop = pool, loop
         return pool
 

@@ -54,7 +54,8 @@ class PostgresEngine(PgRunner):
         Options (or URL query parameters): ``schema``, ``pool_min`` (1), ``pool_max`` (10),
         ``pool_timeout`` (seconds to wait for a free connection, 30), ``connect_timeout`` (10)."""
         self.config = cfg = config.parse(url, options)
-        self.url = cfg.url
+        self.url = url  # (as given, so that other processes can open the store with it)
+        self.display_url = cfg.url  # (any password hidden: for messages, stats and repr)
         self.schema = cfg.schema
         self.readonly = False
         self._kwargs = adapt.connect_kwargs(cfg)
@@ -76,7 +77,7 @@ class PostgresEngine(PgRunner):
         try:
             conn = psycopg.Connection.connect(self.config.conninfo, **self._kwargs)
         except psycopg.Error as exc:
-            raise errors.StorageError(f"cannot connect to {self.url}: {' '.join(str(exc).split())}") from exc
+            raise errors.StorageError(f"cannot connect to {self.display_url}: {' '.join(str(exc).split())}") from exc
         self._track(conn)
         return conn
 
@@ -86,7 +87,7 @@ class PostgresEngine(PgRunner):
     def _migrate(self) -> None:
         conn = self.connect()
         try:
-            migrate.migrate(conn, self.schema, self.url)
+            migrate.migrate(conn, self.schema, self.display_url)
         except psycopg.Error as exc:
             raise translate(exc) from exc
         finally:
@@ -205,7 +206,7 @@ class PostgresEngine(PgRunner):
             pool.close()
 
     def __repr__(self) -> str:
-        return f"PostgresEngine({self.url!r})"
+        return f"PostgresEngine({self.display_url!r})"
 
 
 _orphans: list[Any] = []  # a forked child's inherited pools: never finalised (see _after_fork)

@@ -68,6 +68,7 @@ class PgRunner:
     q = QUERIES
     placeholder = "%s"  # (transitional: psycopg's placeholder)
     url: str
+    display_url: str
     schema: str | None
 
     # -- what a mode provides -------------------------------------------------------------------
@@ -320,7 +321,7 @@ class PgRunner:
         )[0]
         return {
             "engine": "postgresql",
-            "url": self.url,
+            "url": self.display_url,
             "server_version": version,
             "schema": schema,
             "schema_version": self.schema_version(),
