@@ -17,10 +17,10 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 import orjson
 import psycopg
-from psycopg import conninfo
 
 import swarmstore
 from swarmstore.clock import now_us
@@ -61,13 +61,12 @@ _EVENT_TOUCH = "UPDATE sessions SET updated_at = %s WHERE id = %s"
 def bench_database(url: str) -> Iterator[str]:
     """A new database on the server of ``url`` for the run (dropped after): its URL."""
     name = f"swarmstore_bench_{os.getpid()}"
-    params = conninfo.conninfo_to_dict(url)
     with psycopg.connect(url, autocommit=True) as admin:
         admin.execute(f'DROP DATABASE IF EXISTS "{name}"')
         admin.execute(f'CREATE DATABASE "{name}"')
-    params["dbname"] = name
+    parts = urlsplit(url)
     try:
-        yield conninfo.make_conninfo(**params)  # type: ignore[arg-type]
+        yield urlunsplit(parts._replace(path="/" + name))
     finally:
         with psycopg.connect(url, autocommit=True) as admin:
             admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
