@@ -78,7 +78,7 @@ def test_a_stale_conditional_writer_is_refused(store_url: str) -> None:
                 stores[0].memory.put("cas", key, "seed")
             expected = rnd % 2
             results = _run_together(
-                [lambda w=w: stores[w].memory.put("cas", key, w, expected_version=expected) for w in range(WRITERS)]
+                [lambda w=w, k=key, e=expected: stores[w].memory.put("cas", k, w, expected_version=e) for w in range(WRITERS)]
             )
             won = [r for r in results if not isinstance(r, Exception)]
             lost = [r for r in results if isinstance(r, Exception)]
