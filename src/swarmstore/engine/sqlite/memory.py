@@ -41,11 +41,11 @@ def _record(now: int, actor: str | None, action: str, ns: str, key: str, version
     return _new(AuditRecord, (now, actor, action, "memory", f"{ns}/{key}", ns, {"version": version}, None, None, prev))
 
 
-def _linked(tx: Any, records: list[AuditRecord], heads: Sequence[int]) -> None:
-    """Write audit rows whose ids the statement before already made the keys' heads."""
-    ids = write_audit(tx, records)
-    if ids[: len(heads)] != list(heads):  # (only another writer inside the lock could do this)
-        raise errors.StorageError(f"memory: audit ids {ids[:3]}... differ from the keys' heads {list(heads[:3])}...")
+def _linked(tx: Any, record: AuditRecord, head: int) -> None:
+    """Write the audit row whose id the statement before already made its key's head."""
+    aid = write_audit(tx, [record])[0]
+    if aid != head:  # (only another writer inside the write lock could do this)
+        raise errors.StorageError(f"memory {record.entity_id}: audit row {aid} is not the key's head {head}")
 
 
 class SqliteMemoryOps:
@@ -122,7 +122,7 @@ class SqliteMemoryOps:
         ).fetchall()[0]
         record = (now, actor, "memory.put", "memory", f"{ns}/{key}", ns, {"version": version}, version,
                   snapshot(put, meta, expires), prev)  # fmt: skip
-        _linked(tx, [_new(AuditRecord, record)], (head,))
+        _linked(tx, _new(AuditRecord, record), head)
         return _new(MemoryWritten, (version, meta, created_by, created_at, expires))
 
     def put_many(self, tx: Any, puts: Sequence[MemoryPut], now: int) -> list[MemoryWritten]:
@@ -214,7 +214,7 @@ class SqliteMemoryOps:
         if not rows:
             return None
         version, head, prev = rows[0]
-        _linked(tx, [_record(now, actor, "memory.delete", namespace, key, version, prev)], (head,))
+        _linked(tx, _record(now, actor, "memory.delete", namespace, key, version, prev), head)
         return int(version)
 
     def restore(self, tx: Any, namespace: str, key: str, now: int, actor: str | None) -> MemoryRow | None:
@@ -222,7 +222,7 @@ class SqliteMemoryOps:
         if not rows:
             return None
         r = rows[0]
-        _linked(tx, [_record(now, actor, "memory.restore", namespace, key, r[4], r[13])], (r[12],))
+        _linked(tx, _record(now, actor, "memory.restore", namespace, key, r[4], r[13]), r[12])
         return _new(MemoryRow, r[:12])
 
     def purge(self, tx: Any, spec: MemoryPurge, now: int, actor: str | None) -> int:
