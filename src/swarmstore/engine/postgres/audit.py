@@ -11,13 +11,13 @@ from ..ops.audit import AuditRecord
 
 _COLUMNS = "at, actor, action, entity, entity_id, namespace, detail, version, snapshot, prev"
 _INSERT_ONE = (
-    f"INSERT INTO audit ({_COLUMNS}) VALUES (%s, %s, %s, %s, %s, %s, %s::jsonb, %s, %s::jsonb, %s) RETURNING id"
+    f"INSERT INTO audit ({_COLUMNS}) VALUES (%s, %s, %s, %s, %s, %s, %s::jsonb, %s, %s::json, %s) RETURNING id"
 )
 # Many rows in one statement: the columns as arrays, unnested in order. The identity column hands
 # out ids as the rows are inserted, in ``ord`` order, so the ids sorted are the records' ids in order.
 _INSERT_MANY = (
     f"INSERT INTO audit ({_COLUMNS}) "
-    "SELECT at, actor, action, entity, entity_id, namespace, detail::jsonb, version, snapshot::jsonb, prev "
+    "SELECT at, actor, action, entity, entity_id, namespace, detail::jsonb, version, snapshot::json, prev "
     "FROM unnest(%s::bigint[], %s::text[], %s::text[], %s::text[], %s::text[], %s::text[], %s::text[], "
     "%s::bigint[], %s::text[], %s::bigint[]) "
     f"WITH ORDINALITY AS r({_COLUMNS}, ord) ORDER BY ord RETURNING id"
@@ -32,7 +32,8 @@ def _detail(r: AuditRecord) -> str:
 def write_audit(tx: Any, records: Sequence[AuditRecord]) -> list[int]:
     """The one path every audit row of the PostgreSQL engine is written by: one INSERT ...
     RETURNING for all of them; the rows' ids (from the log's identity sequence), in order.
-    ``detail`` is encoded here (orjson), ``snapshot`` is JSON text; both are stored as jsonb."""
+    ``detail`` is encoded here (orjson) and stored as jsonb; ``snapshot`` is JSON text, stored as it
+    is (json: see migration 0002)."""
     if not records:
         return []
     if len(records) == 1:

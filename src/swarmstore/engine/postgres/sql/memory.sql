@@ -1,5 +1,5 @@
 -- Named statements of the PostgreSQL engine: memory. A statement may embed another as {{name}} (any file).
--- value and metadata are jsonb, read back as JSON text (see adapt.py); times are bigint µs.
+-- value and metadata are json (the text written, as on SQLite: migration 0002), read back as JSON text; times are bigint µs.
 
 -- name: memory_cols
 namespace, key, value, type, version, metadata, created_by, created_at, updated_at, expires_at, deleted_at, updated_by
@@ -65,7 +65,7 @@ RETURNING namespace, key, version, metadata, created_by, created_at, prev_head
 -- name: memory_put_rows
 -- The rows of a run of puts of distinct keys, in (namespace, key) order (concurrent batches lock
 -- their keys in one order).
-SELECT u.namespace, u.key, 1, u.type, u.value::jsonb, coalesce(u.metadata::jsonb, '{}'::jsonb), u.actor, u.actor,
+SELECT u.namespace, u.key, 1, u.type, u.value::json, coalesce(u.metadata::json, '{}'::json), u.actor, u.actor,
        %(now)s::bigint, %(now)s::bigint, u.expires_at
 FROM unnest(%(ns)s::text[], %(keys)s::text[], %(types)s::text[], %(values)s::text[], %(metas)s::text[],
             %(actors)s::text[], %(expires)s::bigint[]) AS u(namespace, key, type, value, metadata, actor, expires_at)
@@ -95,16 +95,16 @@ ON CONFLICT (namespace, key) DO UPDATE SET {{memory_put_set}}, metadata = exclud
 -- A put expecting no live entry (expected_version 0): a new key, or the next version of a deleted
 -- or expired one. No row back: another writer's entry is live (its row lock waited for).
 {{memory_put_insert}}
-VALUES (%(ns)s, %(key)s, 1, %(type)s, %(value)s::jsonb, coalesce(%(meta)s::jsonb, '{}'::jsonb), %(actor)s,
+VALUES (%(ns)s, %(key)s, 1, %(type)s, %(value)s::json, coalesce(%(meta)s::json, '{}'::json), %(actor)s,
         %(actor)s, %(now)s, %(now)s, %(expires)s)
-ON CONFLICT (namespace, key) DO UPDATE SET {{memory_put_set}}, metadata = coalesce(%(meta)s::jsonb, m.metadata)
+ON CONFLICT (namespace, key) DO UPDATE SET {{memory_put_set}}, metadata = coalesce(%(meta)s::json, m.metadata)
 WHERE m.deleted_at IS NOT NULL OR (m.expires_at IS NOT NULL AND m.expires_at <= %(now)s)
 {{memory_upsert_returning}}
 
 -- name: memory_put_expected
 -- A put expecting live version N > 0: no row back unless it is (re-checked after a row lock wait).
 UPDATE memories AS m
-SET version = m.version + 1, type = %(type)s, value = %(value)s::jsonb, metadata = coalesce(%(meta)s::jsonb, m.metadata),
+SET version = m.version + 1, type = %(type)s, value = %(value)s::json, metadata = coalesce(%(meta)s::json, m.metadata),
     updated_by = %(actor)s, updated_at = %(now)s, expires_at = %(expires)s, deleted_at = NULL, prev_head = m.head
 WHERE m.namespace = %(ns)s AND m.key = %(key)s AND m.version = %(expected)s AND m.deleted_at IS NULL
   AND (m.expires_at IS NULL OR m.expires_at > %(now)s)
