@@ -1,28 +1,63 @@
-"""Property tests: versioning and prefix listing against a plain-Python model."""
+"""Property tests: versioning and prefix listing against a plain-Python model, on every engine
+(a new empty store for each example)."""
 
 from __future__ import annotations
 
-import os
-import tempfile
+import itertools
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import swarmstore
+from swarmstore import Store
 from swarmstore.errors import NotFound
 from swarmstore.namespaces import covers
+
+
+class NewStore:
+    """Opens a new, empty store of one engine (``engine``), for each example of a property test."""
+
+    def __init__(self, request: pytest.FixtureRequest, tmp_path: Path) -> None:
+        self.engine: str = request.node.callspec.params["store_url"]
+        self._request, self._tmp, self._numbers = request, tmp_path, itertools.count()
+
+    @contextmanager
+    def __call__(self) -> Iterator[Store]:
+        if self.engine == "sqlite":
+            with swarmstore.open(str(self._tmp / f"p{next(self._numbers)}.db")) as store:
+                yield store
+            return
+        schemas = self._request.getfixturevalue("pg_schemas")
+        schema = schemas.take()
+        try:
+            with swarmstore.open(schemas.url(schema)) as store:
+                yield store
+        finally:
+            schemas.give_back(schema)
+
+
+@pytest.fixture
+def new_store(request: pytest.FixtureRequest, store_url: str, tmp_path: Path) -> NewStore:
+    """A new empty store per example, on the engine ``store_url`` is parametrised with."""
+    return NewStore(request, tmp_path)
+
 
 segment = st.sampled_from(["a", "a2", "a-b", "a.b", "ab", "b", "_", "a_"])
 namespaces = st.lists(segment, min_size=1, max_size=3).map(":".join)
 keys = st.sampled_from(["k", "k2", "%", "_", "*"])
+text = st.text(max_size=5)
 json_values = st.recursive(
     st.none()
     | st.booleans()
     | st.integers(-(2**63), 2**63 - 1)
     | st.floats(allow_nan=False, allow_infinity=False)
-    | st.text(max_size=5),
-    lambda children: st.lists(children, max_size=3) | st.dictionaries(st.text(max_size=3), children, max_size=3),
+    | text,
+    lambda children: st.lists(children, max_size=3) | st.dictionaries(text, children, max_size=3),
     max_leaves=5,
 )
 ops = st.lists(
@@ -36,8 +71,8 @@ SETTINGS = settings(max_examples=60, deadline=None, suppress_health_check=[Healt
 
 @SETTINGS
 @given(ops)
-def test_history_is_the_sequence_of_puts(sequence: list[tuple[str, str, str, Any]]) -> None:
-    with tempfile.TemporaryDirectory() as d, swarmstore.open(os.path.join(d, "p.db")) as store:
+def test_history_is_the_sequence_of_puts(new_store: NewStore, sequence: list[tuple[str, str, str, Any]]) -> None:
+    with new_store() as store:
         puts: dict[tuple[str, str], list[Any]] = {}
         live: dict[tuple[str, str], bool] = {}
         for op, ns, key, value in sequence:
@@ -97,8 +132,10 @@ def test_history_is_the_sequence_of_puts(sequence: list[tuple[str, str, str, Any
     st.just("") | namespaces,
     st.integers(1, 7),
 )
-def test_prefix_listing_matches_model(entries: list[tuple[str, str]], prefix: str, page_size: int) -> None:
-    with tempfile.TemporaryDirectory() as d, swarmstore.open(os.path.join(d, "p.db")) as store:
+def test_prefix_listing_matches_model(
+    new_store: NewStore, entries: list[tuple[str, str]], prefix: str, page_size: int
+) -> None:
+    with new_store() as store:
         if entries:
             store.memory.put_many([{"namespace": ns, "key": k, "value": 1} for ns, k in entries])
         expected = sorted(e for e in entries if covers(prefix, e[0]))

@@ -1,9 +1,135 @@
-"""The memory operations every engine implements (``engine.memory``), and the rows they return."""
+"""The memory operations every engine implements (``engine.memory``), and the rows they return.
+
+A memory key's current version lives in one row; every version ever written is the snapshot of
+the audit row of the put that wrote it, and the key's audit rows form a chain (the row's head ->
+its latest audit row -> ``prev`` -> ...). The engine keeps that chain: each write operation writes
+its audit rows through the engine's one audit-writing path, in the caller's transaction.
+
+Times are µs since the epoch. JSON values and metadata travel as JSON text (the domain encodes
+them with ``codec``, to check their size, and decodes them lazily).
+"""
 
 from __future__ import annotations
 
-from typing import Protocol
+from collections.abc import Sequence
+from typing import Any, NamedTuple, Protocol
+
+
+class MemoryRow(NamedTuple):
+    """A key's current row."""
+
+    namespace: str
+    key: str
+    value: str  # JSON text
+    type: str
+    version: int
+    metadata: str  # JSON text, "{}" when empty
+    created_by: str | None
+    created_at: int
+    updated_at: int
+    expires_at: int | None
+    deleted_at: int | None
+    updated_by: str | None
+
+
+class MemoryVersionRow(NamedTuple):
+    """One version of a key, from its put's audit row (``snapshot``: JSON text of type,
+    expires_at, metadata and value)."""
+
+    namespace: str
+    key: str
+    snapshot: str
+    version: int
+    created_by: str | None  # the key's creator
+    created_at: int  # the key's creation
+    at: int  # when this version was written
+    deleted_at: int | None  # the key's, now
+    actor: str | None  # who wrote this version
+
+
+class MemoryPut(NamedTuple):
+    """One put to write."""
+
+    namespace: str
+    key: str
+    value: str  # JSON text
+    type: str
+    metadata: str | None  # JSON text; None keeps the key's previous metadata ("{}" for a new key)
+    ttl_us: int | None  # expires that long after the write
+    expected_version: int | None  # the live version it must find (0: none), or None: any
+    actor: str | None
+
+
+class MemoryWritten(NamedTuple):
+    """What a put wrote, beyond its input."""
+
+    version: int
+    metadata: str  # JSON text (the previous version's when the put gave none)
+    created_by: str | None
+    created_at: int
+    expires_at: int | None
+
+
+class MemoryPurge(NamedTuple):
+    """Which entries a purge removes: deleted ones (all, or those deleted before a time) and/or
+    expired ones, in ``prefix``'s namespaces (segment-exact; "" is every namespace)."""
+
+    prefix: str
+    deleted: bool
+    expired: bool
+    deleted_before: int | None = None
 
 
 class MemoryOps(Protocol):
-    """memory operations (to be declared by the engine-boundary move of issue 14)."""
+    """Memory operations. Those taking ``tx`` run in the caller's write transaction."""
+
+    def get(self, namespace: str, key: str, now: int) -> MemoryRow | None:
+        """The key's row if it is live at ``now`` (not deleted, not expired)."""
+        ...
+
+    def get_any(self, tx: Any, namespace: str, key: str) -> MemoryRow | None:
+        """The key's row, live or not."""
+        ...
+
+    def get_version(self, namespace: str, key: str, version: int) -> MemoryVersionRow | None:
+        """One version of a key (also of a deleted key), unless purged."""
+        ...
+
+    def history(self, namespace: str, key: str) -> list[MemoryVersionRow]:
+        """Every version of a key, oldest first; empty if there is none."""
+        ...
+
+    def list_live(
+        self, prefix: str, now: int, limit: int, type: str | None = None, after: tuple[str, str] | None = None
+    ) -> list[MemoryRow]:
+        """Live rows in ``prefix``'s namespaces (segment-exact; "" is all), in (namespace, key)
+        order, after the entry ``after`` (a page's last), at most ``limit``."""
+        ...
+
+    def namespaces(self, prefix: str, now: int) -> list[str]:
+        """The namespaces under ``prefix`` (itself included) holding live rows, in order."""
+        ...
+
+    def put(self, tx: Any, put: MemoryPut, now: int) -> MemoryWritten | None:
+        """Write the next version of a key (1 if new, also after a purge; a deleted key's next),
+        with its audit row; None, having written nothing, if ``put.expected_version`` is not the
+        key's live version (0: no live entry). Concurrent writers of one key get one version each."""
+        ...
+
+    def put_many(self, tx: Any, puts: Sequence[MemoryPut], now: int) -> list[MemoryWritten]:
+        """Unconditional puts (``expected_version`` None), in order: one result each. A key may
+        appear more than once (each put is its next version)."""
+        ...
+
+    def delete(self, tx: Any, namespace: str, key: str, now: int, actor: str | None) -> int | None:
+        """Soft-delete a live key, with its audit row: its version, or None if it is not live."""
+        ...
+
+    def restore(self, tx: Any, namespace: str, key: str, now: int, actor: str | None) -> MemoryRow | None:
+        """Undo a key's soft delete, with its audit row: its row, or None if it is not deleted."""
+        ...
+
+    def purge(self, tx: Any, spec: MemoryPurge, now: int, actor: str | None) -> int:
+        """Remove the entries ``spec`` selects for good, with their versions' snapshots, each with
+        a ``memory.purge`` audit row (linked to the key's chain): how many."""
+        ...
