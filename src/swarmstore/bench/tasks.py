@@ -223,7 +223,7 @@ def run(workdir: str, quick: bool) -> list[Result]:
         aid = _raw_audit(now, None, "task.complete", tid, '{"released":0}', head)
         rc.execute(Q.task_complete, (tid, "null", now, aid))
 
-    def _raw_audit(now: int, actor: str | None, action: str, tid: str, detail: str, head: int | None) -> int:
+    def _raw_audit(now: int, actor: str | None, action: str, tid: str, detail: str, head: Any) -> int:
         aid = int(cast(int, rc.execute(Q.audit_max_id).fetchall()[0][0])) + 1
         rc.execute(Q.audit_insert_linked, (aid, now, actor, action, "task", tid, None, detail, None, None, head))
         return aid
