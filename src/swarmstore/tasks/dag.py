@@ -49,7 +49,7 @@ class Dag(TaskService):
         def op(tx: Any) -> Task:
             ops = self._e.tasks
             now = self._now()
-            row = ops.read(tx, task_id)
+            row = ops.lock(tx, task_id)
             if row is None:
                 raise NotFound(f"task {task_id!r} not found")
             if row.status == "cancelled":
@@ -81,7 +81,7 @@ class Dag(TaskService):
         def op(tx: Any) -> Task:
             ops = self._e.tasks
             now = self._now()
-            row = ops.read(tx, task_id)
+            row = ops.lock(tx, task_id)
             if row is None:
                 raise NotFound(f"task {task_id!r} not found")
             if row.status not in ("failed", "cancelled"):

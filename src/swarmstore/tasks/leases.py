@@ -235,7 +235,7 @@ class Leases(TaskService):
         def op(tx: Any) -> Task:
             ops = self._e.tasks
             now = self._now()
-            row = ops.read(tx, task_id)
+            row = ops.lock(tx, task_id)
             if row is None or row.status != "running" or row.lease_token != lease_token:
                 raise self._lease_problem(tx, task_id, lease_token)
             attempt = row.attempt

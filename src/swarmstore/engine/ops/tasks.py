@@ -8,10 +8,17 @@ The engine runs the statements: it encodes lists, links each task's audit rows i
 from __future__ import annotations
 
 import builtins
+import hashlib
 from collections.abc import Mapping, Sequence
 from typing import Any, NamedTuple, Protocol
 
 from .audit import AuditRecord
+
+
+def queue_channel(queue: str) -> str:
+    """The wake-up channel (``engine.notify`` / ``engine.wait_for_work``) of a queue's new ready
+    work: channel names are short identifiers, queue names are free text."""
+    return "tasks_" + hashlib.blake2s(queue.encode(), digest_size=8).hexdigest()
 
 
 class TaskRow(NamedTuple):
@@ -186,6 +193,10 @@ class TaskOps(Protocol):
         """The task as this transaction sees it, or None."""
         ...
 
+    def lock(self, tx: Any, task_id: str) -> TaskRow | None:
+        """The task, or None; no other transaction changes it until this one ends."""
+        ...
+
     def read_many(self, tx: Any, ids: Sequence[str]) -> builtins.list[TaskRow]:
         """The tasks with these ids (any order; unknown ids left out)."""
         ...
@@ -212,7 +223,8 @@ class TaskOps(Protocol):
         ...
 
     def prerequisites(self, tx: Any, ids: Sequence[str]) -> builtins.list[Prereq]:
-        """Status and depth of each known id."""
+        """Status and depth of each known id, locked until the transaction ends (a completion
+        on another connection then releases the new dependants, or has been seen to)."""
         ...
 
     def session_exists(self, tx: Any, session_id: str) -> bool: ...
@@ -295,7 +307,7 @@ class TaskOps(Protocol):
         ...
 
     def prerequisite_states(self, tx: Any, task_id: str) -> builtins.list[tuple[str, str]]:
-        """``(id, status)`` of each prerequisite."""
+        """``(id, status)`` of each prerequisite, locked until the transaction ends."""
         ...
 
     def audit(self, tx: Any, records: Sequence[AuditRecord]) -> None:

@@ -120,6 +120,8 @@ class SqliteTaskOps:
         rows = tx.execute(Q.task_get, (task_id,)).fetchall()
         return _new(TaskRow, rows[0]) if rows else None
 
+    lock = read  # (the write lock keeps every row as read until the transaction ends)
+
     def read_many(self, tx: Any, ids: Sequence[str]) -> builtins.list[TaskRow]:
         return _rows(tx.execute(Q.tasks_by_ids, (_json_list(ids),)).fetchall())
 
