@@ -47,11 +47,6 @@ def deadline_cap(deadline: int | None, estimated: int | None) -> int | None:
     return deadline - (estimated or 0) - DEADLINE_MARGIN
 
 
-def rank(ready_at: int, patience_us: int, cap: int | None) -> int:
-    """The target of a task ready from ``ready_at``."""
-    return ready_at + patience_us if cap is None else min(ready_at + patience_us, cap)
-
-
 def backoff(retry_base_us: int, attempt: int) -> int:
     """The wait before a failed attempt's retry: exponential, capped, with jitter."""
     base = retry_base_us * (2 ** min(attempt - 1, 30))

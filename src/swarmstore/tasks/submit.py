@@ -30,10 +30,11 @@ from ..params import (
     When,
 )
 from ..validation import as_list, check_name
-from .ranking import UNBLOCK_BONUS, S, deadline_cap, patience, rank
-from .rows import FINISHED, OPEN, TaskService, task_record
+from .ranking import UNBLOCK_BONUS, S, deadline_cap, patience
+from .rows import FINISHED, OPEN, TaskService
 
 MAX_PREREQUISITES = 50
+_new = tuple.__new__
 _BATCH_ONLY = {"ref": Check(check_name, "a name other items of the batch use for this task")}
 
 
@@ -293,16 +294,16 @@ class Submitting(TaskService):
             cap = deadline_cap(n.deadline, n.estimated)
             parent = None if n.parent is None else refs.get(n.parent, n.parent)
             rows.append(
-                NewTask(
+                _new(NewTask, (
                     tid, n.summary, n.payload, n.queue, n.agent_type, status, n.priority, n.source,
-                    rank(ready_at, pat, cap), pat, cap, ready_at if status == "ready" else None, n.not_before,
+                    ready_at + pat if cap is None else min(ready_at + pat, cap), pat, cap, ready_at if status == "ready" else None, n.not_before,
                     n.deadline, n.estimated, n.max_attempts, n.timeout, parent, n.session_id, n.idempotency_key,
                     n.policy, deps_of[i], waiting, dependants, depth, n.metadata, now, now,
                     now if ended else None, why,
-                )
+                ))
             )  # fmt: skip
             detail = {"summary": n.summary[:200], "queue": n.queue, "status": status}
-            audits.append(task_record(now, actor, "task.submit", tid, detail))
+            audits.append(_new(AuditRecord, (now, actor, "task.submit", "task", tid, None, detail, None, None, None)))
         ops.insert(tx, rows, edges, audits)
         for d, times in bumped.items():
             for _ in range(times):

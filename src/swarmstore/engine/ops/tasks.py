@@ -14,6 +14,8 @@ from typing import Any, NamedTuple, Protocol
 
 from .audit import AuditRecord
 
+_new = tuple.__new__
+
 
 def queue_channel(queue: str) -> str:
     """The wake-up channel (``engine.notify`` / ``engine.wait_for_work``) of a queue's new ready
@@ -149,7 +151,7 @@ def task_record(
     at: int, actor: str | None, action: str, task_id: str, detail: Mapping[str, Any] | None = None
 ) -> AuditRecord:
     """A task change's audit row (its chain link, ``prev``, is the engine's to fill)."""
-    return AuditRecord(at, actor, action, "task", task_id, None, detail)
+    return _new(AuditRecord, (at, actor, action, "task", task_id, None, detail, None, None, None))
 
 
 class TaskOps(Protocol):

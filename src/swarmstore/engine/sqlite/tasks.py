@@ -156,7 +156,8 @@ class SqliteTaskOps:
     ) -> None:
         heads = write_audit(tx, audits)  # (new tasks: no chain before their submit row)
         tx.executemany(
-            Q.task_insert, [(*t[:21], _json_list(t.deps), *t[22:], h) for t, h in zip(tasks, heads, strict=True)]
+            Q.task_insert,
+            [(*t[:21], _dumps(t.deps).decode(), *t[22:], h) for t, h in zip(tasks, heads, strict=True)],
         )
         if edges:
             tx.executemany(Q.task_dep_insert, edges)
@@ -181,7 +182,7 @@ class SqliteTaskOps:
             del found[spec.limit :]
         worker = spec.worker_id
         ids = write_audit(
-            tx, [AuditRecord(now, worker, "task.claim", _TASK, tid, None, {"attempt": attempt + 1}, None, None, head)
+            tx, [_new(AuditRecord, (now, worker, "task.claim", _TASK, tid, None, {"attempt": attempt + 1}, None, None, head))
                  for tid, _rank, attempt, head in found],
         )  # fmt: skip
         claim = Q.task_claim
@@ -215,8 +216,8 @@ class SqliteTaskOps:
         released: builtins.list[tuple[str, int | None]] = []
         if dependants:
             released = [(r[0], r[2]) for r in tx.execute(Q.task_release_dependants, (task_id, now)) if r[1] == "ready"]
-        records = [AuditRecord(now, None, "task.complete", _TASK, task_id, None, {"released": len(released)},
-                               None, None, head)]  # fmt: skip
+        records = [_new(AuditRecord, (now, None, "task.complete", _TASK, task_id, None, {"released": len(released)},
+                                      None, None, head))]  # fmt: skip
         if released:
             after = {"after": task_id}
             records += [AuditRecord(now, None, "task.ready", _TASK, r, None, after, None, None, h) for r, h in released]
