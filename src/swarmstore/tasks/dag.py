@@ -59,9 +59,8 @@ class Dag(TaskService):
             ops.end(tx, [task_id], "cancelled", why, now)
             records = [task_record(now, actor, "task.cancel", task_id, {"reason": why})]
             if cascade:
-                below = ops.downstream(tx, task_id)
                 reason_below = f"upstream task {task_id} cancelled"
-                ops.end(tx, below, "cancelled", reason_below, now)
+                below = ops.end(tx, ops.downstream(tx, task_id), "cancelled", reason_below, now)
                 detail = {"reason": reason_below}
                 records += [task_record(now, actor, "task.cancel", tid, detail) for tid in below]
             else:
