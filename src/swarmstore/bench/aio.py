@@ -159,9 +159,12 @@ class _Aiosqlite:
             now = now_us()
             await self.db.execute("BEGIN IMMEDIATE")
             await self.db.execute_fetchall(Q.task_expired, (now,))
-            ids = [x[0] for x in await self.db.execute_fetchall(Q.task_candidates, (queue, now, 1))]
-            await self.db.execute(Q.audit_insert_task, (now, "aiosqlite", "task.claim", ids[0], '{"attempt":1}'))
-            await self.db.execute_fetchall(Q.task_claim, (ids[0], "tok", 60_000_000, now, "aiosqlite"))
+            found = list(await self.db.execute_fetchall(Q.task_candidates, (queue, now, 1)))
+            tid, head = found[0][0], found[0][3]
+            aid = int(next(iter(await self.db.execute_fetchall(Q.audit_max_id)))[0]) + 1
+            row = (aid, now, "aiosqlite", "task.claim", "task", tid, None, '{"attempt":1}', None, None, head)
+            await self.db.execute(Q.audit_insert_linked, row)
+            await self.db.execute_fetchall(Q.task_claim, (tid, "tok", 60_000_000, now, "aiosqlite", aid))
             await self.db.execute("COMMIT")
 
 

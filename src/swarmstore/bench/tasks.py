@@ -213,14 +213,20 @@ def run(workdir: str, quick: bool) -> list[Result]:
     def raw_claim_sql(now: int) -> str:
         """The claim's statements, inside the caller's transaction; returns the claimed id."""
         rc.execute(Q.task_expired, (now,)).fetchall()
-        tid = str(rc.execute(Q.task_candidates, ("default", now, 1)).fetchall()[0][0])
-        rc.execute(Q.audit_insert_task, (now, "raw", "task.claim", tid, '{"attempt":1}'))
-        rc.execute(Q.task_claim, (tid, "tok", lease, now, "raw")).fetchall()
-        return tid
+        tid, _rank, _attempt, head = rc.execute(Q.task_candidates, ("default", now, 1)).fetchall()[0]
+        aid = _raw_audit(now, "raw", "task.claim", str(tid), '{"attempt":1}', head)
+        rc.execute(Q.task_claim, (tid, "tok", lease, now, "raw", aid)).fetchall()
+        return str(tid)
 
     def raw_complete_sql(tid: str, now: int) -> None:
-        rc.execute(Q.audit_insert_task, (now, None, "task.complete", tid, '{"released":0}'))
-        rc.execute(Q.task_complete, (tid, "tok", "null", now)).fetchall()
+        _status, _token, _dependants, head = rc.execute(Q.task_lease_check, (tid,)).fetchall()[0]
+        aid = _raw_audit(now, None, "task.complete", tid, '{"released":0}', head)
+        rc.execute(Q.task_complete, (tid, "null", now, aid))
+
+    def _raw_audit(now: int, actor: str | None, action: str, tid: str, detail: str, head: Any) -> int:
+        aid = int(cast(int, rc.execute(Q.audit_max_id).fetchall()[0][0])) + 1
+        rc.execute(Q.audit_insert_linked, (aid, now, actor, action, "task", tid, None, detail, None, None, head))
+        return aid
 
     def raw_claim(i: int) -> None:
         rc.execute("BEGIN IMMEDIATE")
@@ -264,7 +270,7 @@ def run(workdir: str, quick: bool) -> list[Result]:
         held[0] = store.tasks.complete_and_claim(t.id, t.lease_token or "", None, worker_id="bench")[0]
 
     raw_held = [str(rc.execute(Q.task_candidates, ("default", now_us(), 1)).fetchall()[0][0])]
-    rc.execute(Q.task_claim, (raw_held[0], "tok", lease, now_us(), "raw")).fetchall()
+    rc.execute(Q.task_claim, (raw_held[0], "tok", lease, now_us(), "raw", None)).fetchall()
 
     def raw_step(i: int) -> None:
         now = now_us()

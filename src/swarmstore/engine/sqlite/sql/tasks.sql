@@ -13,13 +13,13 @@ SELECT {{task_cols}} FROM tasks
 {{task_select}} WHERE id = ?
 
 -- name: task_by_key
-{{task_select}} WHERE idempotency_key = ?
+SELECT id FROM tasks WHERE idempotency_key = ?
 
 -- name: tasks_by_ids
 {{task_select}} WHERE id IN (SELECT value FROM json_each(?))
 
 -- name: task_insert
--- audit_head: the id of the task's submit audit row (given: the writer holds the lock)
+-- audit_head: the id of the task's submit audit row (written first, by write_audit)
 INSERT INTO tasks (id, summary, payload, queue, agent_type, status, priority, source, rank, patience,
                    deadline_cap, ready_at, not_before, deadline, estimated_us, max_attempts, timeout_us,
                    parent_id, session_id, idempotency_key, on_dependency_failure, deps, waiting,
@@ -44,16 +44,17 @@ SET dependants = dependants + 1,
 WHERE id = ?1 AND status IN ('blocked', 'ready', 'running')
 
 -- name: task_candidates
--- The claim's first half: the most urgent claimable tasks of one queue, read in index order.
+-- The claim's first half: the most urgent claimable tasks of one queue, read in index order,
+-- with the chain head their claim's audit row links to.
 -- (Claims for any agent type have a statement of their own: an agent-type test, even one that a
 -- NULL parameter switches off, sets up its list per call, measured +10-20 µs a claim.)
-SELECT id, rank, attempt FROM tasks INDEXED BY tasks_ready
+SELECT id, rank, attempt, audit_head FROM tasks INDEXED BY tasks_ready
 WHERE status = 'ready' AND queue = ?1 AND not_before <= ?2
 ORDER BY rank, id LIMIT ?3
 
 -- name: task_candidates_typed
 -- The same for claims limited to some agent types (?3, a JSON list) and untyped tasks.
-SELECT id, rank, attempt FROM tasks INDEXED BY tasks_ready
+SELECT id, rank, attempt, audit_head FROM tasks INDEXED BY tasks_ready
 WHERE status = 'ready' AND queue = ?1 AND not_before <= ?2
   AND (agent_type IS NULL OR agent_type IN (SELECT value FROM json_each(?3)))
 ORDER BY rank, id LIMIT ?4
@@ -61,12 +62,13 @@ ORDER BY rank, id LIMIT ?4
 -- name: task_claim
 -- The second half, per task, in the same transaction (an UPDATE ... WHERE id IN (subquery) was
 -- 3x slower, measured: it builds a temporary list table per call), right after the claim's
--- audit row (audit_insert_task), which becomes the task's audit_head.
+-- audit row (?6), which becomes the task's audit_head. (The candidates were read under the write
+-- lock, in this transaction: each is still ready.)
 UPDATE tasks
 SET status = 'running', attempt = attempt + 1, lease_token = ?2, lease_us = ?3,
     lease_expires_at = min(?4 + ?3, ?4 + timeout_us), worker_id = ?5, started_at = ?4, updated_at = ?4,
-    audit_head = {{last_audit_id}}
-WHERE id = ?1 AND status = 'ready'
+    audit_head = ?6
+WHERE id = ?1
 RETURNING {{task_cols}}
 
 -- name: task_expired
@@ -76,48 +78,32 @@ WHERE status = 'running' AND lease_expires_at < ?
 LIMIT 1000
 
 -- name: task_heartbeat
--- (after its audit row, like task_claim)
+-- (returns the chain head its audit row links to: the UPDATE leaves audit_head as it was)
 UPDATE tasks
-SET lease_expires_at = min(?3 + coalesce(?4, lease_us), started_at + timeout_us), updated_at = ?3,
-    audit_head = {{last_audit_id}}
+SET lease_expires_at = min(?3 + coalesce(?4, lease_us), started_at + timeout_us), updated_at = ?3
 WHERE id = ?1 AND status = 'running' AND lease_token = ?2
-RETURNING id
+RETURNING audit_head
 
--- name: task_complete_set
--- (after its audit row, like task_claim; a stale lease matches nothing and the caller rolls back)
-UPDATE tasks
-SET status = 'completed', result = ?3, finished_at = ?4, updated_at = ?4, lease_expires_at = NULL,
-    audit_head = {{last_audit_id}}
-WHERE id = ?1 AND status = 'running' AND lease_token = ?2
+-- name: task_lease_check
+-- A completion's check, before it writes anything (a refused one writes nothing): the task's
+-- lease, how many wait for it, and the chain head its audit row links to.
+SELECT status, lease_token, dependants, audit_head FROM tasks WHERE id = ?
 
 -- name: task_complete
-{{task_complete_set}}
-RETURNING {{task_cols}}
+-- (after task_lease_check and its audit row ?5, under the write lock: the task is running)
+UPDATE tasks
+SET status = 'completed', result = ?2, finished_at = ?3, updated_at = ?3, lease_expires_at = NULL,
+    audit_head = ?4
+WHERE id = ?1
 
--- name: task_complete_quiet
--- Only what releasing the dependants needs (complete_and_claim): RETURNING every column costs ~12 µs.
-{{task_complete_set}}
-RETURNING dependants
+-- name: task_heads
+SELECT id, audit_head FROM tasks WHERE id IN (SELECT value FROM json_each(?))
 
--- name: audit_insert_task
--- A task change's audit row, linked to the task's chain: prev is the task's latest row until
--- now. The change's own UPDATE (claim, heartbeat, completion) or task_set_audit_head, next,
--- makes this row the task's audit_head.
-INSERT INTO audit (at, actor, action, entity, entity_id, namespace, detail, prev)
-VALUES (?1, ?2, ?3, 'task', ?4, NULL, ?5, (SELECT audit_head FROM tasks WHERE id = ?4))
-
--- name: audit_delete_last
--- The audit row just inserted, of a change that was then refused (complete_many isolates each
--- completion this way, with no savepoint).
-DELETE FROM audit WHERE id = {{last_audit_id}}
+-- name: task_head
+SELECT audit_head FROM tasks WHERE id = ?
 
 -- name: task_set_audit_head
-UPDATE tasks SET audit_head = {{last_audit_id}} WHERE id = ?
-
--- name: task_audit_set_detail
--- The detail of a task's latest audit row (known only after the change, like a completion's count
--- of released dependants).
-UPDATE audit SET detail = ?2 WHERE id = (SELECT audit_head FROM tasks WHERE id = ?1)
+UPDATE tasks SET audit_head = ?2 WHERE id = ?1
 
 -- name: task_finish_running
 -- A running task's attempt ends: back to ready (retry after backoff, or handed back) or failed.
@@ -158,7 +144,7 @@ SET waiting = waiting - 1,
 -- After a prerequisite completes: one fewer to wait for; those with none left become ready.
 {{task_release_step}}
 WHERE id IN (SELECT task_id FROM task_deps WHERE depends_on = ?1) AND status = 'blocked'
-RETURNING id, status
+RETURNING id, status, audit_head
 
 -- name: task_release_one
 -- (the same for one dependant, whose failed prerequisite it may run without)
@@ -254,11 +240,11 @@ LIMIT ?3
 -- name: task_delete
 DELETE FROM tasks WHERE id = ?
 
+-- name: task_session_exists
+SELECT 1 FROM sessions WHERE id = ?
+
 -- name: task_deps_delete
 DELETE FROM task_deps WHERE task_id = ?
-
--- ---------------------------------------------------------------------------------------------
--- agents
 
 -- name: task_ids_matching
 SELECT id FROM tasks WHERE instr(id, ?1) > 0 ORDER BY id LIMIT ?2
