@@ -83,7 +83,7 @@ class Agents:
 
         def op(tx: Any) -> Agent:
             now = self._now()
-            if session_id is not None and self._e.sessions.status(tx, session_id) is None:
+            if session_id is not None and not self._e.sessions.exists(tx, session_id):
                 raise NotFound(f"session_id: unknown session {session_id!r}")
             ops.insert(tx, aid, name, agent_type, model, session_id, meta, now)
             detail = {"name": name, "agent_type": agent_type}

@@ -40,7 +40,8 @@ class AgentOps(Protocol):
         ...
 
     def get(self, tx: Any | None, id: str) -> AgentRow | None:
-        """The agent, or None; ``tx`` None: read alone."""
+        """The agent, or None; ``tx`` None: read alone, else locked against concurrent changes
+        until the transaction ends."""
         ...
 
     def heartbeat(self, tx: Any, id: str, now: int, status: str | None, set_task: bool, task: str | None) -> None:

@@ -80,7 +80,12 @@ class SessionOps(Protocol):
         ...
 
     def status(self, tx: Any | None, id: str) -> str | None:
-        """The session's status, or None if there is no such session; ``tx`` None: read alone."""
+        """The session's status, or None if there is no such session; ``tx`` None: read alone, else
+        locked against concurrent changes until the transaction ends."""
+        ...
+
+    def exists(self, tx: Any, id: str) -> bool:
+        """Whether the session exists (for a row that refers to it: kept from changing meanwhile)."""
         ...
 
     def set_status(self, tx: Any, id: str, old: str, new: str, now: int) -> None:

@@ -46,6 +46,9 @@ class SqliteSessionOps:
         rows = _rows(self._run, tx, self._q.session_status_of, (id,))
         return rows[0][0] if rows else None
 
+    def exists(self, tx: Any, id: str) -> bool:
+        return bool(tx.execute(self._q.session_status_of, (id,)).fetchall())
+
     def set_status(self, tx: Any, id: str, old: str, new: str, now: int) -> None:
         tx.execute(self._q.session_set_status, (new, now, id, old))
 
