@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import builtins
+import importlib
 from collections.abc import Sequence
 from typing import Any
 
 import orjson
 
-from ..ops.audit import AuditRecord
+from ..ops.audit import AuditFilter, AuditRecord, AuditRow
 
 _COLUMNS = "at, actor, action, entity, entity_id, namespace, detail, version, snapshot, prev"
 _INSERT_ONE = (
@@ -22,7 +24,9 @@ _INSERT_MANY = (
     "%s::bigint[], %s::text[], %s::bigint[]) "
     f"WITH ORDINALITY AS r({_COLUMNS}, ord) ORDER BY ord RETURNING id"
 )
+_SELECT = "SELECT id, at, actor, action, entity, entity_id, namespace, detail FROM audit"
 _dumps = orjson.dumps
+_new = tuple.__new__
 
 
 def _detail(r: AuditRecord) -> str:
@@ -59,8 +63,64 @@ class PgAuditOps:
     """``AuditOps`` on PostgreSQL. ``runner`` runs stand-alone reads (the engine)."""
 
     def __init__(self, runner: Any) -> None:
+        # (the engine's statements, loaded by its runner module, which imports this one)
+        self._q = importlib.import_module(".runner", __package__).QUERIES
         self._run = runner
 
-    def append(self, tx: Any, records: Sequence[AuditRecord]) -> list[int]:
+    def append(self, tx: Any, records: Sequence[AuditRecord]) -> builtins.list[int]:
         """Write audit rows in the caller's transaction; their ids, in order."""
         return write_audit(tx, records)
+
+    def list(self, spec: AuditFilter, before: int | None, limit: int) -> builtins.list[AuditRow]:
+        where, params = self._where(spec, before)
+        return self._select(where, params, limit)
+
+    def trail(self, spec: AuditFilter, before: int | None, limit: int) -> builtins.list[AuditRow]:
+        # The audit_entity index leaves out the busiest kinds (memory, tasks, events), found by
+        # their links instead, as on SQLite.
+        q = self._q
+        entity, eid = spec.entity, spec.entity_id
+        assert entity is not None and eid is not None
+        where, params = self._where(spec, before)
+        if entity == "memory":
+            ns, _, key = eid.partition("/")
+            ids, ids_params = q.audit_memory_ids, [ns, key, eid]
+        elif entity == "task":
+            ids, ids_params = q.audit_task_ids, [eid, eid]
+        elif entity == "session":
+            ids, ids_params = q.audit_session_ids, [eid, eid]
+        else:
+            return self._select([*where, q.audit_indexed], params, limit)
+        return self._select([f"id IN ({ids})", *where], [*ids_params, *params], limit)
+
+    def _select(self, where: builtins.list[str], params: builtins.list[Any], limit: int) -> builtins.list[AuditRow]:
+        sql = _SELECT + (" WHERE " + " AND ".join(where) if where else "") + " ORDER BY id DESC LIMIT %s"
+        return [_new(AuditRow, r) for r in self._run.query(sql, [*params, limit])]
+
+    @staticmethod
+    def _where(spec: AuditFilter, before: int | None) -> tuple[builtins.list[str], builtins.list[Any]]:
+        where: builtins.list[str] = []
+        params: builtins.list[Any] = []
+        for column, value in (
+            ("entity", spec.entity), ("entity_id", spec.entity_id), ("actor", spec.actor), ("action", spec.action)
+        ):  # fmt: skip
+            if value is not None:
+                where.append(f"{column} = %s")
+                params.append(value)
+        if spec.action_family is not None:
+            where.append("starts_with(action, %s)")
+            params.append(spec.action_family)
+        if spec.namespace:
+            # (starts_with, not a range: the range of SQLite's byte order depends on the collation here)
+            where.append("(namespace = %s OR starts_with(namespace, %s))")
+            params += [spec.namespace, spec.namespace + ":"]
+        if spec.since is not None:
+            where.append("at >= %s")
+            params.append(spec.since)
+        if spec.until is not None:
+            where.append("at < %s")
+            params.append(spec.until)
+        if before is not None:
+            where.append("id < %s")
+            params.append(before)
+        return where, params
