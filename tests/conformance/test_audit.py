@@ -26,34 +26,50 @@ def test_filters_narrow_and_pages_cover_each_entry_once(store: Store, clock: Man
     t0 = clock()
     s = store.sessions.create("app", "u", actor="boss").id
     clock.advance(1)
-    store.memory.put("proj", "a", 1, actor="w1")
-    store.memory.put("proj:sub", "b", 2, actor="w2")
-    store.memory.put("project", "c", 3, actor="w1")
+    store.sessions.set_status(s, "active", actor="w1")
+    store.sessions.set_state(s, "k", 1, actor="w2")
+    store.sessions.append_event(s, "m", "w1", 1)
     clock.advance(1)
     t2 = clock()
     ag = store.agents.register("bot", "coder").id
-    store.sessions.set_state(s, "k", 1, actor="w1")
+    store.sessions.set_state(s, "k", 2, actor="w1")
     log = every(store)
     assert log == [
         ("session.state", s),
         ("agent.register", ag),
-        ("memory.put", "project/c"),
-        ("memory.put", "proj:sub/b"),
-        ("memory.put", "proj/a"),
+        ("session.event", s),
+        ("session.state", s),
+        ("session.status", s),
         ("session.create", s),
     ], "newest first, each entry once across pages"
     ids = [e.id for e in store.audit.list(limit=100)]
     assert ids == sorted(ids, reverse=True) and len(set(ids)) == len(ids)
-    assert every(store, action="memory.*") == log[2:5], "a family: every action that starts with it"
-    assert every(store, action="memory.put", actor="w1") == [log[2], log[4]]
-    assert every(store, namespace="proj") == [log[3], log[4]], "a namespace and those under it, segment-exact"
-    assert every(store, entity="session") == [log[0], log[5]]
-    assert every(store, actor="w1", entity="session") == [log[0]]
+    assert every(store, action="session.*") == [log[0], *log[2:]], "a family: every action that starts with it"
+    assert every(store, action="session.state") == [log[0], log[3]]
+    assert every(store, action="session.state", actor="w1") == [log[0]]
+    assert every(store, actor="w1") == [log[0], log[2], log[4]]
+    assert every(store, entity="agent") == [log[1]]
+    assert every(store, entity="session", actor="w1") == [log[0], log[2], log[4]]
     assert every(store, since=t2) == log[:2], "since: at or after"
     assert every(store, until=t2) == log[2:], "until: before"
     assert every(store, since=t0 + timedelta(seconds=1), until=t2) == log[2:5]
     assert every(store, entity="agent", entity_id=ag) == [log[1]]
-    assert every(store, action="task.*") == []
+    assert every(store, entity="session", entity_id=s, actor="w1") == [log[0], log[2], log[4]]
+    assert every(store, action="agent.*", entity="session") == []
+    assert every(store, action="sessio.*") == [], "a family is whole segments"
+
+
+def test_namespace_and_family_filters_over_memory_rows(store: Store) -> None:
+    store.memory.put("proj", "a", 1, actor="w1")
+    store.memory.put("proj:sub", "b", 2, actor="w2")
+    store.memory.put("project", "c", 3, actor="w1")
+    store.sessions.create("app", "u")
+    puts = [("memory.put", "project/c"), ("memory.put", "proj:sub/b"), ("memory.put", "proj/a")]
+    assert every(store, action="memory.*") == puts
+    assert every(store, action="memory.put", actor="w1") == [puts[0], puts[2]]
+    assert every(store, namespace="proj") == puts[1:], "a namespace and those under it, segment-exact"
+    assert every(store, namespace="proj:sub") == [puts[1]]
+    assert every(store, namespace="pro") == []
 
 
 def test_a_cursor_belongs_to_its_listing(store: Store) -> None:
