@@ -355,8 +355,9 @@ class Sessions:
                 # merged by the engine, atomically (other sessions share these keys); too big: the
                 # InvalidInput rolls the write back
                 text = ops.merge_scope(tx, scope, app, user, delta.get(scope, {}), removals.get(scope, []), now)
-                if len(text.encode()) > limit:
-                    raise InvalidInput("state", f"{len(text.encode())} bytes exceeds the limit of {limit} bytes")
+                size = len(orjson.dumps(orjson.loads(text)))  # (as codec counts it, whatever the engine's spacing)
+                if size > limit:
+                    raise InvalidInput("state", f"{size} bytes exceeds the limit of {limit} bytes")
 
     # -- short ids -----------------------------------------------------------------------------
 
