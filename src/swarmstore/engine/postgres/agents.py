@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import builtins
-import importlib
 from typing import Any
 
 from ..ops.agents import AgentFilter, AgentRow
+from .runner import QUERIES
 
 _new = tuple.__new__
 
@@ -15,8 +15,7 @@ class PgAgentOps:
     """``AgentOps`` on PostgreSQL. ``runner`` runs stand-alone reads (the engine)."""
 
     def __init__(self, runner: Any) -> None:
-        # (the engine's statements, loaded by its runner module, which imports this one)
-        self._q = importlib.import_module(".runner", __package__).QUERIES
+        self._q = QUERIES
         self._run = runner
 
     def insert(

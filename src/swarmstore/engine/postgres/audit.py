@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import builtins
-import importlib
 from collections.abc import Sequence
 from typing import Any
 
 import orjson
 
 from ..ops.audit import AuditFilter, AuditRecord, AuditRow
+from .runner import QUERIES
 
 _COLUMNS = "at, actor, action, entity, entity_id, namespace, detail, version, snapshot, prev"
 _INSERT_ONE = (
@@ -63,8 +63,7 @@ class PgAuditOps:
     """``AuditOps`` on PostgreSQL. ``runner`` runs stand-alone reads (the engine)."""
 
     def __init__(self, runner: Any) -> None:
-        # (the engine's statements, loaded by its runner module, which imports this one)
-        self._q = importlib.import_module(".runner", __package__).QUERIES
+        self._q = QUERIES
         self._run = runner
 
     def append(self, tx: Any, records: Sequence[AuditRecord]) -> builtins.list[int]:

@@ -7,7 +7,6 @@ last sequence number, a state change locks it before it reads the state, and the
 from __future__ import annotations
 
 import builtins
-import importlib
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -16,6 +15,7 @@ import orjson
 from ..ops.audit import AuditRecord
 from ..ops.sessions import AppendTarget, EventRow, SessionFilter, SessionRow, StateView
 from .audit import write_audit
+from .runner import QUERIES
 
 _new = tuple.__new__
 
@@ -24,8 +24,7 @@ class PgSessionOps:
     """``SessionOps`` on PostgreSQL. ``runner`` runs stand-alone reads (the engine)."""
 
     def __init__(self, runner: Any) -> None:
-        # (the engine's statements, loaded by its runner module, which imports this one)
-        self._q = importlib.import_module(".runner", __package__).QUERIES
+        self._q = QUERIES
         self._run = runner
 
     def insert(self, tx: Any, id: str, app: str, user: str, project: str | None, metadata: str, now: int) -> bool:
