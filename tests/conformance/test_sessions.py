@@ -195,7 +195,8 @@ def test_concurrent_appends_number_events_without_gaps(store_url: str) -> None:
 
 
 def test_concurrent_changes_of_shared_state_lose_no_key(store_url: str) -> None:
-    """Sessions of one user and app set different user: and app: keys at once: every key stays."""
+    """Sessions of one user and app set different user: and app: keys at once, and different keys
+    of one session: every key stays."""
     with swarmstore.open(store_url) as st:
         sids = [st.sessions.create("app", "alice").id for _ in range(4)]
         errors: list[BaseException] = []
@@ -204,6 +205,7 @@ def test_concurrent_changes_of_shared_state_lose_no_key(store_url: str) -> None:
             try:
                 for i in range(10):
                     st.sessions.update_state(sids[n], {f"user:k{n}_{i}": i, f"app:k{n}_{i}": i, f"own{i}": n})
+                    st.sessions.set_state(sids[0], f"shared{n}_{i}", i)
             except BaseException as exc:  # (reported below)
                 errors.append(exc)
 
@@ -216,7 +218,8 @@ def test_concurrent_changes_of_shared_state_lose_no_key(store_url: str) -> None:
         state = st.sessions.state(sids[0])
         assert {k for k in state if k.startswith("user:")} == {f"user:k{n}_{i}" for n in range(4) for i in range(10)}
         assert {k for k in state if k.startswith("app:")} == {f"app:k{n}_{i}" for n in range(4) for i in range(10)}
-        assert {k: v for k, v in state.items() if ":" not in k} == {f"own{i}": 0 for i in range(10)}
+        mine = {f"own{i}": 0 for i in range(10)} | {f"shared{n}_{i}": i for n in range(4) for i in range(10)}
+        assert {k: v for k, v in state.items() if ":" not in k} == mine, "one session's own keys, changed at once"
 
 
 def test_shared_state_too_big_is_refused_and_changes_nothing(store_url: str) -> None:
