@@ -34,9 +34,8 @@ def write_audit(cur: Any, records: Sequence[AuditRecord]) -> list[int]:
     the whole transaction, so no other connection can take them (PostgreSQL uses a sequence)."""
     if len(records) == 1:
         r = records[0]
-        detail = "{}" if not r.detail else _dumps(r.detail).decode()
-        row = (r.at, r.actor, r.action, r.entity, r.entity_id, r.namespace, detail, r.version, r.snapshot, r.prev)
-        cur.execute(_INSERT_ONE, row)
+        detail = r[6]  # (the record's fields are _INSERT_ONE's columns, in order)
+        cur.execute(_INSERT_ONE, (*r[:6], "{}" if not detail else _dumps(detail).decode(), *r[7:]))
         return [cur.connection.last_insert_rowid()]
     if not records:
         return []

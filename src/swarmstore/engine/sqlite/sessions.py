@@ -90,7 +90,8 @@ class SqliteSessionOps:
         detail = {"seq": seq, "type": type}
         if state_delta is not None:
             detail["state_delta"] = orjson.Fragment(state_delta)
-        write_audit(tx, (AuditRecord(at, actor, "session.event", "session", session_id, None, detail, seq, content),))
+        record = _new(AuditRecord, (at, actor, "session.event", "session", session_id, None, detail, seq, content, None))
+        write_audit(tx, (record,))
         if touch:
             tx.execute(self._q.session_touch, (at, session_id))
 
