@@ -35,8 +35,7 @@ def write_audit(cur: Any, records: Sequence[AuditRecord]) -> list[int]:
     if len(records) == 1:
         r = records[0]
         detail = r[6]  # (the record's fields are _INSERT_ONE's columns, in order)
-        cur.execute(_INSERT_ONE, (*r[:6], "{}" if not detail else _dumps(detail).decode(), *r[7:]))
-        return [cur.connection.last_insert_rowid()]
+        return [write_audit_row(cur, (*r[:6], "{}" if not detail else _dumps(detail).decode(), *r[7:]))]
     if not records:
         return []
     first = cur.execute("SELECT coalesce(max(id), 0) + 1 FROM audit").fetchall()[0][0]
@@ -49,6 +48,13 @@ def write_audit(cur: Any, records: Sequence[AuditRecord]) -> list[int]:
         ],
     )  # fmt: skip
     return list(range(first, first + len(records)))
+
+
+def write_audit_row(cur: Any, row: tuple[Any, ...]) -> int:
+    """``write_audit`` of one row given as a plain tuple, ``AuditRecord``'s fields in order with
+    the detail as JSON text (hot paths: an event append): its id."""
+    cur.execute(_INSERT_ONE, row)
+    return cur.connection.last_insert_rowid()  # type: ignore[no-any-return]
 
 
 class SqliteAuditOps:

@@ -8,9 +8,8 @@ from typing import Any
 
 import orjson
 
-from ..ops.audit import AuditRecord
 from ..ops.sessions import AppendTarget, EventRow, SessionFilter, SessionRow, StateView
-from .audit import write_audit
+from .audit import write_audit_row
 
 _new = tuple.__new__
 _dumps = orjson.dumps
@@ -87,11 +86,11 @@ class SqliteSessionOps:
         content: str, state_delta: str | None, touch: bool,
     ) -> None:  # fmt: skip
         # (the unique audit_events index refuses a duplicate seq)
-        detail = {"seq": seq, "type": type}
+        detail: dict[str, Any] = {"seq": seq, "type": type}
         if state_delta is not None:
             detail["state_delta"] = orjson.Fragment(state_delta)
-        record = _new(AuditRecord, (at, actor, "session.event", "session", session_id, None, detail, seq, content, None))
-        write_audit(tx, (record,))
+        text = _dumps(detail).decode()
+        write_audit_row(tx, (at, actor, "session.event", "session", session_id, None, text, seq, content, None))
         if touch:
             tx.execute(self._q.session_touch, (at, session_id))
 
