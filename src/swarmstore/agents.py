@@ -18,7 +18,8 @@ from . import codec
 from .boundary import checked
 from .clock import _US, EPOCH, seconds_us
 from .context import Context
-from .engine.base import Cursor, Row
+from .engine.ops.agents import AgentFilter, AgentRow
+from .engine.ops.audit import AuditRecord
 from .errors import InvalidTransition, NotFound
 from .ids import new_id
 from .models import Agent
@@ -31,29 +32,30 @@ TRANSITIONS: dict[str, frozenset[str]] = {
     "stopped": frozenset({"stopped"}),
 }
 ALIVE_WITHIN_S = 30.0
+LIST_LIMIT = 10_000
 _KEEP: Any = object()
 
 
-_METADATA: dict[str, Any] = {"metadata": lambda r: orjson.loads(r[7])}  # (decoded on first read: models.Lazy)
+_METADATA: dict[str, Any] = {"metadata": lambda r: orjson.loads(r.metadata)}  # (decoded on first read: models.Lazy)
 _new = object.__new__
 
 
-def _agent(r: Row, now: int, within_us: int) -> Agent:
+def _agent(r: AgentRow, now: int, within_us: int) -> Agent:
     """An agent row, its metadata decoded on first read; ``alive`` as of ``now``."""
     a = _new(Agent)
     a._lazy = _METADATA
     a._row = r
-    a.id = r[0]
-    a.name = r[1]
-    a.agent_type = r[2]
-    a.model = r[3]
-    a.session_id = r[4]
-    a.status = r[5]
-    a.current_task = r[6]
-    a.registered_at = EPOCH + r[8] * _US
-    a.last_seen_at = EPOCH + r[9] * _US
-    a.stopped_at = None if r[10] is None else EPOCH + r[10] * _US
-    a.alive = r[5] != "stopped" and now - r[9] <= within_us
+    a.id = r.id
+    a.name = r.name
+    a.agent_type = r.agent_type
+    a.model = r.model
+    a.session_id = r.session_id
+    a.status = r.status
+    a.current_task = r.current_task
+    a.registered_at = EPOCH + r.registered_at * _US
+    a.last_seen_at = EPOCH + r.last_seen_at * _US
+    a.stopped_at = None if r.stopped_at is None else EPOCH + r.stopped_at * _US
+    a.alive = r.status != "stopped" and now - r.last_seen_at <= within_us
     return a
 
 
@@ -63,7 +65,6 @@ class Agents:
     def __init__(self, ctx: Context) -> None:
         self._ctx = ctx
         self._e = ctx.engine
-        self._q = ctx.engine.q
         self._now = ctx.now_us
 
     @checked
@@ -78,15 +79,16 @@ class Agents:
         """Record a new agent (status ``idle``); returns it with its new id."""
         meta = codec.dumps_dict(metadata, "metadata", self._ctx.max_value_bytes)
         aid = new_id()
+        ops = self._e.agents
 
-        def op(cur: Cursor) -> Agent:
+        def op(tx: Any) -> Agent:
             now = self._now()
-            if session_id is not None and not cur.execute(self._q.session_status_of, (session_id,)).fetchall():
+            if session_id is not None and not self._e.sessions.exists(tx, session_id):
                 raise NotFound(f"session_id: unknown session {session_id!r}")
-            cur.execute(self._q.agent_insert, (aid, name, agent_type, model, session_id, meta, now, now))
-            detail = orjson.dumps({"name": name, "agent_type": agent_type}).decode()
-            cur.execute(self._q.audit_insert, (now, name, "agent.register", "agent", aid, None, detail))
-            return self._get(cur, aid, now)
+            ops.insert(tx, aid, name, agent_type, model, session_id, meta, now)
+            detail = {"name": name, "agent_type": agent_type}
+            self._e.audit.append(tx, (AuditRecord(now, name, "agent.register", "agent", aid, None, detail),))
+            return self._get(tx, aid, now)
 
         return self._e.write(op)
 
@@ -95,17 +97,19 @@ class Agents:
         """Mark the agent alive now; optionally change its status and the task it runs (None: none)."""
         set_task = current_task is not _KEEP
         task = current_task if set_task else None
+        ops = self._e.agents
 
-        def op(cur: Cursor) -> Agent:
+        def op(tx: Any) -> Agent:
             now = self._now()
-            before = self._get(cur, agent_id, now)
+            before = self._get(tx, agent_id, now)
             if status is not None and status not in TRANSITIONS[before.status]:
                 raise InvalidTransition(f"agent {agent_id} is {before.status}; it cannot become {status}")
-            cur.execute(self._q.agent_heartbeat, (agent_id, now, status, set_task, task))
-            after = self._get(cur, agent_id, now)
+            ops.heartbeat(tx, agent_id, now, status, set_task, task)
+            after = self._get(tx, agent_id, now)
             if after.status != before.status or after.current_task != before.current_task:
-                detail = orjson.dumps({"status": after.status, "current_task": after.current_task}).decode()
-                cur.execute(self._q.audit_insert, (now, before.name, "agent.status", "agent", agent_id, None, detail))
+                detail = {"status": after.status, "current_task": after.current_task}
+                record = AuditRecord(now, before.name, "agent.status", "agent", agent_id, None, detail)
+                self._e.audit.append(tx, (record,))
             return after
 
         return self._e.write(op)
@@ -114,16 +118,16 @@ class Agents:
         """Mark the agent stopped (final)."""
         return self.heartbeat(agent_id, "stopped", None)
 
-    def _get(self, cur: Cursor, agent_id: str, now: int) -> Agent:
-        rows = cur.execute(self._q.agent_get, (agent_id,)).fetchall()
-        if not rows:
+    def _get(self, tx: Any | None, agent_id: str, now: int) -> Agent:
+        row = self._e.agents.get(tx, agent_id)
+        if row is None:
             raise NotFound(f"agent {agent_id!r} not found")
-        return _agent(rows[0], now, int(ALIVE_WITHIN_S * 1_000_000))
+        return _agent(row, now, int(ALIVE_WITHIN_S * 1_000_000))
 
     @checked
     def get(self, agent_id: Id) -> Agent:
         """The agent with this id, or NotFound."""
-        return self._e.read(lambda cur: self._get(cur, agent_id, self._now()))
+        return self._get(None, agent_id, self._now())
 
     @checked
     def list(
@@ -133,17 +137,5 @@ class Agents:
         in the last ``within`` seconds; the others are gone."""
         within_us = seconds_us(within, "within") or 0
         now = self._now()
-        ph = self._e.placeholder
-        sql = self._q.agent_select
-        params: builtins.list[Any] = []
-        where = []
-        if alive_only:
-            where.append(f"last_seen_at >= {ph} AND status <> 'stopped'")
-            params.append(now - within_us)
-        if agent_type is not None:
-            where.append(f"agent_type = {ph}")
-            params.append(agent_type)
-        if where:
-            sql += " WHERE " + " AND ".join(where)
-        sql += " ORDER BY last_seen_at DESC LIMIT 10000"
-        return [_agent(r, now, within_us) for r in self._e.query(sql, params)]
+        spec = AgentFilter(now - within_us if alive_only else None, agent_type)
+        return [_agent(r, now, within_us) for r in self._e.agents.list(spec, LIST_LIMIT)]

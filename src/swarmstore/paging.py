@@ -1,45 +1,53 @@
-"""Keyset pagination shared by the newest-first listings (sessions, audit, and later tasks)."""
+"""Keyset pagination of the newest-first listings (sessions, audit, tasks): the cursors.
+
+The engines' listing operations take the last key of the previous page (``before``) and a row
+count; this module turns a page's cursor into that key and the rows into a page."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
-from .engine.base import Engine, Row
 from .models import Page
 from .validation import decode_cursor, encode_cursor
 
 T = TypeVar("T")
+R = TypeVar("R", bound=tuple[Any, ...])
+
+
+def before(cursor: str | None, listing: str, key_type: type = str) -> Any:
+    """The key a page starts below: None for the first page, else the last key of the previous."""
+    if cursor is None:
+        return None
+    (last,) = decode_cursor(cursor, listing, (key_type,))
+    return last
+
+
+def page(rows: Sequence[R], limit: int, decode: Callable[[R], T], listing: str) -> Page[T]:
+    """A page of the first ``limit`` of ``rows`` (asked for ``limit + 1``: one more tells that
+    there is a next page, whose cursor is the last key, the row's first field, of this one)."""
+    items = [decode(r) for r in rows[:limit]]
+    return Page(items, encode_cursor(listing, rows[limit - 1][0]) if len(rows) > limit else None)
 
 
 def newest_first(
-    engine: Engine,
+    engine: Any,
     select: str,
     where: list[str],
     params: list[Any],
     cursor: str | None,
     limit: int,
-    decode: Callable[[Row], T],
+    decode: Callable[[Any], T],
     listing: str,
     key_type: type = str,
 ) -> Page[T]:
-    """Run ``select`` + ``where`` ordered by ``id DESC``, one page after ``cursor``.
-
-    ``where``/``params`` are the caller's filters (fixed column names, bound values); the
-    cursor is the last id of the previous page, so a page costs an index seek, not an offset.
-    """
+    """Transitional (issue 14), for tasks.py until its listing is an engine operation: runs
+    ``select`` + ``where`` ordered by ``id DESC``, one page after ``cursor``."""
     ph = engine.placeholder
     where, params = list(where), list(params)
-    if cursor is not None:
-        (last,) = decode_cursor(cursor, listing, (key_type,))
+    last = before(cursor, listing, key_type)
+    if last is not None:
         where.append(f"id < {ph}")
         params.append(last)
-    sql = select
-    if where:
-        sql += " WHERE " + " AND ".join(where)
-    sql += f" ORDER BY id DESC LIMIT {ph}"
-    params.append(limit + 1)
-    rows = engine.query(sql, params)
-    items = [decode(r) for r in rows[:limit]]
-    nxt = encode_cursor(listing, rows[limit - 1][0]) if len(rows) > limit else None
-    return Page(items, nxt)
+    sql = select + (" WHERE " + " AND ".join(where) if where else "") + f" ORDER BY id DESC LIMIT {ph}"
+    return page(engine.query(sql, [*params, limit + 1]), limit, decode, listing)

@@ -9,20 +9,22 @@ from __future__ import annotations
 
 import builtins
 from collections.abc import Mapping
+from datetime import datetime
 from typing import Any
 
 import orjson
 
-from . import audit, codec
+from . import codec
 from .boundary import checked
 from .clock import _US, EPOCH, to_dt
 from .context import Context
-from .engine.base import Cursor, Row
+from .engine.ops.audit import AuditRecord
+from .engine.ops.sessions import EventRow, SessionFilter, SessionRow
 from .errors import Conflict, InvalidInput, InvalidTransition, NotFound
 from .ids import new_id
 from .models import Event, Page, Session
 from .namespaces import check_key
-from .paging import newest_first
+from .paging import before, page
 from .params import ClaimLimit, Count, Id, Key, Limit, Name, Object, PageCursor, SessionStatus, SessionStatuses
 from .validation import as_list
 
@@ -38,49 +40,57 @@ SCOPES = ("user:", "app:", "temp:")
 _MISSING: Any = object()
 
 
-def _obj(text: str) -> dict[str, Any]:
-    return {} if text == "{}" else orjson.loads(text)
+def _obj(text: str | None) -> dict[str, Any]:
+    return {} if text is None or text == "{}" else orjson.loads(text)
 
 
-def _state(r: Row) -> dict[str, Any]:
-    state = _obj(r[5])
-    if r[6] != "{}":
-        state.update({"temp:" + k: v for k, v in orjson.loads(r[6]).items()})
+def _state(r: SessionRow) -> dict[str, Any]:
+    state = _obj(r.state)
+    if r.temp != "{}":
+        state.update({"temp:" + k: v for k, v in orjson.loads(r.temp).items()})
     return state
 
 
-# (fields read from a row on first use; see models.Lazy)
-_STATE: dict[str, Any] = {"state": _state}
-_STATE_META: dict[str, Any] = {**_STATE, "metadata": lambda r: orjson.loads(r[7])}
+def _at(us: int | None) -> datetime | None:
+    return None if us is None else EPOCH + us * _US
+
+
+# (fields read from a row on first use; see models.Lazy). The times too: a listing of 100
+# sessions spent ~1 µs a row making datetimes that few callers read.
+_STATE: dict[str, Any] = {
+    "state": _state,
+    "created_at": lambda r: EPOCH + r.created_at * _US,
+    "updated_at": lambda r: EPOCH + r.updated_at * _US,
+    "terminated_at": lambda r: _at(r.terminated_at),
+    "archived_at": lambda r: _at(r.archived_at),
+}
+_STATE_META: dict[str, Any] = {**_STATE, "metadata": lambda r: orjson.loads(r.metadata)}
 _new = object.__new__
 
 
-def _session(r: Row) -> Session:
-    """A session row (session_cols): its state, and metadata unless empty, decoded on first read."""
+def _session(r: SessionRow) -> Session:
+    """A session row: its state, times, and metadata unless empty, decoded on first read."""
     s = _new(Session)
-    s.id = r[0]
-    s.app = r[1]
-    s.user = r[2]
-    s.project = r[3]
-    s.status = r[4]
-    if r[7] == "{}":
+    s.id = r.id
+    s.app = r.app
+    s.user = r.user
+    s.project = r.project
+    s.status = r.status
+    if r.metadata == "{}":
         s.metadata = {}
         s._lazy = _STATE
     else:
         s._lazy = _STATE_META
     s._row = r
-    s.created_at = EPOCH + r[8] * _US
-    s.updated_at = EPOCH + r[9] * _US
-    s.terminated_at = None if r[10] is None else EPOCH + r[10] * _US
-    s.archived_at = None if r[11] is None else EPOCH + r[11] * _US
-    s.event_count = r[12]
+    s.event_count = r.event_count
     return s
 
 
-def _event(r: Row) -> Event:
-    # (an event is its audit row: entity_id, version = seq, detail, actor, snapshot = content, at)
-    detail = orjson.loads(r[2])
-    return Event(r[0], r[1], detail["type"], r[3], orjson.loads(r[4]), to_dt(r[5]), detail.get("state_delta"))
+def _event(r: EventRow) -> Event:
+    detail = orjson.loads(r.detail)
+    return Event(
+        r.session_id, r.seq, detail["type"], r.actor, orjson.loads(r.content), to_dt(r.at), detail.get("state_delta")
+    )
 
 
 def split_key(key: object, field: str = "key") -> tuple[str, str]:
@@ -101,7 +111,6 @@ class Sessions:
     def __init__(self, ctx: Context) -> None:
         self._ctx = ctx
         self._e = ctx.engine
-        self._q = ctx.engine.q
         self._now = ctx.now_us
 
     # -- sessions ------------------------------------------------------------------------------
@@ -124,26 +133,29 @@ class Sessions:
         delta = self._delta(state, "state")
         actor = actor or self._ctx.actor or user
         now = self._now()
+        ops = self._e.sessions
+        record = AuditRecord(now, actor, "session.create", "session", sid, None, {"app": app, "user": user})
 
-        def op(cur: Cursor) -> Session:
-            if not cur.execute(
-                self._q.session_insert, (sid, app, user, project, "{}", "{}", meta, now, now)
-            ).fetchall():
+        def op(tx: Any) -> Session:
+            if not ops.insert(tx, sid, app, user, project, meta, now):
                 raise Conflict(f"a session with id {sid!r} already exists")
             if delta:
-                self._apply(cur, sid, app, user, "{}", "{}", delta, now)
-            audit.record(cur, self._e, now, actor, "session.create", "session", sid, None, {"app": app, "user": user})
-            return _session(cur.execute(self._q.session_get, (sid,)).fetchall()[0])
+                self._apply(tx, sid, app, user, "{}", "{}", delta, now)
+            self._e.audit.append(tx, (record,))
+            return _session(self._must(ops.get(tx, sid), sid))
 
         return self._e.write(op)
+
+    @staticmethod
+    def _must(row: SessionRow | None, sid: str) -> SessionRow:
+        if row is None:
+            raise NotFound(f"session {sid!r} not found")
+        return row
 
     @checked
     def get(self, id: Id) -> Session:
         """The session with this id, or NotFound."""
-        rows = self._e.query(self._q.session_get, (id,))
-        if not rows:
-            raise NotFound(f"session {id!r} not found")
-        return _session(rows[0])
+        return _session(self._must(self._e.sessions.get(None, id), id))
 
     @checked
     def list(
@@ -157,37 +169,28 @@ class Sessions:
         cursor: PageCursor | None = None,
     ) -> Page[Session]:
         """Sessions matching every given filter, newest first; ``status`` may name several."""
-        ph = self._e.placeholder
-        where: list[str] = []
-        params: list[Any] = []
-        for column, value in (("app", app), ("user", user), ("project", project)):
-            if value is not None:
-                where.append(f"{column} = {ph}")
-                params.append(value)
-        if status is not None:
-            statuses = as_list(status)
-            where.append(f"status IN ({', '.join([ph] * len(statuses))})")
-            params += statuses
-        return newest_first(self._e, self._q.session_select, where, params, cursor, limit, _session, "sessions")
+        spec = SessionFilter(app, user, project, None if status is None else as_list(status))
+        rows = self._e.sessions.list(spec, before(cursor, "sessions"), limit + 1)
+        return page(rows, limit, _session, "sessions")
 
     @checked
     def set_status(self, id: Id, status: SessionStatus, *, actor: Name | None = None) -> Session:
         """Move a session along ``created -> active <-> paused -> terminated -> archived``."""
         actor = actor or self._ctx.actor
         now = self._now()
+        ops = self._e.sessions
 
-        def op(cur: Cursor) -> Session:
-            rows = cur.execute(self._q.session_status_of, (id,)).fetchall()
-            if not rows:
+        def op(tx: Any) -> Session:
+            old = ops.status(tx, id)
+            if old is None:
                 raise NotFound(f"session {id!r} not found")
-            old = rows[0][0]
-            if old == status:
-                return _session(cur.execute(self._q.session_get, (id,)).fetchall()[0])
-            if status not in TRANSITIONS[old]:
-                raise InvalidTransition(f"session {id!r} cannot go from {old} to {status}")
-            cur.execute(self._q.session_set_status, (status, now, id, old))
-            audit.record(cur, self._e, now, actor, "session.status", "session", id, None, {"from": old, "to": status})
-            return _session(cur.execute(self._q.session_get, (id,)).fetchall()[0])
+            if old != status:
+                if status not in TRANSITIONS[old]:
+                    raise InvalidTransition(f"session {id!r} cannot go from {old} to {status}")
+                ops.set_status(tx, id, old, status, now)
+                detail = {"from": old, "to": status}
+                self._e.audit.append(tx, (AuditRecord(now, actor, "session.status", "session", id, None, detail),))
+            return _session(self._must(ops.get(tx, id), id))
 
         return self._e.write(op)
 
@@ -218,28 +221,24 @@ class Sessions:
         body = codec.dumps(content, "content", limit)
         delta = self._delta(state_delta, "state_delta")
         delta_text = codec.dumps(dict(state_delta), "state_delta", limit) if state_delta else None
-        # the event's audit detail, less its seq (known inside the transaction)
-        tail = orjson.dumps(type).decode() + ("}" if delta_text is None else ',"state_delta":' + delta_text + "}")
         now = self._now()
+        ops = self._e.sessions
 
-        def op(cur: Cursor) -> Event:
-            rows = cur.execute(self._q.session_for_append, (session_id,)).fetchall()
-            if not rows:
+        def op(tx: Any) -> Event:
+            target = ops.for_append(tx, session_id)
+            if target is None:
                 raise NotFound(f"session {session_id!r} not found")
-            status, temp_set, last = rows[0]
+            status = target.status
             if status not in OPEN:
                 raise InvalidTransition(f"session {session_id!r} is {status}: no more events can be appended")
-            # The next seq comes from the session's events in the audit_events index, so the
-            # session row is rewritten only when the append changes it (first event, temp keys to
-            # drop, a state delta). The event is its own audit row.
-            seq = last + 1
-            detail = f'{{"seq":{seq},"type":{tail}'
-            cur.execute(self._q.event_insert, (now, actor, session_id, detail, seq, body))
-            if status == "created" or temp_set:
-                cur.execute(self._q.session_touch, (now, session_id))
+            # The event is its own audit row; the session row is rewritten only when the append
+            # changes it (first event, temp keys to drop, a state delta).
+            seq = target.last_seq + 1
+            touch = status == "created" or target.temp_set
+            ops.append_event(tx, session_id, seq, now, actor, type, body, delta_text, touch)
             if delta:
-                app, user, state = cur.execute(self._q.session_state_of, (session_id,)).fetchall()[0]
-                self._apply(cur, session_id, app, user, state, "{}", delta, now)
+                view = self._must_view(ops.state_view(tx, session_id), session_id)
+                self._apply(tx, session_id, view.app, view.user, view.state, "{}", delta, now)
             flat = None if delta_text is None else orjson.loads(delta_text)
             return Event(session_id, seq, type, actor, orjson.loads(body), to_dt(now), flat)
 
@@ -248,23 +247,27 @@ class Sessions:
     @checked
     def events(self, session_id: Id, after: Count = 0, limit: Limit = 100) -> Page[Event]:
         """Events with ``seq > after`` in order; ``next_cursor`` is the seq to pass as ``after``."""
-        rows = self._e.query(self._q.events_page, (session_id, after, limit + 1))
-        if not rows and after == 0 and not self._e.query(self._q.session_status_of, (session_id,)):
+        ops = self._e.sessions
+        rows = ops.events(session_id, after, limit + 1)
+        if not rows and after == 0 and ops.status(None, session_id) is None:
             raise NotFound(f"session {session_id!r} not found")
         items = [_event(r) for r in rows[:limit]]
         return Page(items, str(items[-1].seq) if len(rows) > limit else None)
 
     # -- state ---------------------------------------------------------------------------------
 
+    @staticmethod
+    def _must_view(view: Any, sid: str) -> Any:
+        if view is None:
+            raise NotFound(f"session {sid!r} not found")
+        return view
+
     @checked
     def state(self, session_id: Id) -> dict[str, Any]:
         """The merged view: session keys, then ``temp:``, ``user:`` and ``app:`` keys with their prefixes."""
-        rows = self._e.query(self._q.session_state_all, (session_id,))
-        if not rows:
-            raise NotFound(f"session {session_id!r} not found")
-        _app, _user, state, temp, user_state, app_state, _status = rows[0]
-        merged = _obj(state)
-        for prefix, text in (("temp:", temp), ("user:", user_state), ("app:", app_state)):
+        v = self._must_view(self._e.sessions.state_view(None, session_id), session_id)
+        merged = _obj(v.state)
+        for prefix, text in (("temp:", v.temp), ("user:", v.user_state), ("app:", v.app_state)):
             if text and text != "{}":
                 merged.update({prefix + k: v for k, v in orjson.loads(text).items()})
         return merged
@@ -305,17 +308,15 @@ class Sessions:
     ) -> None:
         actor = actor or self._ctx.actor
         now = self._now()
+        keys = sorted(s + k for s, d in (delta | removals).items() for k in d)
+        record = AuditRecord(now, actor, "session.state", "session", session_id, None, {"keys": keys})
 
-        def op(cur: Cursor) -> None:
-            rows = cur.execute(self._q.session_state_all, (session_id,)).fetchall()
-            if not rows:
-                raise NotFound(f"session {session_id!r} not found")
-            app, user, state, temp, _u, _a, status = rows[0]
-            if status not in OPEN:
-                raise InvalidTransition(f"session {session_id!r} is {status}: its state can no longer change")
-            self._apply(cur, session_id, app, user, state, temp, delta, now, removals)
-            keys = sorted(s + k for s, d in (delta | removals).items() for k in d)
-            audit.record(cur, self._e, now, actor, "session.state", "session", session_id, None, {"keys": keys})
+        def op(tx: Any) -> None:
+            v = self._must_view(self._e.sessions.state_view(tx, session_id), session_id)
+            if v.status not in OPEN:
+                raise InvalidTransition(f"session {session_id!r} is {v.status}: its state can no longer change")
+            self._apply(tx, session_id, v.app, v.user, v.state, v.temp, delta, now, removals)
+            self._e.audit.append(tx, (record,))
 
         return self._e.write(op)
 
@@ -334,7 +335,7 @@ class Sessions:
 
     def _apply(
         self,
-        cur: Cursor,
+        tx: Any,
         sid: str,
         app: str,
         user: str,
@@ -346,6 +347,7 @@ class Sessions:
     ) -> None:
         removals = removals or {}
         limit = self._ctx.max_value_bytes
+        ops = self._e.sessions
         scopes = set(delta) | set(removals)
         if "" in scopes or "temp:" in scopes:
             s, t = _obj(state), _obj(temp)
@@ -355,24 +357,15 @@ class Sessions:
                 s.pop(k, None)
             for k in removals.get("temp:", []):
                 t.pop(k, None)
-            cur.execute(
-                self._q.session_save_state,
-                (codec.dumps(s, "state", limit), codec.dumps(t, "state", limit), now, sid),
-            )
-        if "user:" in scopes:
-            rows = cur.execute(self._q.user_state_get, (app, user)).fetchall()
-            u = _obj(rows[0][0]) if rows else {}
-            u.update(delta.get("user:", {}))
-            for k in removals.get("user:", []):
-                u.pop(k, None)
-            cur.execute(self._q.user_state_save, (app, user, codec.dumps(u, "state", limit), now))
-        if "app:" in scopes:
-            rows = cur.execute(self._q.app_state_get, (app,)).fetchall()
-            a = _obj(rows[0][0]) if rows else {}
-            a.update(delta.get("app:", {}))
-            for k in removals.get("app:", []):
-                a.pop(k, None)
-            cur.execute(self._q.app_state_save, (app, codec.dumps(a, "state", limit), now))
+            ops.save_state(tx, sid, codec.dumps(s, "state", limit), codec.dumps(t, "state", limit), now)
+        for scope in ("user:", "app:"):
+            if scope in scopes:
+                # merged by the engine, atomically (other sessions share these keys); too big: the
+                # InvalidInput rolls the write back
+                text = ops.merge_scope(tx, scope, app, user, delta.get(scope, {}), removals.get(scope, []), now)
+                size = len(orjson.dumps(orjson.loads(text)))  # (as codec counts it, whatever the engine's spacing)
+                if size > limit:
+                    raise InvalidInput("state", f"{size} bytes exceeds the limit of {limit} bytes")
 
     # -- short ids -----------------------------------------------------------------------------
 
@@ -380,4 +373,4 @@ class Sessions:
     def _match_ids(self, fragment: Name, limit: ClaimLimit = 2) -> builtins.list[str]:
         """Ids that contain ``fragment``, at most ``limit`` (the CLI's short ids); a scan of the ids.
         Private until the async facade mirrors it."""
-        return [r[0] for r in self._e.query(self._q.session_ids_matching, (fragment, limit))]
+        return self._e.sessions.ids_matching(fragment, limit)

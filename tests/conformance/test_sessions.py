@@ -1,7 +1,10 @@
 from __future__ import annotations
 
+import threading
+
 import pytest
 
+import swarmstore
 from swarmstore import Store
 from swarmstore.errors import Conflict, InvalidInput, InvalidTransition, NotFound
 
@@ -164,3 +167,69 @@ def test_a_sessions_audit_pages_through_its_events(store: Store) -> None:
     assert [e.actor for e in store.audit.list(entity="session", entity_id=sid, action="session.event", actor="a3")] == [
         "a3"
     ]
+
+
+def test_concurrent_appends_number_events_without_gaps(store_url: str) -> None:
+    """Writers on their own connections append to one session at once: every event gets the next
+    number, none is lost or duplicated."""
+    with swarmstore.open(store_url) as st:
+        sid = st.sessions.create("app", "u").id
+        errors: list[BaseException] = []
+
+        def append(worker: int) -> None:
+            try:
+                for i in range(20):
+                    st.sessions.append_event(sid, "m", f"w{worker}", i)
+            except BaseException as exc:  # (reported below)
+                errors.append(exc)
+
+        threads = [threading.Thread(target=append, args=(w,)) for w in range(4)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert errors == []
+        seqs = [e.seq for e in st.sessions.events(sid, limit=1000)]
+        assert seqs == list(range(1, 81))
+        assert st.sessions.get(sid).event_count == 80
+
+
+def test_concurrent_changes_of_shared_state_lose_no_key(store_url: str) -> None:
+    """Sessions of one user and app set different user: and app: keys at once, and different keys
+    of one session: every key stays."""
+    with swarmstore.open(store_url) as st:
+        sids = [st.sessions.create("app", "alice").id for _ in range(4)]
+        errors: list[BaseException] = []
+
+        def change(n: int) -> None:
+            try:
+                for i in range(10):
+                    st.sessions.update_state(sids[n], {f"user:k{n}_{i}": i, f"app:k{n}_{i}": i, f"own{i}": n})
+                    st.sessions.set_state(sids[0], f"shared{n}_{i}", i)
+            except BaseException as exc:  # (reported below)
+                errors.append(exc)
+
+        threads = [threading.Thread(target=change, args=(n,)) for n in range(4)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert errors == []
+        state = st.sessions.state(sids[0])
+        assert {k for k in state if k.startswith("user:")} == {f"user:k{n}_{i}" for n in range(4) for i in range(10)}
+        assert {k for k in state if k.startswith("app:")} == {f"app:k{n}_{i}" for n in range(4) for i in range(10)}
+        mine = {f"own{i}": 0 for i in range(10)} | {f"shared{n}_{i}": i for n in range(4) for i in range(10)}
+        assert {k: v for k, v in state.items() if ":" not in k} == mine, "one session's own keys, changed at once"
+
+
+def test_shared_state_too_big_is_refused_and_changes_nothing(store_url: str) -> None:
+    with swarmstore.open(store_url, max_value_bytes=200) as st:
+        a = st.sessions.create("app", "alice").id
+        b = st.sessions.create("app", "alice").id
+        st.sessions.set_state(a, "user:x", "x" * 100)
+        with pytest.raises(InvalidInput):
+            st.sessions.update_state(b, {"user:y": "y" * 100, "mine": 1})
+        assert st.sessions.state(b) == {"user:x": "x" * 100}, "the whole change rolled back"
+        st.sessions.delete_state(b, "user:x")
+        st.sessions.set_state(b, "user:y", "y" * 100)
+        assert st.sessions.state(a) == {"user:y": "y" * 100}

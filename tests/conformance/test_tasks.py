@@ -328,29 +328,6 @@ def test_prune_never_removes_a_prerequisite_of_open_work(store: Store, clock: Ma
     assert store.tasks.get(b.id).status == "completed"
 
 
-def test_agents_register_heartbeat_and_liveness(store: Store, clock: ManualClock) -> None:
-    a = store.agents.register("coder-1", "coder", model="some-model", metadata={"gpu": False})
-    assert (a.status, a.alive, a.model, a.metadata) == ("idle", True, "some-model", {"gpu": False})
-    busy = store.agents.heartbeat(a.id, "busy", "task-1")
-    assert (busy.status, busy.current_task) == ("busy", "task-1")
-    assert [x.id for x in store.agents.list()] == [a.id]
-    clock.advance(0.01)
-    assert [x.id for x in store.agents.list(within=0.01)] == [a.id], "heard from exactly 10 ms ago"
-    clock.advance(0.001)
-    assert store.agents.list(within=0.01) == [], "an agent that stopped heartbeating is gone"
-    assert store.agents.list(alive_only=False, within=0.01)[0].alive is False
-    stopped = store.agents.stop(a.id)
-    assert stopped.status == "stopped" and stopped.stopped_at is not None
-    with pytest.raises(InvalidTransition):
-        store.agents.heartbeat(a.id, "busy")
-    with pytest.raises(NotFound):
-        store.agents.heartbeat("nope")
-    with pytest.raises(InvalidInput):
-        store.agents.register("", "coder")
-    actions = [e.action for e in store.audit.list(entity="agent")]
-    assert actions == ["agent.status", "agent.status", "agent.register"]
-
-
 def test_has_open_work_follows_the_queue_to_the_end(store: Store) -> None:
     assert not store.tasks.has_open_work("q")
     first = store.tasks.submit("first", queue="q")

@@ -81,3 +81,11 @@ WHERE entity_id = ? AND action = 'session.event' AND version > ? ORDER BY versio
 
 -- name: session_ids_matching
 SELECT id FROM sessions WHERE instr(id, ?1) > 0 ORDER BY id LIMIT ?2
+
+-- name: session_state_view
+-- (StateView's order; a write's read of it needs no lock: the writer holds SQLite's)
+SELECT s.app, s.user, s.status, s.state, s.temp, u.state, a.state
+FROM sessions s
+LEFT JOIN user_state u ON u.app = s.app AND u.user = s.user
+LEFT JOIN app_state a ON a.app = s.app
+WHERE s.id = ?
