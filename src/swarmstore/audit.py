@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import Any
 
 import orjson
@@ -10,34 +9,10 @@ import orjson
 from .boundary import checked
 from .clock import _US, EPOCH, from_dt
 from .engine.base import Engine
-from .engine.ops.audit import AuditFilter, AuditRecord, AuditRow
+from .engine.ops.audit import AuditFilter, AuditRow
 from .models import AuditEntry, Page
 from .paging import before, page
 from .params import EntityId, Limit, Name, PageCursor, Prefix, When
-
-
-def record(
-    cur: Any,
-    engine: Engine,
-    at: int,
-    actor: str | None,
-    action: str,
-    entity: str,
-    entity_id: str,
-    namespace: str | None = None,
-    detail: dict[str, Any] | None = None,
-) -> None:
-    """Transitional (issue 14): one audit row through ``engine.audit.append``. Use that."""
-    engine.audit.append(cur, (AuditRecord(at, actor, action, entity, entity_id, namespace, detail),))
-
-
-def record_many(cur: Any, engine: Engine, rows: Sequence[Sequence[Any]]) -> None:
-    """Transitional (issue 14): rows of (at, actor, action, entity, entity_id, namespace, detail_json)
-    through ``engine.audit.append``. Use that."""
-    if rows:
-        records = [AuditRecord(r[0], r[1], r[2], r[3], r[4], r[5], orjson.loads(r[6])) for r in rows]
-        engine.audit.append(cur, records)
-
 
 _DETAIL: dict[str, Any] = {"detail": lambda r: orjson.loads(r.detail)}  # (decoded on first read: models.Lazy)
 _new = object.__new__
