@@ -205,7 +205,6 @@ def plan(conn: apsw.Connection, sql: str, params: tuple[object, ...]) -> str:
 HOT = {
     "session_get": (Q.session_get, ("id",)),
     "session_for_append": (Q.session_for_append, ("id",)),
-    "session_state_of": (Q.session_state_of, ("id",)),
     "memory_batch_existing": (Q.memory_batch_existing, ("ns", '["k"]')),
     "memory_batch_existing_pairs": (Q.memory_batch_existing_pairs, ('[["ns", "k"]]',)),
     "session_touch": (Q.session_touch, (1, "id")),
@@ -217,7 +216,7 @@ HOT = {
     "memory_list": (Q.memory_list, ("p", "", 1, 1, None, "p:", "", "p;", 101)),
     "memory_next_namespace": (Q.memory_next_namespace, ("a", "b", 1)),
     "memory_delete": (Q.memory_delete, ("ns", "k", 1)),
-    "session_state_all": (Q.session_state_all, ("id",)),
+    "session_state_view": (Q.session_state_view, ("id",)),
     "task_candidates": (Q.task_candidates, ("default", 1, 5)),
     "task_candidates_typed": (Q.task_candidates_typed, ("default", 1, '["coder"]', 5)),
     "task_claim": (Q.task_claim, ("a", "tok", 1, 1, "w", 1)),

@@ -25,10 +25,6 @@ SELECT status, temp <> '{}',
        coalesce((SELECT max(version) FROM audit WHERE entity_id = ?1 AND action = 'session.event'), 0)
 FROM sessions WHERE id = ?1
 
--- name: session_state_of
--- (an append with a state delta: the state it changes)
-SELECT app, user, state FROM sessions WHERE id = ?
-
 -- name: session_touch
 UPDATE sessions
 SET temp = '{}', updated_at = ?1, status = CASE status WHEN 'created' THEN 'active' ELSE status END
@@ -48,13 +44,6 @@ WHERE id = ?3 AND status = ?4
 -- name: session_save_state
 UPDATE sessions SET state = ?, temp = ?, updated_at = ? WHERE id = ?
 
--- name: session_state_all
-SELECT s.app, s.user, s.state, s.temp, u.state, a.state, s.status
-FROM sessions s
-LEFT JOIN user_state u ON u.app = s.app AND u.user = s.user
-LEFT JOIN app_state a ON a.app = s.app
-WHERE s.id = ?
-
 -- name: user_state_get
 SELECT state FROM user_state WHERE app = ? AND user = ?
 
@@ -71,7 +60,8 @@ ON CONFLICT (app) DO UPDATE SET state = ?2, updated_at = ?3
 
 -- name: event_insert
 -- An event is its audit row (schema 6): version = seq, snapshot = content, detail = {"seq",
--- "type"[, "state_delta"]}; the unique audit_events index refuses a duplicate seq.
+-- "type"[, "state_delta"]}; the unique audit_events index refuses a duplicate seq. (The engine
+-- writes them through audit.py's write_audit_row; this is the benchmark's raw-SQL baseline.)
 INSERT INTO audit (at, actor, action, entity, entity_id, namespace, detail, version, snapshot)
 VALUES (?, ?, 'session.event', 'session', ?, NULL, ?, ?, ?)
 
