@@ -1,0 +1,244 @@
+"""The PostgreSQL end of a copy: the database read and written through psycopg, table by table."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import suppress
+from typing import Any
+
+import psycopg
+from psycopg import sql
+
+from .. import errors
+from .base import BATCH, Reader, Rows
+from .schema import ENGINE_TABLES, Plan, TableInfo
+
+_TEXT = frozenset({"text", "character varying", "character"})
+
+
+def _connect(url: str) -> psycopg.Connection[tuple[Any, ...]]:
+    try:
+        return psycopg.connect(url, autocommit=False)
+    except psycopg.Error as exc:
+        raise errors.StorageError(f"cannot connect to {_safe(url)}: {exc}".strip()) from None
+
+
+def _safe(url: str) -> str:
+    """The URL without its password, for messages."""
+    head, sep, tail = url.partition("@")
+    if not sep or ":" not in head.split("//", 1)[-1]:
+        return url
+    scheme, _, userinfo = head.partition("//")
+    return f"{scheme}//{userinfo.split(':', 1)[0]}:***@{tail}"
+
+
+def _catalog(conn: psycopg.Connection[tuple[Any, ...]]) -> tuple[dict[str, TableInfo], dict[tuple[str, str], str]]:
+    """The tables of the connection's schema, and every column's type."""
+    rows = conn.execute(
+        "SELECT c.table_name, c.column_name, c.data_type FROM information_schema.columns c"
+        " JOIN information_schema.tables t ON t.table_schema = c.table_schema AND t.table_name = c.table_name"
+        " WHERE c.table_schema = current_schema() AND t.table_type = 'BASE TABLE' AND c.is_generated = 'NEVER'"
+        " ORDER BY c.table_name, c.ordinal_position"
+    ).fetchall()
+    pks = conn.execute(
+        "SELECT i.indrelid::regclass::text, a.attname FROM pg_index i"
+        " JOIN pg_class r ON r.oid = i.indrelid"
+        " JOIN LATERAL unnest(i.indkey) WITH ORDINALITY k(attnum, n) ON true"
+        " JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.attnum"
+        " WHERE i.indisprimary AND r.relnamespace = current_schema()::regnamespace ORDER BY 1, k.n"
+    ).fetchall()
+    columns: dict[str, list[str]] = {}
+    types: dict[tuple[str, str], str] = {}
+    for table, column, dtype in rows:
+        columns.setdefault(table, []).append(column)
+        types[table, column] = dtype
+    keys: dict[str, list[str]] = {}
+    for table, column in pks:
+        keys.setdefault(table.strip('"'), []).append(column)
+    out = {
+        t: TableInfo(t, tuple(cols), tuple(keys.get(t, ())), frozenset(c for c in cols if types[t, c] == "jsonb"))
+        for t, cols in columns.items()
+    }
+    return out, types
+
+
+def _compact(text: str) -> str:
+    # jsonb's text has spaces after ':' and ','; SQLite stores hold JSON compact. The standard
+    # library keeps big integers exact (orjson would read them as floats).
+    return json.dumps(json.loads(text), ensure_ascii=False, separators=(",", ":"))
+
+
+class PgReader:
+    """A PostgreSQL store read in one snapshot (a read-only repeatable-read transaction)."""
+
+    def __init__(self, url: str) -> None:
+        self.label = _safe(url)
+        self._conn = _connect(url)
+        try:
+            self._conn.isolation_level = psycopg.IsolationLevel.REPEATABLE_READ
+            self._conn.read_only = True
+            self._tables, self._types = _catalog(self._conn)  # (the first statement fixes the snapshot)
+        except psycopg.Error as exc:
+            self._conn.close()
+            raise errors.StorageError(f"cannot read {self.label}: {exc}") from None
+        if not any(t in self._tables for t in ENGINE_TABLES):
+            self._conn.close()
+            raise errors.StorageError(f"{self.label} is not a swarmstore store (no schema version table)")
+
+    def tables(self) -> Mapping[str, TableInfo]:
+        return self._tables
+
+    def count(self, table: str) -> int:
+        row = self._conn.execute(sql.SQL("SELECT count(*) FROM {}").format(sql.Identifier(table))).fetchone()
+        return int(row[0]) if row else 0
+
+    def batches(self, plan: Plan, size: int = BATCH) -> Iterator[Rows]:
+        cols = sql.SQL(", ").join(
+            sql.SQL("{}::text").format(sql.Identifier(c)) if c in plan.json else sql.Identifier(c) for c in plan.columns
+        )
+        # Text keys in byte order (collation "C"), as SQLite compares them: both ends stream the
+        # rows in one order, which the checksums need.
+        order = sql.SQL(", ").join(
+            sql.SQL('{} COLLATE "C"').format(sql.Identifier(c))
+            if self._types[plan.name, c] in _TEXT
+            else sql.Identifier(c)
+            for c in plan.pk
+        )
+        query = sql.SQL("SELECT {} FROM {} ORDER BY {}").format(cols, sql.Identifier(plan.name), order)
+        json_at = [i for i, c in enumerate(plan.columns) if c in plan.json]
+        try:
+            with self._conn.cursor(name="swarmstore_copy") as cur:
+                cur.itersize = size
+                cur.execute(query)
+                while rows := cur.fetchmany(size):
+                    if json_at:
+                        rows = [_compacted(r, json_at) for r in rows]
+                    yield rows
+        except psycopg.Error as exc:
+            raise errors.StorageError(f"reading table {plan.name} of {self.label}: {exc}") from None
+
+    def close(self) -> None:
+        with suppress(psycopg.Error):
+            self._conn.rollback()
+        self._conn.close()
+
+
+def _compacted(row: tuple[Any, ...], json_at: Sequence[int]) -> tuple[Any, ...]:
+    out = list(row)
+    for i in json_at:
+        if out[i] is not None:
+            out[i] = _compact(out[i])
+    return tuple(out)
+
+
+class PgWriter:
+    """An empty PostgreSQL store being filled, in one transaction (rows sent with COPY).
+
+    The schema is made by ``swarmstore.open`` (the engine's migrations); a database already
+    holding swarmstore rows is refused before that, so a refused destination is left as it was."""
+
+    def __init__(self, url: str) -> None:
+        self.label = _safe(url)
+        self.url = url
+        self._refuse_if_used()
+        import swarmstore
+
+        swarmstore.open(url).close()  # (creates and migrates the schema)
+        self._conn = _connect(url)
+        try:
+            self._tables, _ = _catalog(self._conn)
+            self._conn.rollback()
+        except psycopg.Error as exc:
+            self._conn.close()
+            raise errors.StorageError(f"cannot read {self.label}: {exc}") from None
+
+    def _refuse_if_used(self) -> None:
+        conn = _connect(self.url)
+        try:
+            tables, _ = _catalog(conn)
+            if tables and not any(t in tables for t in ENGINE_TABLES):
+                raise errors.StorageError(
+                    f"{self.label} holds tables of something else ({', '.join(sorted(tables)[:5])}): "
+                    "copy into an empty database or schema; nothing was copied"
+                )
+            _refuse_rows(conn, self.label, [t for t in tables if t not in ENGINE_TABLES])
+        except psycopg.Error as exc:
+            raise errors.StorageError(f"cannot read {self.label}: {exc}") from None
+        finally:
+            conn.close()
+
+    def tables(self) -> Mapping[str, TableInfo]:
+        return self._tables
+
+    def begin(self, plans: Sequence[Plan]) -> None:
+        try:
+            # Other writers wait until the copy commits (readers do not): no row can slip in
+            # between the check below and the copy.
+            self._conn.execute(
+                sql.SQL("LOCK TABLE {} IN EXCLUSIVE MODE").format(
+                    sql.SQL(", ").join(sql.Identifier(p.name) for p in plans)
+                )
+            )
+            _refuse_rows(self._conn, self.label, [p.name for p in plans])
+        except psycopg.Error as exc:
+            self.rollback()
+            raise errors.StorageError(f"cannot lock the tables of {self.label}: {exc}") from None
+        except BaseException:
+            self.rollback()
+            raise
+
+    def insert(self, plan: Plan, rows: Rows) -> None:
+        query = sql.SQL("COPY {} ({}) FROM STDIN").format(
+            sql.Identifier(plan.name), sql.SQL(", ").join(sql.Identifier(c) for c in plan.columns)
+        )
+        try:
+            with self._conn.cursor() as cur, cur.copy(query) as copy:
+                for row in rows:
+                    copy.write_row(row)
+        except psycopg.errors.UniqueViolation as exc:
+            raise errors.Conflict(f"copying table {plan.name}: {exc}") from None
+        except psycopg.Error as exc:
+            raise errors.StorageError(f"copying table {plan.name}: {exc}") from None
+
+    def commit(self) -> None:
+        try:
+            # Ids that come from sequences (the audit log's): the next one follows the copied ids.
+            for table in self._tables:
+                for column in self._tables[table].columns:
+                    seq = self._conn.execute(
+                        "SELECT pg_get_serial_sequence(%s, %s)", (sql.Identifier(table).as_string(self._conn), column)
+                    ).fetchone()
+                    if seq and seq[0]:
+                        self._conn.execute(
+                            sql.SQL("SELECT setval(%s, coalesce(max({c}), 0) + 1, false) FROM {t}").format(
+                                c=sql.Identifier(column), t=sql.Identifier(table)
+                            ),
+                            (seq[0],),
+                        )
+            self._conn.commit()
+        except psycopg.Error as exc:
+            raise errors.StorageError(f"committing the copy into {self.label}: {exc}") from None
+
+    def rollback(self) -> None:
+        with suppress(psycopg.Error):
+            self._conn.rollback()
+
+    def reader(self) -> Reader:
+        return PgReader(self.url)
+
+    def close(self) -> None:
+        self._conn.close()
+
+
+def _refuse_rows(conn: psycopg.Connection[tuple[Any, ...]], label: str, tables: Sequence[str]) -> None:
+    used = [
+        t
+        for t in tables
+        if conn.execute(sql.SQL("SELECT 1 FROM {} LIMIT 1").format(sql.Identifier(t))).fetchone() is not None
+    ]
+    if used:
+        raise errors.Conflict(
+            f"the destination {label} is not empty (rows in {', '.join(sorted(used))}): "
+            "a copy goes into an empty database or schema; nothing was changed"
+        )
