@@ -2,27 +2,26 @@
 
 from __future__ import annotations
 
+import os
+
 from .. import errors
+from ..engine import is_postgres_url, sqlite_path
 from .base import Reader, Writer
 
 
-def _is_postgres(url: str) -> bool:
-    return url.startswith(("postgresql://", "postgres://"))
-
-
 def _sqlite_path(url: str) -> str:
-    if url.startswith("sqlite:///"):
-        return url[len("sqlite:///") :]
-    if "://" in url:
-        raise errors.InvalidInput("url", f"unknown kind of store URL: {url.split('://')[0]}:// (sqlite:/// or postgresql://)")
-    if not url or url == ":memory:":
+    path = sqlite_path(url)
+    if path is None:
+        scheme = url.split("://", 1)[0]
+        raise errors.InvalidInput("url", f"unknown engine {scheme!r}: use a path, sqlite:///path or postgresql://…")
+    if not path or path == ":memory:":
         raise errors.InvalidInput("url", "a copy needs a database file or server, not an in-memory database")
-    return url
+    return path
 
 
 def open_reader(url: str) -> Reader:
     """The source store, read-only."""
-    if _is_postgres(url):
+    if is_postgres_url(url):
         from .postgres import PgReader
 
         return PgReader(url)
@@ -33,7 +32,7 @@ def open_reader(url: str) -> Reader:
 
 def open_writer(url: str) -> Writer:
     """The destination store, created and migrated if new; refused if it holds any row."""
-    if _is_postgres(url):
+    if is_postgres_url(url):
         from .postgres import PgWriter
 
         return PgWriter(url)
@@ -44,8 +43,6 @@ def open_writer(url: str) -> Writer:
 
 def same_store(a: str, b: str) -> bool:
     """Both URLs name one store (a copy onto itself is refused)."""
-    if _is_postgres(a) or _is_postgres(b):
+    if is_postgres_url(a) or is_postgres_url(b):
         return a == b
-    import os
-
     return os.path.realpath(_sqlite_path(a)) == os.path.realpath(_sqlite_path(b))

@@ -11,6 +11,8 @@ import psycopg
 from psycopg import sql
 
 from .. import errors
+from ..engine.postgres import adapt, config
+from ..engine.postgres.migrate import SCHEMA_VERSION
 from .base import BATCH, Reader, Rows
 from .schema import ENGINE_TABLES, Plan, TableInfo
 
@@ -18,19 +20,19 @@ _TEXT = frozenset({"text", "character varying", "character"})
 
 
 def _connect(url: str) -> psycopg.Connection[tuple[Any, ...]]:
+    """A connection to the store at ``url`` as the engine makes them (its schema on the
+    search_path, no server-side prepared statements), but in transactions and with jsonb read
+    by psycopg's own loaders (the reads below ask for ``::text``)."""
+    cfg = config.parse(url, {})
+    kwargs = {k: v for k, v in adapt.connect_kwargs(cfg).items() if k != "context"}
     try:
-        return psycopg.connect(url, autocommit=False)
+        return psycopg.connect(cfg.conninfo, **{**kwargs, "autocommit": False})
     except psycopg.Error as exc:
-        raise errors.StorageError(f"cannot connect to {_safe(url)}: {exc}".strip()) from None
+        raise errors.StorageError(f"cannot connect to {cfg.url}: {str(exc).strip()}") from None
 
 
-def _safe(url: str) -> str:
-    """The URL without its password, for messages."""
-    head, sep, tail = url.partition("@")
-    if not sep or ":" not in head.split("//", 1)[-1]:
-        return url
-    scheme, _, userinfo = head.partition("//")
-    return f"{scheme}//{userinfo.split(':', 1)[0]}:***@{tail}"
+def _label(url: str) -> str:
+    return config.parse(url, {}).url  # (the URL with any password hidden)
 
 
 def _catalog(conn: psycopg.Connection[tuple[Any, ...]]) -> tuple[dict[str, TableInfo], dict[tuple[str, str], str]]:
@@ -73,7 +75,7 @@ class PgReader:
     """A PostgreSQL store read in one snapshot (a read-only repeatable-read transaction)."""
 
     def __init__(self, url: str) -> None:
-        self.label = _safe(url)
+        self.label = _label(url)
         self._conn = _connect(url)
         try:
             self._conn.isolation_level = psycopg.IsolationLevel.REPEATABLE_READ
@@ -82,9 +84,18 @@ class PgReader:
         except psycopg.Error as exc:
             self._conn.close()
             raise errors.StorageError(f"cannot read {self.label}: {exc}") from None
-        if not any(t in self._tables for t in ENGINE_TABLES):
+        if "schema_version" not in self._tables:
             self._conn.close()
-            raise errors.StorageError(f"{self.label} is not a swarmstore store (no schema version table)")
+            raise errors.StorageError(f"{self.label} is not a swarmstore store (it has no schema_version table)")
+        row = self._conn.execute("SELECT max(version) FROM schema_version").fetchone()
+        version = int(row[0] or 0) if row else 0
+        if version != SCHEMA_VERSION:
+            self._conn.close()
+            raise errors.SchemaError(
+                f"{self.label} has schema version {version}, this swarmstore writes {SCHEMA_VERSION}: "
+                + ("open it once with this swarmstore to migrate it, then copy" if version < SCHEMA_VERSION
+                   else "copy it with the swarmstore that wrote it")
+            )  # fmt: skip
 
     def tables(self) -> Mapping[str, TableInfo]:
         return self._tables
@@ -139,7 +150,7 @@ class PgWriter:
     holding swarmstore rows is refused before that, so a refused destination is left as it was."""
 
     def __init__(self, url: str) -> None:
-        self.label = _safe(url)
+        self.label = _label(url)
         self.url = url
         self._refuse_if_used()
         import swarmstore

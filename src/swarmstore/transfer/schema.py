@@ -22,7 +22,7 @@ JSON_COLUMNS: Mapping[str, frozenset[str]] = {
 }
 
 # Each engine's own bookkeeping: made by its migrations, never copied.
-ENGINE_TABLES = frozenset({"schema_version", "swarmstore_migrations"})
+ENGINE_TABLES = frozenset({"schema_version"})
 
 # Referenced tables before the tables that point at them (an engine may declare foreign keys);
 # tables not listed follow, by name.
