@@ -44,6 +44,8 @@ def fill(st: Store, clock: ManualClock) -> dict[str, Any]:
     st.memory.delete(NS, "purged")
     st.memory.purge(NS)
     st.memory.put("user:bob", "ttl", "brief", ttl=3600)
+    for key in ("Zed", "_x", "alpha", "é"):  # (byte order differs from most collations' order)
+        st.memory.put(NS, key, key)
     st.memory.put_many([{"namespace": "user:bob", "key": f"k{i}", "value": i} for i in range(30)])
     # sessions: events, state of every scope, a terminated one
     s = st.sessions.create("app", "alice", project="acme", state={"goal": "ship"}, metadata={"m": 1})
@@ -228,6 +230,33 @@ def test_postgres_audit_ids_continue_after_the_copied_ones(urls: tuple[str, str,
     finally:
         conn.rollback()
         conn.close()
+
+
+@pytest.mark.skipif(not PG, reason="needs SWARMSTORE_TEST_POSTGRES")
+def test_postgres_keys_in_a_language_collation_stream_in_byte_order(urls: tuple[str, str, str], filled: Any) -> None:
+    # A database made with, say, en_US.UTF-8 sorts text keys as a language does ("_x" < "alpha" <
+    # "Zed"), SQLite by bytes ("Zed" < "_x" < "alpha"): the checksums must not depend on it.
+    from swarmstore.transfer.postgres import _connect
+
+    src, middle, last = urls
+
+    def collate(name: str) -> None:
+        conn = _connect(middle)
+        try:
+            for column in ("namespace", "key"):
+                conn.execute(f'ALTER TABLE memories ALTER COLUMN {column} TYPE text COLLATE "{name}"')
+            conn.commit()
+        finally:
+            conn.close()
+
+    swarmstore.open(middle).close()
+    collate("und-x-icu")
+    try:
+        assert copy_store(src, middle).ok
+        assert copy_store(middle, last).ok
+        assert store_checksums(src) == store_checksums(middle) == store_checksums(last)
+    finally:
+        collate("default")  # (the schema is emptied and reused by other tests)
 
 
 def test_a_store_with_rows_is_refused_and_left_as_it_was(urls: tuple[str, str, str], filled: Any, tmp_path: Path) -> None:
