@@ -164,8 +164,9 @@ def test_copy_there_and_back_keeps_every_read_and_row(urls: tuple[str, str, str]
     ids, clock = filled
     src, middle, last = urls
     seen: list[tuple[str, int, int]] = []
-    first = copy_store(src, middle, progress=lambda t, n, total: seen.append((t, n, total)))
-    second = copy_store(middle, last)
+    # (in batches of 7 rows: every table streams through several, both ways)
+    first = copy_store(src, middle, progress=lambda t, n, total: seen.append((t, n, total)), batch=7)
+    second = copy_store(middle, last, batch=7)
     assert first.ok and second.ok, (first.mismatched, second.mismatched)
     names = [t.table for t in first.tables]
     assert {"sessions", "memories", "audit", "tasks", "task_deps", "agents", "user_state", "app_state"} <= set(names)
@@ -175,7 +176,8 @@ def test_copy_there_and_back_keeps_every_read_and_row(urls: tuple[str, str, str]
     assert sums[0] == {t.table: (t.source_rows, t.source_sha256) for t in first.tables}
     assert {t.table: (t.target_rows, t.target_sha256) for t in second.tables} == sums[0]
     assert all(n > 0 for n, _ in sums[0].values())
-    # the progress saw every row of every table
+    # the progress saw every row of every table, batch by batch
+    assert [n for t, n, _ in seen if t == "audit"] == [0, *range(7, sums[0]["audit"][0], 7), sums[0]["audit"][0]]
     assert {(t, n) for t, n, total in seen if n == total and not t.startswith("verify")} == {
         (t.table, t.source_rows) for t in first.tables
     }

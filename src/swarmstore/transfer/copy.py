@@ -80,7 +80,7 @@ def copy_store(src_url: str, dst_url: str, progress: Progress | None = None, *, 
     finally:
         check.close()
     tables = [
-        TableReport(s.table, s.rows, t.rows, s.hexdigest(), t.hexdigest()) for s, t in zip(sources, targets, strict=True)
+        TableReport(s.table, s.rows, t[0], s.hexdigest(), t[1]) for s, t in zip(sources, targets, strict=True)
     ]
     return CopyReport(reader.label, writer.label, tables, time.monotonic() - started)
 
@@ -100,6 +100,8 @@ def _fill(reader: Reader, writer: Writer, plans: list[Plan], progress: Progress 
                 writer.insert(p, rows)
                 if progress:
                     progress(p.name, digest.rows, total)
+            if digest.rows != total:  # (one snapshot: they can only differ by a bug)
+                raise errors.StorageError(f"read {digest.rows} rows of table {p.name}, which holds {total}")
             digests.append(digest)
         writer.commit()
     except BaseException:
@@ -108,14 +110,18 @@ def _fill(reader: Reader, writer: Writer, plans: list[Plan], progress: Progress 
     return digests
 
 
-def _digest(reader: Reader, p: Plan, progress: Progress | None, batch: int) -> TableDigest:
+def _digest(reader: Reader, p: Plan, progress: Progress | None, batch: int) -> tuple[int, str]:
+    """The table's row count (its own ``count(*)``, not the rows streamed: a reader that lost rows
+    on the way would lose them on both sides alike) and checksum."""
     digest = TableDigest(p.name, p.columns, p.json)
     total = reader.count(p.name)
     for rows in reader.batches(p, batch):
         digest.update(rows)
         if progress:
             progress("verify " + p.name, digest.rows, total)
-    return digest
+    if digest.rows != total:
+        return total, f"(read {digest.rows} of its {total} rows)"
+    return total, digest.hexdigest()
 
 
 def store_checksums(url: str, batch: int = BATCH) -> dict[str, tuple[int, str]]:
@@ -125,8 +131,7 @@ def store_checksums(url: str, batch: int = BATCH) -> dict[str, tuple[int, str]]:
         plans = plan(reader.tables(), reader.tables())
         out = {}
         for p in plans:
-            d = _digest(reader, p, None, batch)
-            out[p.name] = (d.rows, d.hexdigest())
+            out[p.name] = _digest(reader, p, None, batch)
         return out
     finally:
         reader.close()
