@@ -22,13 +22,15 @@ PG_ENV = "SWARMSTORE_TEST_POSTGRES"
 PG_REQUIRED = os.environ.get("SWARMSTORE_REQUIRE_POSTGRES") == "1"
 PG_HOWTO = f"PostgreSQL half skipped: set {PG_ENV}=postgresql://user@host:port/database to run it"
 
-# The conformance suite (store_url / store fixtures) runs on PostgreSQL once every entity's
-# PostgreSQL operations exist: the lead sets this to True when merging them. Until then an entity
-# engineer runs the suite on PostgreSQL with SWARMSTORE_TEST_POSTGRES_CONFORMANCE=1.
+# The conformance suite (the store_url / store fixtures) runs on PostgreSQL in the test modules
+# whose entities have their PostgreSQL operations: a module says so with `POSTGRES_READY = True`;
+# the lead sets POSTGRES_CONFORMANCE to True once every entity's are merged (and drops those
+# lines). Elsewhere the postgresql runs are deselected, not skipped. SWARMSTORE_TEST_POSTGRES_CONFORMANCE=1
+# runs them all (an entity engineer's check before adding the line).
 POSTGRES_CONFORMANCE = False
-_PG_CONFORMANCE = POSTGRES_CONFORMANCE or os.environ.get("SWARMSTORE_TEST_POSTGRES_CONFORMANCE") == "1"
+_PG_ALL = POSTGRES_CONFORMANCE or os.environ.get("SWARMSTORE_TEST_POSTGRES_CONFORMANCE") == "1"
 
-_pg_skipped = False
+_pg_skipped: list[str] = []  # why the PostgreSQL half was skipped (said once, at the end)
 
 
 def _sqlite_url(request: pytest.FixtureRequest, tmp: Path) -> str:
@@ -40,23 +42,37 @@ def _postgres_url(request: pytest.FixtureRequest, tmp: Path) -> str:
 
 
 # Engine factories: each returns the URL of a new, empty store. The conformance suite runs on all.
-ENGINES: dict[str, Callable[[pytest.FixtureRequest, Path], str]] = {"sqlite": _sqlite_url}
-if _PG_CONFORMANCE:
-    ENGINES["postgresql"] = _postgres_url
+ENGINES: dict[str, Callable[[pytest.FixtureRequest, Path], str]] = {
+    "sqlite": _sqlite_url,
+    "postgresql": _postgres_url,
+}
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Deselect the postgresql runs of store_url in modules not ready for PostgreSQL."""
+    keep, drop = [], []
+    for item in items:
+        spec = getattr(item, "callspec", None)
+        on_pg = spec is not None and spec.params.get("store_url") == "postgresql"
+        ready = _PG_ALL or getattr(getattr(item, "module", None), "POSTGRES_READY", False)
+        (drop if on_pg and not ready else keep).append(item)
+    if drop:
+        config.hook.pytest_deselected(items=drop)
+        items[:] = keep
 
 
 @pytest.fixture(scope="session")
 def pg_base_url() -> str:
     """The PostgreSQL database the tests use (skips, or fails in CI, without one)."""
-    global _pg_skipped
     url = os.environ.get(PG_ENV, "")
     problem = check_server(url) if url else f"{PG_ENV} is not set"
     if problem is None:
         return url
     if PG_REQUIRED:
         pytest.fail(f"SWARMSTORE_REQUIRE_POSTGRES=1 but no PostgreSQL server to test on: {problem}", pytrace=False)
-    _pg_skipped = True
-    pytest.skip(PG_HOWTO if not url else f"PostgreSQL half skipped: {problem}")
+    why = PG_HOWTO if not url else f"PostgreSQL half skipped: {problem}"
+    _pg_skipped.append(why)
+    pytest.skip(why)
 
 
 @pytest.fixture(scope="session")
@@ -105,9 +121,9 @@ def pytest_report_header(config: pytest.Config) -> str:
     url = os.environ.get(PG_ENV)
     if not url:
         return f"postgresql: not tested ({PG_HOWTO.split(': ', 1)[1]})"
-    return f"postgresql: {url} (conformance suite on PostgreSQL: {'on' if _PG_CONFORMANCE else 'off'})"
+    return f"postgresql: {url} (whole conformance suite on PostgreSQL: {'yes' if _PG_ALL else 'modules with POSTGRES_READY'})"
 
 
 def pytest_terminal_summary(terminalreporter: Any) -> None:
     if _pg_skipped:
-        terminalreporter.write_line(PG_HOWTO if not os.environ.get(PG_ENV) else "PostgreSQL half skipped: no server answered")
+        terminalreporter.write_line(_pg_skipped[0])

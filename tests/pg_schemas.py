@@ -24,7 +24,7 @@ def check_server(url: str) -> str | None:
         with psycopg.connect(url, connect_timeout=3, autocommit=True) as conn:
             conn.execute("SELECT 1")
     except psycopg.Error as exc:
-        return f"cannot connect to {url}: {str(exc).strip()}"
+        return f"cannot connect to {url}: {' '.join(str(exc).split())}"
     return None
 
 

@@ -72,3 +72,15 @@ def test_unknown_options_name_themselves(tmp_path: Path) -> None:
         swarmstore.open(str(tmp_path / "s.db"), colour="red")
     with pytest.raises(errors.InvalidInput, match="url"):
         open_engine("sqlite://relative.db")
+    with pytest.raises(errors.InvalidInput, match="postgresql://"):
+        open_engine("dbname=swarm host=127.0.0.1 user=postgres")
+
+
+def test_postgres_urls_keep_their_libpq_parameters_and_hide_the_password() -> None:
+    pytest.importorskip("psycopg")
+    from swarmstore.engine.postgres import config
+
+    cfg = config.parse("postgresql://u:s3cret@db.example:5433/swarm?schema=team_a&sslmode=require", {"pool_max": 4})
+    assert cfg.schema == "team_a" and cfg.pool_max == 4
+    assert "schema" not in cfg.conninfo and "sslmode=require" in cfg.conninfo and "s3cret" in cfg.conninfo
+    assert "s3cret" not in cfg.url and ":***@" in cfg.url

@@ -455,6 +455,35 @@ def test_reopening_is_idempotent_and_a_newer_schema_is_refused(engine: PostgresE
     engine.write(lambda tx: tx.execute("DELETE FROM schema_version WHERE version = 999"))
 
 
+def test_a_store_in_a_schema_beside_one_in_public_is_a_store_of_its_own(pg_base_url: str) -> None:
+    """One database: a store in public (no schema option) and one in schema ``team_a``. The
+    second is created and migrated although public already holds a store (and its
+    schema_version), and each sees only its own rows."""
+    from urllib.parse import urlsplit, urlunsplit
+
+    name = f"swt_db_{os.getpid()}"
+    with psycopg.connect(pg_base_url, autocommit=True) as admin:
+        admin.execute(f'DROP DATABASE IF EXISTS "{name}"')
+        admin.execute(f'CREATE DATABASE "{name}"')
+    try:
+        url = urlunsplit(urlsplit(pg_base_url)._replace(path="/" + name, query=""))
+        public = open_engine(url)
+        public.write(lambda tx: _agent(tx, "in-public"))
+        team = open_engine(url, schema="team_a")
+        try:
+            assert team.stats()["schema"] == "team_a"
+            assert team.counts()["agents"] == 0
+            team.write(lambda tx: _agent(tx, "in-team"))
+            assert [r[0] for r in public.query("SELECT id FROM agents")] == ["in-public"]
+            assert [r[0] for r in team.query("SELECT id FROM agents")] == ["in-team"]
+        finally:
+            team.close()
+            public.close()
+    finally:
+        with psycopg.connect(pg_base_url, autocommit=True) as admin:
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
 # -- options and info ----------------------------------------------------------------------------
 
 
@@ -486,7 +515,14 @@ def test_sqlite_options_are_checked_by_its_engine(tmp_path: Any) -> None:
         open_engine("mysql://x/y")
 
 
-def test_postgres_scheme_alias_and_hidden_password(pg_url: str) -> None:
+def test_no_server_or_an_unknown_role_is_a_storage_error_saying_so(pg_base_url: str) -> None:
+    with pytest.raises(errors.StorageError, match="refused"):
+        open_engine("postgresql://postgres@127.0.0.1:1/x")
+    with pytest.raises(errors.StorageError, match="no_such_role"):
+        open_engine(pg_base_url.replace("postgres@", "no_such_role@", 1))
+
+
+def test_the_postgres_scheme_is_an_alias(pg_url: str) -> None:
     alias = "postgres://" + pg_url.split("://", 1)[1]
     e = open_engine(alias)
     try:

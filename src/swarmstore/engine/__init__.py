@@ -7,6 +7,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from .. import errors
@@ -16,6 +17,8 @@ __all__ = ["SQLITE_OPTIONS", "Cursor", "Engine", "Queries", "load_queries", "ope
 
 SQLITE_OPTIONS = ("synchronous", "busy_timeout_ms", "cache_size_kib", "wal_autocheckpoint", "mmap_size", "readonly")
 _PG_SCHEMES = ("postgresql://", "postgres://")
+# (a libpq "host=... dbname=..." string would otherwise be taken for a file name)
+_CONNINFO = re.compile(r"^\s*(host|hostaddr|dbname|user|port|password|service)\s*=", re.I)
 
 
 def is_postgres_url(url: str) -> bool:
@@ -43,6 +46,10 @@ def open_engine(url: str, **options: Any) -> Engine:
                 f'the PostgreSQL engine needs psycopg 3 and psycopg_pool: pip install "swarmstore[postgres]" ({exc})'
             ) from None
         return PostgresEngine(url, **options)
+    if _CONNINFO.match(url):
+        raise errors.InvalidInput(
+            "url", "a libpq key=value string is not a store URL: write it as postgresql://user@host:port/database"
+        )
     path = sqlite_path(url)
     if path is None:
         if url.startswith("sqlite://"):

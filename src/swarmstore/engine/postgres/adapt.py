@@ -48,5 +48,7 @@ def connect_kwargs(cfg: PgConfig) -> dict[str, Any]:
         "application_name": "swarmstore",
     }
     if cfg.schema:
-        kwargs["options"] = f"-c search_path={cfg.schema}"
+        # The store's schema first (its tables are made there), then public: extensions
+        # (pgvector) are installed once per database, usually in public.
+        kwargs["options"] = f"-c search_path={cfg.schema},public"
     return kwargs

@@ -65,12 +65,8 @@ class PostgresEngine(PgRunner):
         self._conns: weakref.WeakSet[Any] = weakref.WeakSet()  # every connection made (see _after_fork)
         self._views: weakref.WeakSet[AsyncPgEngine] = weakref.WeakSet()
         bind_ops(self, self)
+        self._migrate()  # (on a connection of its own: a wrong URL or a server down fails here, at once)
         self._pool: ConnectionPool[psycopg.Connection[Any]] | None = self._open_pool()
-        try:
-            self._migrate()
-        except BaseException:
-            self.close()
-            raise
         _engines.add(self)
 
     # -- connections -----------------------------------------------------------------------------
@@ -80,7 +76,7 @@ class PostgresEngine(PgRunner):
         try:
             conn = psycopg.Connection.connect(self.config.conninfo, **self._kwargs)
         except psycopg.Error as exc:
-            raise errors.StorageError(f"cannot connect to {self.url}: {str(exc).strip()}") from exc
+            raise errors.StorageError(f"cannot connect to {self.url}: {' '.join(str(exc).split())}") from exc
         self._track(conn)
         return conn
 
@@ -88,13 +84,13 @@ class PostgresEngine(PgRunner):
         self._conns.add(conn)
 
     def _migrate(self) -> None:
-        conn = self._conn()
+        conn = self.connect()
         try:
             migrate.migrate(conn, self.schema, self.url)
         except psycopg.Error as exc:
             raise translate(exc) from exc
         finally:
-            self._release(conn)
+            conn.close()
 
     def _open_pool(self) -> ConnectionPool[psycopg.Connection[Any]]:
         cfg = self.config
@@ -109,11 +105,7 @@ class PostgresEngine(PgRunner):
             num_workers=2,
             name=f"swarmstore-{cfg.schema or 'pool'}",
         )
-        try:
-            pool.open(wait=cfg.pool_min > 0, timeout=cfg.connect_timeout)
-        except Exception as exc:
-            pool.close()
-            raise errors.StorageError(f"cannot connect to {self.url}: {exc}") from exc
+        pool.open(wait=False)  # (the first call waits for a connection, at most pool_timeout)
         return pool
 
     def _acquire(self) -> psycopg.Connection[Any]:
