@@ -150,7 +150,8 @@ def public_urls(urls: tuple[str, str, str]) -> tuple[str, ...]:
     """The stores the public API can read: PostgreSQL once its operations are all there (the
     conformance switch of conftest.py), until then the two SQLite ends (the middle store's rows
     are still compared, by checksum)."""
-    return urls if not PG or conftest._PG_CONFORMANCE else (urls[0], urls[2])
+    on_pg = conftest.POSTGRES_CONFORMANCE or os.environ.get("SWARMSTORE_TEST_POSTGRES_CONFORMANCE") == "1"
+    return urls if not PG or on_pg else (urls[0], urls[2])
 
 
 @pytest.fixture

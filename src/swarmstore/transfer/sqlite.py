@@ -11,7 +11,8 @@ import apsw
 
 from .. import errors
 from ..engine.sqlite import files
-from ..engine.sqlite.engine import SCHEMA_VERSION, translate
+from ..engine.sqlite.engine import SCHEMA_VERSION
+from ..engine.sqlite.errors import translate
 from .base import BATCH, Reader, Rows
 from .schema import ENGINE_TABLES, Plan, TableInfo
 
