@@ -214,7 +214,6 @@ def test_a_copy_goes_on_where_the_source_stopped(urls: tuple[str, str, str], fil
 
 @pytest.mark.skipif(not PG, reason="needs SWARMSTORE_TEST_POSTGRES")
 def test_postgres_audit_ids_continue_after_the_copied_ones(urls: tuple[str, str, str], filled: Any) -> None:
-    import psycopg
 
     from swarmstore.transfer.postgres import _connect
 
@@ -224,7 +223,7 @@ def test_postgres_audit_ids_continue_after_the_copied_ones(urls: tuple[str, str,
     with swarmstore.open(src) as st:
         last = st.audit.list(limit=1).items[0].id
     assert copied == last  # (no id was skipped or reused by the fill: the log is 1..last)
-    conn: psycopg.Connection[Any] = _connect(middle)
+    conn, _ = _connect(middle)
     try:
         row = conn.execute(
             "INSERT INTO audit (at, action, entity, entity_id) VALUES (1, 'x', 'y', 'z') RETURNING id"
@@ -244,7 +243,7 @@ def test_postgres_keys_in_a_language_collation_stream_in_byte_order(urls: tuple[
     src, middle, last = urls
 
     def collate(name: str) -> None:
-        conn = _connect(middle)
+        conn, _ = _connect(middle)
         try:
             for column in ("namespace", "key"):
                 conn.execute(f'ALTER TABLE memories ALTER COLUMN {column} TYPE text COLLATE "{name}"')

@@ -19,36 +19,54 @@ from .schema import ENGINE_TABLES, Plan, TableInfo
 _TEXT = frozenset({"text", "character varying", "character"})
 
 
-def _connect(url: str) -> psycopg.Connection[tuple[Any, ...]]:
-    """A connection to the store at ``url`` as the engine makes them (its schema on the
-    search_path, no server-side prepared statements), but in transactions and with jsonb read
-    by psycopg's own loaders (the reads below ask for ``::text``)."""
+Conn = psycopg.Connection[tuple[Any, ...]]
+
+
+def _connect(url: str, snapshot: bool = False) -> tuple[Conn, str]:
+    """A connection to the store at ``url`` as the engine makes them (no server-side prepared
+    statements), but in transactions and with jsonb read by psycopg's own loaders (the reads
+    below ask for ``::text``); and the store's schema, which every statement names (the search
+    path also holds public, where a store may live too). ``snapshot``: one read-only
+    repeatable-read transaction, from the first statement on."""
     cfg = config.parse(url, {})
     kwargs = {k: v for k, v in adapt.connect_kwargs(cfg).items() if k != "context"}
     try:
-        return psycopg.connect(cfg.conninfo, **{**kwargs, "autocommit": False})
+        conn = psycopg.connect(cfg.conninfo, **{**kwargs, "autocommit": False})
     except psycopg.Error as exc:
         raise errors.StorageError(f"cannot connect to {cfg.url}: {str(exc).strip()}") from None
+    try:
+        if snapshot:
+            conn.isolation_level = psycopg.IsolationLevel.REPEATABLE_READ
+            conn.read_only = True
+        if cfg.schema:
+            return conn, cfg.schema
+        row = conn.execute("SELECT current_schema()").fetchone()
+        return conn, str(row[0] if row and row[0] else "public")
+    except psycopg.Error as exc:
+        conn.close()
+        raise errors.StorageError(f"cannot read {cfg.url}: {exc}") from None
 
 
 def _label(url: str) -> str:
     return config.parse(url, {}).url  # (the URL with any password hidden)
 
 
-def _catalog(conn: psycopg.Connection[tuple[Any, ...]]) -> tuple[dict[str, TableInfo], dict[tuple[str, str], str]]:
-    """The tables of the connection's schema, and every column's type."""
+def _catalog(conn: Conn, schema: str) -> tuple[dict[str, TableInfo], dict[tuple[str, str], str]]:
+    """The tables of ``schema``, and every column's type."""
     rows = conn.execute(
         "SELECT c.table_name, c.column_name, c.data_type FROM information_schema.columns c"
         " JOIN information_schema.tables t ON t.table_schema = c.table_schema AND t.table_name = c.table_name"
-        " WHERE c.table_schema = current_schema() AND t.table_type = 'BASE TABLE' AND c.is_generated = 'NEVER'"
-        " ORDER BY c.table_name, c.ordinal_position"
+        " WHERE c.table_schema = %s AND t.table_type = 'BASE TABLE' AND c.is_generated = 'NEVER'"
+        " ORDER BY c.table_name, c.ordinal_position",
+        (schema,),
     ).fetchall()
     pks = conn.execute(
-        "SELECT i.indrelid::regclass::text, a.attname FROM pg_index i"
-        " JOIN pg_class r ON r.oid = i.indrelid"
+        "SELECT r.relname, a.attname FROM pg_index i"
+        " JOIN pg_class r ON r.oid = i.indrelid JOIN pg_namespace n ON n.oid = r.relnamespace"
         " JOIN LATERAL unnest(i.indkey) WITH ORDINALITY k(attnum, n) ON true"
         " JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.attnum"
-        " WHERE i.indisprimary AND r.relnamespace = current_schema()::regnamespace ORDER BY 1, k.n"
+        " WHERE i.indisprimary AND n.nspname = %s ORDER BY 1, k.n",
+        (schema,),
     ).fetchall()
     columns: dict[str, list[str]] = {}
     types: dict[tuple[str, str], str] = {}
@@ -57,7 +75,7 @@ def _catalog(conn: psycopg.Connection[tuple[Any, ...]]) -> tuple[dict[str, Table
         types[table, column] = dtype
     keys: dict[str, list[str]] = {}
     for table, column in pks:
-        keys.setdefault(table.strip('"'), []).append(column)
+        keys.setdefault(table, []).append(column)
     out = {
         t: TableInfo(t, tuple(cols), tuple(keys.get(t, ())), frozenset(c for c in cols if types[t, c] == "jsonb"))
         for t, cols in columns.items()
@@ -76,18 +94,18 @@ class PgReader:
 
     def __init__(self, url: str) -> None:
         self.label = _label(url)
-        self._conn = _connect(url)
+        self._conn, self._schema = _connect(url, snapshot=True)
         try:
-            self._conn.isolation_level = psycopg.IsolationLevel.REPEATABLE_READ
-            self._conn.read_only = True
-            self._tables, self._types = _catalog(self._conn)  # (the first statement fixes the snapshot)
+            self._tables, self._types = _catalog(self._conn, self._schema)
         except psycopg.Error as exc:
             self._conn.close()
             raise errors.StorageError(f"cannot read {self.label}: {exc}") from None
         if "schema_version" not in self._tables:
             self._conn.close()
             raise errors.StorageError(f"{self.label} is not a swarmstore store (it has no schema_version table)")
-        row = self._conn.execute("SELECT max(version) FROM schema_version").fetchone()
+        row = self._conn.execute(
+            sql.SQL("SELECT max(version) FROM {}").format(sql.Identifier(self._schema, "schema_version"))
+        ).fetchone()
         version = int(row[0] or 0) if row else 0
         if version != SCHEMA_VERSION:
             self._conn.close()
@@ -101,7 +119,7 @@ class PgReader:
         return self._tables
 
     def count(self, table: str) -> int:
-        row = self._conn.execute(sql.SQL("SELECT count(*) FROM {}").format(sql.Identifier(table))).fetchone()
+        row = self._conn.execute(sql.SQL("SELECT count(*) FROM {}").format(sql.Identifier(self._schema, table))).fetchone()
         return int(row[0]) if row else 0
 
     def batches(self, plan: Plan, size: int = BATCH) -> Iterator[Rows]:
@@ -116,7 +134,7 @@ class PgReader:
             else sql.Identifier(c)
             for c in plan.pk
         )
-        query = sql.SQL("SELECT {} FROM {} ORDER BY {}").format(cols, sql.Identifier(plan.name), order)
+        query = sql.SQL("SELECT {} FROM {} ORDER BY {}").format(cols, sql.Identifier(self._schema, plan.name), order)
         json_at = [i for i, c in enumerate(plan.columns) if c in plan.json]
         try:
             with self._conn.cursor(name="swarmstore_copy") as cur:
@@ -156,24 +174,24 @@ class PgWriter:
         import swarmstore
 
         swarmstore.open(url).close()  # (creates and migrates the schema)
-        self._conn = _connect(url)
+        self._conn, self._schema = _connect(url)
         try:
-            self._tables, _ = _catalog(self._conn)
+            self._tables, _ = _catalog(self._conn, self._schema)
             self._conn.rollback()
         except psycopg.Error as exc:
             self._conn.close()
             raise errors.StorageError(f"cannot read {self.label}: {exc}") from None
 
     def _refuse_if_used(self) -> None:
-        conn = _connect(self.url)
+        conn, schema = _connect(self.url)
         try:
-            tables, _ = _catalog(conn)
+            tables, _ = _catalog(conn, schema)
             if tables and not any(t in tables for t in ENGINE_TABLES):
                 raise errors.StorageError(
                     f"{self.label} holds tables of something else ({', '.join(sorted(tables)[:5])}): "
                     "copy into an empty database or schema; nothing was copied"
                 )
-            _refuse_rows(conn, self.label, [t for t in tables if t not in ENGINE_TABLES])
+            _refuse_rows(conn, self.label, schema, [t for t in tables if t not in ENGINE_TABLES])
         except psycopg.Error as exc:
             raise errors.StorageError(f"cannot read {self.label}: {exc}") from None
         finally:
@@ -188,10 +206,10 @@ class PgWriter:
             # between the check below and the copy.
             self._conn.execute(
                 sql.SQL("LOCK TABLE {} IN EXCLUSIVE MODE").format(
-                    sql.SQL(", ").join(sql.Identifier(p.name) for p in plans)
+                    sql.SQL(", ").join(sql.Identifier(self._schema, p.name) for p in plans)
                 )
             )
-            _refuse_rows(self._conn, self.label, [p.name for p in plans])
+            _refuse_rows(self._conn, self.label, self._schema, [p.name for p in plans])
         except psycopg.Error as exc:
             self.rollback()
             raise errors.StorageError(f"cannot lock the tables of {self.label}: {exc}") from None
@@ -201,7 +219,7 @@ class PgWriter:
 
     def insert(self, plan: Plan, rows: Rows) -> None:
         query = sql.SQL("COPY {} ({}) FROM STDIN").format(
-            sql.Identifier(plan.name), sql.SQL(", ").join(sql.Identifier(c) for c in plan.columns)
+            sql.Identifier(self._schema, plan.name), sql.SQL(", ").join(sql.Identifier(c) for c in plan.columns)
         )
         try:
             with self._conn.cursor() as cur, cur.copy(query) as copy:
@@ -218,12 +236,12 @@ class PgWriter:
             for table in self._tables:
                 for column in self._tables[table].columns:
                     seq = self._conn.execute(
-                        "SELECT pg_get_serial_sequence(%s, %s)", (sql.Identifier(table).as_string(self._conn), column)
+                        "SELECT pg_get_serial_sequence(%s, %s)", (sql.Identifier(self._schema, table).as_string(self._conn), column)
                     ).fetchone()
                     if seq and seq[0]:
                         self._conn.execute(
                             sql.SQL("SELECT setval(%s, coalesce(max({c}), 0) + 1, false) FROM {t}").format(
-                                c=sql.Identifier(column), t=sql.Identifier(table)
+                                c=sql.Identifier(column), t=sql.Identifier(self._schema, table)
                             ),
                             (seq[0],),
                         )
@@ -242,11 +260,11 @@ class PgWriter:
         self._conn.close()
 
 
-def _refuse_rows(conn: psycopg.Connection[tuple[Any, ...]], label: str, tables: Sequence[str]) -> None:
+def _refuse_rows(conn: Conn, label: str, schema: str, tables: Sequence[str]) -> None:
     used = [
         t
         for t in tables
-        if conn.execute(sql.SQL("SELECT 1 FROM {} LIMIT 1").format(sql.Identifier(t))).fetchone() is not None
+        if conn.execute(sql.SQL("SELECT 1 FROM {} LIMIT 1").format(sql.Identifier(schema, t))).fetchone() is not None
     ]
     if used:
         raise errors.Conflict(
