@@ -444,12 +444,9 @@ def test_async_worker_max_tasks_and_hand_back_of_a_chained_claim(db_path: str) -
             left = (await st.tasks.list(status="ready")).items
             assert len(left) == 3 and all(t.attempt == 0 for t in left), "nothing claimed beyond max_tasks"
 
-            class StopAfterOne(AsyncWorker):
-                def _count(self, what: str) -> None:
-                    super()._count(what)
-                    self.stop()  # after the completion claimed the next task, before it starts
-
-            stats = await StopAfterOne(st, handler, concurrency=1, poll_interval=0.01).run()
+            w = AsyncWorker(st, handler, concurrency=1, poll_interval=0.01)
+            _stop_at_first_count(w)  # after the completion claimed the next task, before it starts
+            stats = await w.run()
             assert (stats.completed, stats.handed_back) == (1, 1)
             left = (await st.tasks.list(status="ready")).items
             assert len(left) == 2 and all((t.attempt, t.lease_token) == (0, None) for t in left)
@@ -471,3 +468,14 @@ def test_every_public_method_of_the_sync_services_is_awaitable(db_path: str) -> 
                 assert inspect.iscoroutinefunction(getattr(getattr(st, name), m)), f"{name}.{m} is not awaitable"
     finally:
         asyncio.run(st.aclose())
+
+
+def _stop_at_first_count(w: Any) -> None:
+    """Make the worker stop as soon as its core counts an outcome."""
+    count = w.core.count
+
+    def counted(what: str) -> None:
+        count(what)
+        w.stop()
+
+    w.core.count = counted

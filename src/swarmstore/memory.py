@@ -18,7 +18,7 @@ from . import codec
 from .boundary import check_fields, checked
 from .clock import _US, EPOCH, from_dt, opt_dt, seconds_us, to_dt
 from .context import Context
-from .engine.base import Cursor, Row
+from .engine.base import Batchable, Cursor, Row
 from .errors import Conflict, InvalidInput, NotFound
 from .models import Memory, Page
 from .namespaces import _VALID as _VALID_NS
@@ -166,7 +166,7 @@ class _Put(NamedTuple):
     actor: str | None
 
 
-class _PutOp:
+class _PutOp(Batchable):
     """One put's write operation. A group commit (the async API) whose operations are all plain
     puts of one store may run them as one batch instead (``run_batch``: the put_many path, ~3x
     less work a put than one statement pair each); ``batch_key`` says which may go together."""

@@ -42,7 +42,7 @@ from . import codec
 from .boundary import check_fields, checked
 from .clock import _US, EPOCH, from_dt, seconds_us
 from .context import Context
-from .engine.base import Cursor, Row
+from .engine.base import Batchable, Cursor, Row
 from .errors import (
     CycleError,
     DependencyError,
@@ -214,7 +214,7 @@ class _ClaimSpec(NamedTuple):
     limit: int
 
 
-class _StepOp:
+class _StepOp(Batchable):
     """One ``complete_and_claim``'s write operation. A group commit (the async API: an
     AsyncWorker's coroutines stepping at once) whose operations are all steps of one store, worker
     and claim may run them as one batch (``run_batch``): the completions, each standing alone,
