@@ -8,19 +8,75 @@ from typing import Any
 import pytest
 
 import swarmstore
+from pg_schemas import PgSchemas, check_server
 from swarmstore import Store
 from swarmstore.clock import ManualClock
 from sync_over_async import SyncOverAsync
 
-# Engine factories: each takes a temp dir and returns a store URL. The conformance suite runs on all.
-ENGINES: dict[str, Callable[[Path], str]] = {
-    "sqlite": lambda tmp: str(tmp / "swarm.db"),
-}
+# -- engines ------------------------------------------------------------------------------------
+# PostgreSQL: tests run on the server named by SWARMSTORE_TEST_POSTGRES (a database the tests may
+# create schemas in: each test gets an empty store in a schema of its own). Without it the
+# PostgreSQL half is skipped (one line at the end of the run says so); with
+# SWARMSTORE_REQUIRE_POSTGRES=1 (CI) it fails instead.
+PG_ENV = "SWARMSTORE_TEST_POSTGRES"
+PG_REQUIRED = os.environ.get("SWARMSTORE_REQUIRE_POSTGRES") == "1"
+PG_HOWTO = f"PostgreSQL half skipped: set {PG_ENV}=postgresql://user@host:port/database to run it"
+
+# The conformance suite (store_url / store fixtures) runs on PostgreSQL once every entity's
+# PostgreSQL operations exist: the lead sets this to True when merging them. Until then an entity
+# engineer runs the suite on PostgreSQL with SWARMSTORE_TEST_POSTGRES_CONFORMANCE=1.
+POSTGRES_CONFORMANCE = False
+_PG_CONFORMANCE = POSTGRES_CONFORMANCE or os.environ.get("SWARMSTORE_TEST_POSTGRES_CONFORMANCE") == "1"
+
+_pg_skipped = False
+
+
+def _sqlite_url(request: pytest.FixtureRequest, tmp: Path) -> str:
+    return str(tmp / "swarm.db")
+
+
+def _postgres_url(request: pytest.FixtureRequest, tmp: Path) -> str:
+    return str(request.getfixturevalue("pg_url"))
+
+
+# Engine factories: each returns the URL of a new, empty store. The conformance suite runs on all.
+ENGINES: dict[str, Callable[[pytest.FixtureRequest, Path], str]] = {"sqlite": _sqlite_url}
+if _PG_CONFORMANCE:
+    ENGINES["postgresql"] = _postgres_url
+
+
+@pytest.fixture(scope="session")
+def pg_base_url() -> str:
+    """The PostgreSQL database the tests use (skips, or fails in CI, without one)."""
+    global _pg_skipped
+    url = os.environ.get(PG_ENV, "")
+    problem = check_server(url) if url else f"{PG_ENV} is not set"
+    if problem is None:
+        return url
+    if PG_REQUIRED:
+        pytest.fail(f"SWARMSTORE_REQUIRE_POSTGRES=1 but no PostgreSQL server to test on: {problem}", pytrace=False)
+    _pg_skipped = True
+    pytest.skip(PG_HOWTO if not url else f"PostgreSQL half skipped: {problem}")
+
+
+@pytest.fixture(scope="session")
+def pg_schemas(pg_base_url: str) -> Iterator[PgSchemas]:
+    schemas = PgSchemas(pg_base_url)
+    yield schemas
+    schemas.drop_all()
+
+
+@pytest.fixture
+def pg_url(pg_schemas: PgSchemas) -> Iterator[str]:
+    """The URL of an empty PostgreSQL store of its own (a schema, emptied and reused after the test)."""
+    schema = pg_schemas.take()
+    yield pg_schemas.url(schema)
+    pg_schemas.give_back(schema)
 
 
 @pytest.fixture(params=sorted(ENGINES))
 def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    return ENGINES[request.param](tmp_path)
+    return ENGINES[request.param](request, tmp_path)
 
 
 @pytest.fixture
@@ -43,3 +99,15 @@ def store(request: pytest.FixtureRequest, store_url: str, clock: ManualClock) ->
 @pytest.fixture
 def db_path(tmp_path: Path) -> str:
     return os.path.join(tmp_path, "swarm.db")
+
+
+def pytest_report_header(config: pytest.Config) -> str:
+    url = os.environ.get(PG_ENV)
+    if not url:
+        return f"postgresql: not tested ({PG_HOWTO.split(': ', 1)[1]})"
+    return f"postgresql: {url} (conformance suite on PostgreSQL: {'on' if _PG_CONFORMANCE else 'off'})"
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    if _pg_skipped:
+        terminalreporter.write_line(PG_HOWTO if not os.environ.get(PG_ENV) else "PostgreSQL half skipped: no server answered")

@@ -89,8 +89,14 @@ class _ClaimsRefused(logging.Handler):
             conn.close()
         else:
             import psycopg
+            from psycopg import sql
 
-            with psycopg.connect(self.url, autocommit=True) as pg:
+            from swarmstore.engine.postgres.config import parse
+
+            cfg = parse(self.url, {})
+            with psycopg.connect(cfg.conninfo, autocommit=True) as pg:
+                if cfg.schema:
+                    pg.execute(sql.SQL("SET search_path TO {}").format(sql.Identifier(cfg.schema)))
                 pg.execute(postgresql)  # type: ignore[arg-type]
 
         # (a safety net: a worker that never logs would otherwise claim in vain for ever)

@@ -54,20 +54,9 @@ class Store:
         return self.engine.url
 
     def stats(self) -> dict[str, Any]:
-        """Row counts, file and WAL size, schema version."""
+        """The engine's figures (schema version, file or database size...) and row counts."""
         info = self.engine.stats()
-        counts = self.engine.query(self.engine.q.count_rows)[0]
-        sessions, events, memories, memory_keys, versions, audit_rows, tasks, agents = counts
-        info["rows"] = {
-            "sessions": sessions,
-            "events": events,
-            "memories_live": memories,
-            "memories_all": memory_keys,
-            "memory_versions": versions,
-            "tasks": tasks,
-            "agents": agents,
-            "audit": audit_rows,
-        }
+        info["rows"] = self.engine.counts()
         return info
 
     def close(self) -> None:
@@ -86,33 +75,28 @@ class Store:
         return f"Store({self.url!r})"
 
 
+_STORE_OPTIONS = ("max_value_bytes", "actor", "retry_base_seconds", "max_task_depth", "clock")
+
+
 def open(url: str, **options: Any) -> Store:
     """Open (creating and migrating if needed) the store at a path or URL.
 
-    ``"swarm.db"`` or ``"sqlite:///path/swarm.db"`` use the embedded SQLite engine.
-    Options: ``synchronous`` ("normal" or "full"), ``busy_timeout_ms``, ``max_value_bytes``
+    ``"swarm.db"`` or ``"sqlite:///path/swarm.db"`` use the embedded SQLite engine (options
+    ``synchronous`` ("normal" or "full"), ``busy_timeout_ms``...); ``"postgresql://user@host/db"``
+    the PostgreSQL engine (options ``schema`` (also ``?schema=`` in the URL), ``pool_min``,
+    ``pool_max``, ``pool_timeout``, ``connect_timeout``; needs ``pip install "swarmstore[postgres]"``).
+    Store options: ``max_value_bytes``
     (default 1 MiB), ``actor`` (default actor recorded in the audit log), ``retry_base_seconds``
     (first retry backoff of a failed task, default 1 s), ``max_task_depth`` (longest allowed
     prerequisite chain, default 100), ``clock`` (a callable returning the current aware datetime,
     e.g. ``swarmstore.clock.ManualClock()`` in tests; default: the system clock).
     """
-    store_opts = {
-        k: options.pop(k) for k in ("max_value_bytes", "actor", "retry_base_seconds", "max_task_depth", "clock") if k in options
-    }
-    engine_opts = {
-        k: options.pop(k)
-        for k in ("synchronous", "busy_timeout_ms", "cache_size_kib", "wal_autocheckpoint", "mmap_size")
-        if k in options
-    }
-    if options:
-        from .errors import InvalidInput
-
-        raise InvalidInput("options", f"unknown option(s): {', '.join(sorted(options))}")
+    store_opts = {k: options.pop(k) for k in _STORE_OPTIONS if k in options}
     if not isinstance(url, str):
         from .errors import InvalidInput
 
         raise InvalidInput("url", f"expected a path or URL string, got {type(url).__name__}")
-    engine = open_engine(url, **engine_opts)
+    engine = open_engine(url, **options)  # (checks the engine's own options)
     try:
         return Store(engine, **store_opts)
     except BaseException:

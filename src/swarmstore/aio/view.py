@@ -109,5 +109,14 @@ class LocalView:
     def stats(self) -> dict[str, Any]:
         return self._engine.stats()  # type: ignore[no-any-return]
 
+    def counts(self) -> dict[str, int]:
+        return self._engine.counts()  # type: ignore[no-any-return]
+
+    def notify(self, tx: Any, channel: str, payload: str = "") -> None:
+        self._engine.notify(tx, channel, payload)
+
+    def wait_for_work(self, channels: Sequence[str], timeout: float) -> bool:
+        return self._engine.wait_for_work(channels, timeout)  # type: ignore[no-any-return]
+
     def close(self) -> None:
         raise RuntimeError("close the AsyncStore with aclose()")

@@ -38,7 +38,12 @@ def main(argv: list[str] | None = None) -> int:
         help="run one part (aio runs on the foundation's rows)",
     )
     ap.add_argument("--storm-seconds", type=float, default=60.0, help="length of the SIGKILL storm (--only storm)")
+    ap.add_argument(
+        "--url", help="a postgresql:// server URL: run the PostgreSQL table there (in a database of its own)"
+    )
     args = ap.parse_args(argv)
+    if args.url:
+        return _postgres(args.url, args.quick, args.seed, args.json)
     if args.only == "storm":  # (worker processes killed at random; not part of the full run)
         return storm.main(args.storm_seconds, args.dir, args.seed)
     scale = 0.05 if args.quick else args.scale
@@ -95,6 +100,20 @@ def main(argv: list[str] | None = None) -> int:
                 json.dump({"scale": scale, "n": n, "env": env, "results": [r.as_dict() for r in results]}, f, indent=2)
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
+    return 0
+
+
+def _postgres(url: str, quick: bool, seed: int, json_file: str | None) -> int:
+    from . import postgres  # (psycopg: the postgres extra)
+
+    print(f"swarmstore {swarmstore.__version__} | PostgreSQL at {url} | Python {platform.python_version()} | "
+          f"{os.cpu_count()} CPUs")  # fmt: skip
+    print("ratio = swarmstore / plain psycopg doing the same work, alternating rounds (1.00x = as fast)\n")
+    results = _tag(postgres.run(url, quick, seed), "postgres")
+    print(fmt_table(results))
+    if json_file:
+        with open(json_file, "w") as f:
+            json.dump({"url": url, "quick": quick, "results": [r.as_dict() for r in results]}, f, indent=2)
     return 0
 
 

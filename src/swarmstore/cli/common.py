@@ -13,6 +13,7 @@ import typer
 
 import swarmstore
 from swarmstore import Store
+from swarmstore.engine import sqlite_path
 from swarmstore.errors import InvalidInput, SwarmstoreError
 
 DEFAULT_DB = os.path.join(".swarmstore", "swarm.db")
@@ -34,9 +35,7 @@ def db_url(db: str | None) -> str:
 
 def db_path(url: str) -> str | None:
     """The file of a SQLite store URL or path (None for a server URL)."""
-    if url.startswith("sqlite:///"):
-        return url[len("sqlite:///") :]
-    return None if "://" in url else url
+    return sqlite_path(url)
 
 
 def make_private_dirs(directory: str) -> None:

@@ -155,7 +155,25 @@ class Engine(Protocol):
         operation. ``nowait``: None, having done nothing, unless the write lock is free at once."""
         ...
 
-    def stats(self) -> dict[str, Any]: ...
+    def stats(self) -> dict[str, Any]:
+        """The engine's own figures: its name, schema version, sizes."""
+        ...
+
+    def counts(self) -> dict[str, int]:
+        """Rows per kind: sessions, events, memories_live, memories_all, memory_versions, audit,
+        tasks, agents."""
+        ...
+
+    def notify(self, tx: Any, channel: str, payload: str = "") -> None:
+        """Wake ``wait_for_work`` callers on ``channel`` once ``tx`` commits (engines without
+        wake-ups, ``caps.wakeups`` False: nothing)."""
+        ...
+
+    def wait_for_work(self, channels: Sequence[str], timeout: float) -> bool:
+        """Wait until one of ``channels`` is notified (True) or ``timeout`` seconds pass (False).
+        Engines without wake-ups return False at once. A notification may be lost or spurious:
+        callers poll as well; this only shortens their idle waits."""
+        ...
 
     def close(self) -> None: ...
 

@@ -104,11 +104,14 @@ class WorkerOptions:
                    agent_type, lease_seconds, poll_interval, max_tasks, until_idle, grace_seconds, install_signals)  # fmt: skip
 
 
-def wait_for_work(engine: Any, channels: list[str], timeout: float) -> bool:
-    """Block up to ``timeout`` s for the engine's wake-up of ``channels`` (True: woken). Only for
-    engines with ``caps.wakeups``; a lost notification only costs the timeout (polling goes on)."""
-    wait: Callable[[list[str], float], bool] = engine.wait_for_work
-    return wait(channels, timeout)
+def wait_for_work(engine: Any, queues: Sequence[str], timeout: float) -> bool:
+    """Block up to ``timeout`` s for the engine's wake-up of new work in ``queues`` (True: woken).
+    Only for engines with ``caps.wakeups``; a lost notification only costs the timeout (the
+    worker polls as well)."""
+    from ..engine.ops import tasks as task_ops
+
+    channels = [task_ops.queue_channel(q) for q in queues]  # type: ignore[attr-defined]  # (p-tasks adds it)
+    return engine.wait_for_work(channels, timeout)  # type: ignore[no-any-return]
 
 
 def failure_text(exc: BaseException) -> str:

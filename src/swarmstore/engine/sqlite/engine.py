@@ -65,6 +65,10 @@ def translate(exc: BaseException) -> errors.SwarmstoreError:
     if isinstance(exc, (apsw.BusyError, apsw.LockedError)):
         return errors.Busy(f"the database is locked by another writer: {exc}")
     if isinstance(exc, apsw.ConstraintError):
+        # UNIQUE / PRIMARY KEY / FOREIGN KEY: another writer got there first. CHECK / NOT NULL: the
+        # domain checks its input before writing, so this is a bug of the boundary, not a conflict.
+        if getattr(exc, "extendedresult", None) in (apsw.SQLITE_CONSTRAINT_CHECK, apsw.SQLITE_CONSTRAINT_NOTNULL):
+            return errors.StorageError(f"constraint failed: {exc}")
         return errors.Conflict(f"constraint violated: {exc}")
     if isinstance(exc, apsw.ReadOnlyError):
         return errors.ReadOnly("the store is read only (its file or folder is not writable): nothing was written")
@@ -557,6 +561,17 @@ class SqliteEngine:
             "file_bytes": size(self.path),
             "wal_bytes": size(self.path + "-wal"),
         }
+
+    def counts(self) -> dict[str, int]:
+        names = ("sessions", "events", "memories_live", "memories_all", "memory_versions", "audit", "tasks", "agents")
+        return dict(zip(names, (int(n) for n in self.query(QUERIES.count_rows)[0]), strict=True))
+
+    def notify(self, tx: Any, channel: str, payload: str = "") -> None:
+        """No wake-ups on SQLite (``caps.wakeups`` is False): waiters poll."""
+
+    def wait_for_work(self, channels: Sequence[str], timeout: float) -> bool:
+        """No wake-ups on SQLite: False at once (the caller polls)."""
+        return False
 
     def close(self) -> None:
         with self._lock:

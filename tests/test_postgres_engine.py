@@ -1,0 +1,510 @@
+"""The PostgreSQL engine on a real server (SWARMSTORE_TEST_POSTGRES): transactions, retries,
+error mapping, group commit, wake-ups, async mode, fork safety, migrations."""
+
+from __future__ import annotations
+
+import asyncio
+import multiprocessing
+import os
+import threading
+from collections.abc import Iterator
+from typing import Any
+
+import psycopg
+import pytest
+
+from pg_schemas import PgSchemas
+from swarmstore import errors
+from swarmstore.engine import open_engine
+from swarmstore.engine.bridge import spawn
+from swarmstore.engine.postgres.engine import SCHEMA_VERSION, PostgresEngine
+
+
+@pytest.fixture
+def engine(pg_url: str) -> Iterator[PostgresEngine]:
+    e = open_engine(pg_url)
+    assert isinstance(e, PostgresEngine)
+    yield e
+    e.close()
+
+
+def _agent(tx: Any, aid: str, status: str = "idle") -> None:
+    tx.execute(
+        "INSERT INTO agents (id, name, agent_type, status, registered_at, last_seen_at) VALUES (%s, %s, 't', %s, 1, 1)",
+        (aid, aid, status),
+    )
+
+
+def _count(e: Any) -> int:
+    return int(e.query("SELECT count(*) FROM agents")[0][0])
+
+
+# -- transactions ------------------------------------------------------------------------------
+
+
+def test_write_commits_and_an_error_rolls_the_whole_transaction_back(engine: PostgresEngine) -> None:
+    engine.write(lambda tx: _agent(tx, "a"))
+
+    def two_then_fail(tx: Any) -> None:
+        _agent(tx, "b")
+        _agent(tx, "c")
+        raise errors.NotFound("x")
+
+    with pytest.raises(errors.NotFound):
+        engine.write(two_then_fail)
+    assert [r[0] for r in engine.query("SELECT id FROM agents ORDER BY id")] == ["a"]
+
+
+def test_read_snapshot_sees_one_snapshot(engine: PostgresEngine) -> None:
+    engine.write(lambda tx: _agent(tx, "a"))
+
+    def twice(tx: Any) -> tuple[int, int]:
+        first = tx.execute("SELECT count(*) FROM agents").fetchone()[0]
+        engine.write(lambda w: _agent(w, "b"))  # (another connection commits meanwhile)
+        return first, tx.execute("SELECT count(*) FROM agents").fetchone()[0]
+
+    assert engine.read_snapshot(twice) == (1, 1)
+    assert _count(engine) == 2
+
+
+def test_read_snapshot_is_read_only(engine: PostgresEngine) -> None:
+    with pytest.raises(errors.ReadOnly):
+        engine.read_snapshot(lambda tx: _agent(tx, "a"))
+
+
+def test_serialization_failures_are_retried_inside_write(engine: PostgresEngine) -> None:
+    """Two REPEATABLE READ transactions update the same row: the one that read first fails with
+    a serialization failure when it writes; write() runs it again and the increment is kept."""
+    engine.write(lambda tx: tx.execute("INSERT INTO app_state (app, state, updated_at) VALUES ('a', '{}', 0)"))
+    first_read = threading.Event()
+    other_done = threading.Event()
+    calls: list[int] = []
+
+    def increment(tx: Any) -> int:
+        calls.append(1)
+        tx.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+        n = tx.execute("SELECT updated_at FROM app_state WHERE app = 'a'").fetchone()[0]
+        if len(calls) == 1:
+            first_read.set()
+            other_done.wait(10)
+        tx.execute("UPDATE app_state SET updated_at = %s WHERE app = 'a'", (n + 1,))
+        return int(n + 1)
+
+    def other() -> None:
+        first_read.wait(10)
+        engine.write(lambda tx: tx.execute("UPDATE app_state SET updated_at = updated_at + 10 WHERE app = 'a'"))
+        other_done.set()
+
+    t = threading.Thread(target=other)
+    t.start()
+    assert engine.write(increment) == 11
+    t.join()
+    assert len(calls) == 2
+    assert engine.query("SELECT updated_at FROM app_state")[0][0] == 11
+
+
+def test_deadlocks_are_retried_inside_write(engine: PostgresEngine) -> None:
+    engine.write(lambda tx: (_agent(tx, "a"), _agent(tx, "b")))
+    both_locked = threading.Barrier(2, timeout=10)
+    calls = {"ab": 0, "ba": 0}
+
+    def lock_in_order(order: str) -> None:
+        def fn(tx: Any) -> None:
+            calls[order] += 1
+            tx.execute("SET LOCAL deadlock_timeout = '20ms'")
+            tx.execute("UPDATE agents SET model = %s WHERE id = %s", (order, order[0]))
+            if calls[order] == 1:
+                both_locked.wait()
+            tx.execute("UPDATE agents SET model = %s WHERE id = %s", (order, order[1]))
+
+        engine.write(fn)
+
+    threads = [threading.Thread(target=lock_in_order, args=(o,)) for o in ("ab", "ba")]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(calls.values()) == [1, 2]  # one lost the deadlock, ran again, and committed
+    models = dict(engine.query("SELECT id, model FROM agents"))
+    assert models["a"] == models["b"]  # (whichever committed last wrote both)
+
+
+# -- errors --------------------------------------------------------------------------------------
+
+
+def test_unique_violation_is_a_conflict(engine: PostgresEngine) -> None:
+    engine.write(lambda tx: _agent(tx, "a"))
+    with pytest.raises(errors.Conflict, match="agents_pkey"):
+        engine.write(lambda tx: _agent(tx, "a"))
+
+
+def test_check_failure_is_a_storage_error_naming_the_constraint(engine: PostgresEngine) -> None:
+    with pytest.raises(errors.StorageError, match="agents_status_check") as info:
+        engine.write(lambda tx: _agent(tx, "a", status="bogus"))
+    assert not isinstance(info.value, errors.Conflict)
+    assert _count(engine) == 0
+
+
+def test_foreign_key_violation_is_a_conflict(engine: PostgresEngine) -> None:
+    def orphan(tx: Any) -> None:
+        tx.execute("CREATE TEMP TABLE parent (id int PRIMARY KEY) ON COMMIT DROP")
+        tx.execute("CREATE TEMP TABLE child (p int REFERENCES parent) ON COMMIT DROP")
+        tx.execute("INSERT INTO child VALUES (1)")
+
+    with pytest.raises(errors.Conflict, match="child_p_fkey"):
+        engine.write(orphan)
+
+
+def test_nul_characters_are_invalid_input(engine: PostgresEngine) -> None:
+    with pytest.raises(errors.InvalidInput):
+        engine.write(lambda tx: _agent(tx, "a\x00b"))
+    with pytest.raises(errors.InvalidInput):
+        engine.query("SELECT %s::jsonb", ('"a\\u0000b"',))
+
+
+def test_bad_sql_is_a_storage_error_and_the_engine_goes_on(engine: PostgresEngine) -> None:
+    with pytest.raises(errors.StorageError, match="42601"):
+        engine.query("SELEC 1")
+    assert engine.query("SELECT 1") == [(1,)]
+
+
+def test_a_closed_engine_raises_store_closed(pg_url: str) -> None:
+    e = open_engine(pg_url)
+    e.close()
+    with pytest.raises(errors.StoreClosed):
+        e.query("SELECT 1")
+    with pytest.raises(errors.StoreClosed):
+        e.write(lambda tx: None)
+
+
+def test_connections_the_server_ended_are_replaced(pg_url: str, pg_base_url: str) -> None:
+    """A server restart (or an administrator) ends the pool's sessions: the next read runs on a
+    new connection, and so does a write whose BEGIN found its connection broken."""
+    e = open_engine(pg_url, pool_min=2, pool_max=2)
+    try:
+
+        def end_sessions() -> None:
+            held = [e._conn(), e._conn()]  # (both pooled connections, then back to the pool)
+            pids = [c.info.backend_pid for c in held]
+            for c in held:
+                e._release(c)
+            with psycopg.connect(pg_base_url, autocommit=True) as admin:
+                admin.execute("SELECT pg_terminate_backend(pid) FROM unnest(%s::int[]) AS pid", (pids,))
+
+        end_sessions()
+        assert e.query("SELECT 1") == [(1,)]
+        end_sessions()
+        e.write(lambda tx: _agent(tx, "a"))
+        end_sessions()
+        assert e.read_snapshot(lambda tx: tx.execute("SELECT count(*) FROM agents").fetchone()) == (1,)
+    finally:
+        e.close()
+
+
+# -- group commit --------------------------------------------------------------------------------
+
+
+def test_write_group_isolates_each_operation(engine: PostgresEngine) -> None:
+    engine.write(lambda tx: _agent(tx, "taken"))
+    out = engine.write_group(
+        [lambda tx: _agent(tx, "a"), lambda tx: _agent(tx, "taken"), lambda tx: _agent(tx, "b") or "done"]
+    )
+    assert out is not None
+    assert [ok for ok, _ in out] == [True, False, True]
+    assert isinstance(out[1][1], errors.Conflict)
+    assert out[2] == (True, "done")
+    assert [r[0] for r in engine.query("SELECT id FROM agents ORDER BY id")] == ["a", "b", "taken"]
+
+
+def test_write_group_keeps_domain_errors_as_they_are(engine: PostgresEngine) -> None:
+    boom = errors.NotFound("no such thing")
+
+    def fail(tx: Any) -> None:
+        _agent(tx, "x")
+        raise boom
+
+    out = engine.write_group([fail, lambda tx: _agent(tx, "y")])
+    assert out == [(False, boom), (True, None)]
+    assert [r[0] for r in engine.query("SELECT id FROM agents")] == ["y"]
+    assert engine.write_group([fail]) == [(False, boom)]
+
+
+# -- wake-ups ------------------------------------------------------------------------------------
+
+
+def test_notify_wakes_a_waiter_when_the_transaction_commits(engine: PostgresEngine) -> None:
+    woke: list[bool] = []
+    listening = threading.Event()
+
+    def waiter() -> None:
+        woke.append(engine.wait_for_work(["work"], 0.01))  # (this thread listens from here on)
+        listening.set()
+        woke.append(engine.wait_for_work(["work"], 30))
+
+    t = threading.Thread(target=waiter)
+    t.start()
+    assert listening.wait(30)
+    engine.write(lambda tx: engine.notify(tx, "work", "q1"))
+    t.join(30)
+    assert woke == [False, True]
+
+
+def test_a_notification_between_two_waits_is_not_lost(engine: PostgresEngine) -> None:
+    assert engine.wait_for_work(["work"], 0.01) is False
+    engine.write(lambda tx: engine.notify(tx, "work"))
+    assert engine.wait_for_work(["work"], 30) is True
+
+
+def test_no_wakeup_from_a_rolled_back_transaction_or_another_channel(engine: PostgresEngine) -> None:
+    assert engine.wait_for_work(["work"], 0.01) is False
+
+    def notify_then_fail(tx: Any) -> None:
+        engine.notify(tx, "work")
+        raise errors.Conflict("no")
+
+    with pytest.raises(errors.Conflict):
+        engine.write(notify_then_fail)
+    engine.write(lambda tx: engine.notify(tx, "other"))
+    assert engine.wait_for_work(["work"], 0.2) is False
+
+
+def test_channels_belong_to_their_store(pg_schemas: PgSchemas) -> None:
+    a, b = pg_schemas.take(), pg_schemas.take()
+    ea, eb = open_engine(pg_schemas.url(a)), open_engine(pg_schemas.url(b))
+    try:
+        assert ea.wait_for_work(["work"], 0.01) is False
+        eb.write(lambda tx: eb.notify(tx, "work"))
+        assert ea.wait_for_work(["work"], 0.2) is False
+        ea.write(lambda tx: ea.notify(tx, "work"))
+        assert ea.wait_for_work(["work"], 30) is True
+    finally:
+        ea.close()
+        eb.close()
+        pg_schemas.give_back(a)
+        pg_schemas.give_back(b)
+
+
+def test_sqlite_has_no_wakeups_and_returns_at_once(tmp_path: Any) -> None:
+    e = open_engine(str(tmp_path / "s.db"))
+    try:
+        assert e.caps.wakeups is False
+        assert e.wait_for_work(["work"], 3600) is False  # (would hang the test if it waited)
+    finally:
+        e.close()
+
+
+# -- async mode ----------------------------------------------------------------------------------
+
+
+def test_async_mode_runs_the_same_methods_over_async_connections(engine: PostgresEngine) -> None:
+    view = engine.for_async()
+    threads_before = threading.active_count()
+
+    async def main() -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        await spawn(view.write, lambda tx: _agent(tx, "a"))
+        out["group"] = await spawn(view.write_group, [lambda tx: _agent(tx, "a"), lambda tx: _agent(tx, "b")])
+        out["rows"] = await spawn(view.query, "SELECT id FROM agents ORDER BY id")
+        out["snap"] = await spawn(view.read_snapshot, lambda tx: tx.execute("SELECT count(*) FROM agents").fetchone())
+        out["threads"] = threading.active_count()
+        assert await spawn(view.wait_for_work, ["work"], 0.01) is False
+        waiter = asyncio.ensure_future(spawn(view.wait_for_work, ["work"], 30))
+        await asyncio.sleep(0)
+        await spawn(view.write, lambda tx: view.notify(tx, "work"))
+        out["woke"] = await waiter
+        await spawn(view.close)
+        return out
+
+    out = asyncio.run(main())
+    assert [ok for ok, _ in out["group"]] == [False, True]
+    assert isinstance(out["group"][0][1], errors.Conflict)
+    assert out["rows"] == [("a",), ("b",)]
+    assert out["snap"] == (2,)
+    assert out["threads"] == threads_before  # (async connections: no thread was started)
+    assert out["woke"] is True
+
+
+def test_async_mode_retries_serialization_failures_too(engine: PostgresEngine) -> None:
+    from swarmstore.engine.bridge import await_only
+
+    engine.write(lambda tx: tx.execute("INSERT INTO app_state (app, state, updated_at) VALUES ('a', '{}', 0)"))
+    view = engine.for_async()
+    calls: list[int] = []
+
+    def increment(tx: Any) -> int:
+        calls.append(1)
+        tx.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+        n = tx.execute("SELECT updated_at FROM app_state WHERE app = 'a'").fetchone()[0]
+        if len(calls) == 1:  # another connection commits a change of the row in between
+            bump = "UPDATE app_state SET updated_at = updated_at + 10 WHERE app = 'a'"
+            await_only(asyncio.to_thread(engine.write, lambda w: w.execute(bump)))
+        tx.execute("UPDATE app_state SET updated_at = %s WHERE app = 'a'", (n + 1,))
+        return int(n + 1)
+
+    async def main() -> int:
+        try:
+            return await spawn(view.write, increment)
+        finally:
+            await view.aclose()
+
+    assert asyncio.run(main()) == 11
+    assert len(calls) == 2
+
+
+def test_async_mode_replaces_connections_the_server_ended(pg_url: str, pg_base_url: str) -> None:
+    e = open_engine(pg_url, pool_min=1, pool_max=1)
+    assert isinstance(e, PostgresEngine)
+    view = e.for_async()
+
+    async def main() -> list[Any]:
+        try:
+            pid = (await spawn(view.query, "SELECT pg_backend_pid()"))[0][0]
+            with psycopg.connect(pg_base_url, autocommit=True) as admin:
+                admin.execute("SELECT pg_terminate_backend(%s)", (pid,))
+            return await spawn(view.query, "SELECT 1")
+        finally:
+            await view.aclose()
+
+    try:
+        assert asyncio.run(main()) == [(1,)]
+    finally:
+        e.close()
+
+
+def test_async_mode_outside_the_bridge_is_an_error(engine: PostgresEngine) -> None:
+    view = engine.for_async()
+
+    async def main() -> None:
+        view.query("SELECT 1")
+
+    with pytest.raises(errors.StorageError, match="outside the async API"):
+        asyncio.run(main())
+
+
+# -- fork safety ---------------------------------------------------------------------------------
+
+
+def _child_queries(url: str, engine: PostgresEngine, out: Any) -> None:
+    try:
+        got = [engine.query("SELECT %s::int", (i,))[0][0] for i in range(200)]
+        engine.close()
+        from swarmstore.engine.postgres import engine as module
+
+        for inherited in module._orphans:  # (closing them talks to the server: the parent's socket?)
+            inherited.close()
+        out.put(got == list(range(200)))
+    except BaseException as exc:
+        out.put(repr(exc))
+
+
+def test_a_forked_child_uses_connections_of_its_own(pg_url: str) -> None:
+    engine = open_engine(pg_url, pool_min=1, pool_max=1)
+    assert isinstance(engine, PostgresEngine)
+    try:
+        engine.query("SELECT 1")  # (the pool's one connection is in use before the fork)
+        ctx = multiprocessing.get_context("fork")
+        out = ctx.Queue()
+        child = ctx.Process(target=_child_queries, args=(pg_url, engine, out))
+        child.start()
+        mine = [engine.query("SELECT %s::int", (i,))[0][0] for i in range(200)]
+        assert out.get(timeout=60) is True
+        child.join(60)
+        assert mine == list(range(200))
+        assert engine.query("SELECT 42") == [(42,)]  # the parent's connection survived the child
+    finally:
+        engine.close()
+
+
+# -- migrations ----------------------------------------------------------------------------------
+
+
+def _open_and_report(url: str, out: Any) -> None:
+    try:
+        e = open_engine(url)
+        out.put(e.stats()["schema_version"])
+        e.close()
+    except BaseException as exc:
+        out.put(repr(exc))
+
+
+def test_many_processes_opening_a_new_store_at_once_migrate_it_once(pg_schemas: PgSchemas) -> None:
+    schema = pg_schemas.new_name()
+    url = pg_schemas.url(schema)
+    ctx = multiprocessing.get_context("spawn")
+    out = ctx.Queue()
+    procs = [ctx.Process(target=_open_and_report, args=(url, out)) for _ in range(4)]
+    for p in procs:
+        p.start()
+    results = [out.get(timeout=120) for _ in procs]
+    for p in procs:
+        p.join(60)
+    assert results == [SCHEMA_VERSION] * 4
+    with psycopg.connect(pg_schemas.base_url, autocommit=True) as conn:
+        rows = conn.execute(f"SELECT version FROM {schema}.schema_version ORDER BY version").fetchall()
+    assert rows == [(v,) for v in range(1, SCHEMA_VERSION + 1)]
+    pg_schemas.give_back(schema)
+
+
+def test_reopening_is_idempotent_and_a_newer_schema_is_refused(engine: PostgresEngine, pg_url: str) -> None:
+    again = open_engine(pg_url)
+    assert again.stats()["schema_version"] == SCHEMA_VERSION
+    again.write(lambda tx: tx.execute("INSERT INTO schema_version VALUES (999, 'future', 0)"))
+    again.close()
+    with pytest.raises(errors.SchemaError, match="999"):
+        open_engine(pg_url)
+    engine.write(lambda tx: tx.execute("DELETE FROM schema_version WHERE version = 999"))
+
+
+# -- options and info ----------------------------------------------------------------------------
+
+
+def test_stats_and_counts(engine: PostgresEngine) -> None:
+    engine.write(lambda tx: _agent(tx, "a"))
+    stats = engine.stats()
+    assert stats["engine"] == "postgresql"
+    assert stats["schema_version"] == SCHEMA_VERSION
+    assert stats["database_bytes"] > 0
+    assert stats["server_version"].startswith(("15", "16", "17", "18"))
+    assert stats["schema"] == engine.schema
+    assert engine.counts()["agents"] == 1
+    assert engine.caps.name == "postgresql" and engine.caps.wakeups and not engine.caps.serialised_writes
+
+
+def test_unknown_options_and_bad_schema_names_are_invalid_input(pg_base_url: str) -> None:
+    with pytest.raises(errors.InvalidInput, match="synchronous"):
+        open_engine(pg_base_url, synchronous="full")
+    with pytest.raises(errors.InvalidInput, match="schema"):
+        open_engine(pg_base_url, schema="Robert'); DROP")
+    with pytest.raises(errors.InvalidInput, match="pool_max"):
+        open_engine(pg_base_url, pool_min=5, pool_max=2)
+
+
+def test_sqlite_options_are_checked_by_its_engine(tmp_path: Any) -> None:
+    with pytest.raises(errors.InvalidInput, match="pool_max"):
+        open_engine(str(tmp_path / "s.db"), pool_max=3)
+    with pytest.raises(errors.InvalidInput, match="unknown engine"):
+        open_engine("mysql://x/y")
+
+
+def test_postgres_scheme_alias_and_hidden_password(pg_url: str) -> None:
+    alias = "postgres://" + pg_url.split("://", 1)[1]
+    e = open_engine(alias)
+    try:
+        assert e.query("SELECT 1") == [(1,)]
+    finally:
+        e.close()
+
+
+def test_a_missing_driver_says_which_extra_to_install() -> None:
+    import subprocess
+    import sys
+
+    code = (
+        "import sys; sys.modules['psycopg'] = None\n"
+        "from swarmstore.engine import open_engine\n"
+        "try:\n    open_engine('postgresql://nobody@127.0.0.1:1/x')\n"
+        "except Exception as e:\n    print(type(e).__name__, e)\n"
+    )
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in sys.path if p)}
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=60)
+    assert "StorageError" in out.stdout and "swarmstore[postgres]" in out.stdout, out.stdout + out.stderr
