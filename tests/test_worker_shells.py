@@ -79,6 +79,10 @@ class _ClaimsRefused(logging.Handler):
             "CREATE TRIGGER refuse_claims BEFORE UPDATE ON tasks FOR EACH ROW WHEN (NEW.status = 'running') "
             "EXECUTE FUNCTION refuse_claims()",
         )
+        # (a safety net: a worker that never logs would otherwise claim in vain for ever)
+        self._gone = threading.Lock()
+        self._later = threading.Timer(10, self.let_go)
+        self._later.start()
 
     def _sql(self, sqlite: str, postgresql: str) -> None:
         if self.caps.name == "sqlite":
@@ -98,11 +102,6 @@ class _ClaimsRefused(logging.Handler):
                 if cfg.schema:
                     pg.execute(sql.SQL("SET search_path TO {}").format(sql.Identifier(cfg.schema)))
                 pg.execute(postgresql)  # type: ignore[arg-type]
-
-        # (a safety net: a worker that never logs would otherwise claim in vain for ever)
-        self._later = threading.Timer(10, self.let_go)
-        self._later.start()
-        self._gone = threading.Lock()
 
     def let_go(self) -> None:
         if self._gone.acquire(blocking=False):

@@ -61,23 +61,39 @@ class GroupWriter:
         self.on_loop = 0  # groups committed on the event loop (the rest went to the thread)
         self.batched = 0  # operations committed as part of one batch operation (see _batched)
 
+    def lone_ready(self) -> bool:
+        """True when a write made now would be alone: nothing else runnable in this loop pass
+        (so nothing could join its group) and nothing queued before it."""
+        loop = asyncio.get_running_loop()
+        # (_ready is asyncio's queue of runnable callbacks; other loops take the group path.)
+        return not getattr(loop, "_ready", True) and loop not in self._pending and self._queue.empty()
+
+    def lone(self, fn: Callable[[Cursor], Any]) -> _Outcome | None:
+        """Commit ``fn`` alone, right here, if the write lock is free this instant (see
+        ``lone_ready``): its ``_Outcome``; None, having done nothing, if the lock is taken."""
+        if self._closed:
+            raise StoreClosed("the store is closed")
+        outcome = self._engine.write_group((fn,), nowait=True)
+        if outcome is None:
+            return None
+        self.groups += 1
+        self.on_loop += 1
+        self.operations += 1
+        return _Outcome(outcome[0])
+
     def submit(self, fn: Callable[[Cursor], R]) -> asyncio.Future[R] | _Outcome:
-        """Queue ``fn`` for this loop's group: a future of its result. A lone write (nothing
-        else runnable in this loop pass, so nothing could join it) commits right here when the
-        lock is free, and its ``_Outcome`` comes back instead: no future, no group to collect."""
+        """Queue ``fn`` for this loop's group: a future of its result. A lone write (see
+        ``lone_ready``) commits right here when the lock is free, and its ``_Outcome`` comes back
+        instead: no future, no group to collect."""
         if self._closed:
             raise StoreClosed("the store is closed")
         loop = asyncio.get_running_loop()
         pending = self._pending.get(loop)
         if pending is None:
-            # (_ready is asyncio's queue of runnable callbacks; other loops take the group path.)
-            if not getattr(loop, "_ready", True) and self._queue.empty():
-                outcome = self._engine.write_group((fn,), nowait=True)
+            if self.lone_ready():
+                outcome = self.lone(fn)
                 if outcome is not None:
-                    self.groups += 1
-                    self.on_loop += 1
-                    self.operations += 1
-                    return _Outcome(outcome[0])
+                    return outcome
             fut: asyncio.Future[R] = loop.create_future()
             self._pending[loop] = [(fn, fut)]
             loop.call_soon(self.flush, loop)

@@ -1,7 +1,8 @@
 """The async services: each method of the sync services (one implementation), awaitable.
 
 A method that may write runs in a bridged call (``engine.bridge.spawn``): the engine view's
-``write`` waits there for its commit. A read method runs directly on the loop when the engine's
+``write`` waits there for its commit; on SQLite, when its write will commit alone at once, it
+runs directly instead (no greenlet: see LocalView.call_direct). A read method runs directly on the loop when the engine's
 reads are local (SQLite: no greenlet, no hop; if it meets a lock, the whole read runs again on a
 thread, never waiting on the loop); on an engine whose reads go over the network (PostgreSQL),
 every method runs bridged over the engine's async view, awaiting its async connections.
@@ -20,16 +21,18 @@ from ..errors import Busy
 from ..memory import MemoryStore
 from ..sessions import Sessions
 from ..tasks import Tasks
+from .view import LocalView, NeedsBridge
 
 P = ParamSpec("P")
 R = TypeVar("R")
 
 
 class _AsyncService:
-    def __init__(self, bridged: Any, blocking: Any, local_reads: bool) -> None:
+    def __init__(self, bridged: Any, blocking: Any, view: LocalView | None) -> None:
         self._bridged = bridged  # the service over the async view of the engine
         self._blocking = blocking  # the same service over the plain engine, for the thread fallback
-        self._local_reads = local_reads
+        self._view = view  # SQLite's (local reads: reads and lone writes run directly), or None
+        self._local_reads = view is not None
 
 
 def _awaitable(
@@ -50,6 +53,17 @@ def _awaitable(
     else:
 
         async def call(self: _AsyncService, /, *args: P.args, **kwargs: P.kwargs) -> R:
+            view = self._view
+            if view is not None and view.lone_ready():
+                try:
+                    return view.call_direct(getattr(self._bridged, name), *args, **kwargs)  # type: ignore[no-any-return]
+                except NeedsBridge:
+                    pass  # the lock is taken: wait for it in a bridged call
+                except Busy:
+                    if view.direct_wrote:
+                        raise
+                    # A read before the write met a lock: the call runs on a thread, not on the loop.
+                    return await asyncio.to_thread(getattr(self._blocking, name), *args, **kwargs)
             return await spawn(getattr(self._bridged, name), *args, **kwargs)
 
     call.__name__ = name

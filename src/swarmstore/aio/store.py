@@ -41,11 +41,12 @@ class AsyncStore:
         self._view: Any = LocalView(engine, self._writer) if self._writer is not None else _remote_view(engine)
         base = store._ctx
         ctx = Context(self._view, base.max_value_bytes, base.actor, base.retry_base_us, base.max_task_depth, base.now_us)
-        self.sessions = AsyncSessions(Sessions(ctx), store.sessions, local)
-        self.memory = AsyncMemory(MemoryStore(ctx), store.memory, local)
-        self.tasks = AsyncTasks(Tasks(ctx), store.tasks, local)
-        self.agents = AsyncAgents(Agents(ctx), store.agents, local)
-        self.audit = AsyncAudit(Audit(self._view), store.audit, local)
+        lv = self._view if local else None
+        self.sessions = AsyncSessions(Sessions(ctx), store.sessions, lv)
+        self.memory = AsyncMemory(MemoryStore(ctx), store.memory, lv)
+        self.tasks = AsyncTasks(Tasks(ctx), store.tasks, lv)
+        self.agents = AsyncAgents(Agents(ctx), store.agents, lv)
+        self.audit = AsyncAudit(Audit(self._view), store.audit, lv)
         self._closed = False
 
     @property

@@ -41,6 +41,10 @@ async def _committed(fut: asyncio.Future[R]) -> R:
     return await fut
 
 
+class NeedsBridge(Exception):
+    """A direct call's write would have to wait (the lock is taken): nothing was written."""
+
+
 class LocalView:
     """Reads on the loop (a lock met: inside a bridged call, that one read waits on a thread;
     outside, ``Busy`` goes up and the caller runs the whole read on a thread); writes through
@@ -53,9 +57,24 @@ class LocalView:
     agents: Any
     audit: Any
 
+    def call_direct(self, fn: Callable[..., R], *args: Any, **kwargs: Any) -> R:
+        """Run a write-calling service method right here, without a greenlet: only when its write
+        will commit alone at once (``GroupWriter.lone_ready``: the common case of a coroutine
+        awaiting one write at a time). Raises NeedsBridge, having written nothing, if the lock
+        turned out taken: then run it in a bridged call instead. (A bridged call costs two
+        greenlet round trips, 1-5 µs on this machine: a fifth of a lone write.)"""
+        self.direct, self.direct_wrote = True, False
+        try:
+            return fn(*args, **kwargs)
+        finally:
+            self.direct = False
+
     def __init__(self, engine: Any, writer: GroupWriter) -> None:
         self._engine = engine
         self._writer = writer
+        self.lone_ready = writer.lone_ready
+        self.direct = False  # a direct call runs (call_direct)
+        self.direct_wrote = False  # ... and its write has committed
         self.url = engine.url
         self.caps = engine.caps
         self.q = engine.q
@@ -88,9 +107,18 @@ class LocalView:
             return await_only(asyncio.to_thread(self._engine.read_snapshot, fn))  # type: ignore[no-any-return]
 
     def write(self, fn: Callable[[Cursor], R]) -> R:
-        if not in_bridge():  # (a service method listed as a read wrote: a bug of aio/services.py)
+        if in_bridge():
+            got = self._writer.submit(fn)
+        elif self.direct:  # (see call_direct)
+            if self.direct_wrote:
+                raise StorageError("a service call made two writes (each call is one transaction)")
+            lone = self._writer.lone(fn)
+            if lone is None:
+                raise NeedsBridge
+            self.direct_wrote = True
+            got = lone
+        else:  # (a service method listed as a read wrote: a bug of aio/services.py)
             raise StorageError("a write outside a bridged call of the async API")
-        got = self._writer.submit(fn)
         if type(got) is _Outcome:
             if got[0]:
                 return got[1]  # type: ignore[no-any-return]
