@@ -51,7 +51,7 @@ class _Bridged(greenlet.greenlet):  # type: ignore[misc]
 
 
 _local = threading.local()
-_POOL = 16  # idle greenlets kept per thread
+_POOL = 1024  # idle greenlets kept per thread (a gather of many writes needs one each; ~2 KB idle)
 
 
 def in_bridge() -> bool:
