@@ -74,7 +74,7 @@ class _ClaimsRefused(logging.Handler):
         self._sql(
             "CREATE TRIGGER refuse_claims BEFORE UPDATE ON tasks WHEN NEW.status = 'running' "
             "BEGIN SELECT RAISE(ABORT, 'claims refused'); END",
-            "CREATE FUNCTION refuse_claims() RETURNS trigger LANGUAGE plpgsql AS "
+            "CREATE OR REPLACE FUNCTION refuse_claims() RETURNS trigger LANGUAGE plpgsql AS "
             "$$ BEGIN RAISE EXCEPTION 'claims refused'; END $$; "
             "CREATE TRIGGER refuse_claims BEFORE UPDATE ON tasks FOR EACH ROW WHEN (NEW.status = 'running') "
             "EXECUTE FUNCTION refuse_claims()",
@@ -105,7 +105,7 @@ class _ClaimsRefused(logging.Handler):
 
     def let_go(self) -> None:
         if self._gone.acquire(blocking=False):
-            self._sql("DROP TRIGGER refuse_claims", "DROP TRIGGER refuse_claims ON tasks")
+            self._sql("DROP TRIGGER refuse_claims", "DROP TRIGGER refuse_claims ON tasks; DROP FUNCTION refuse_claims()")
 
     def emit(self, record: logging.LogRecord) -> None:
         self.seen.append(record.getMessage())
@@ -129,7 +129,7 @@ def test_a_failed_claim_is_logged_and_the_worker_goes_on(store_url: str, shell: 
     with swarmstore.open(store_url) as st:
         task = st.tasks.submit("after the refusal")
     stats = _run(shell, store_url, lambda t: t.summary)
-    assert len(refused.seen) == 1 and re.match(r"claim failed \(.*claims refused.*\); trying again in", refused.seen[0])
+    assert len(refused.seen) == 1 and re.match(r"claim failed \(.*claims refused.*\); trying again in", refused.seen[0], re.S)
     assert (stats.completed, stats.handled) == (1, 1), "the worker went on, and then found the queue idle"
     with swarmstore.open(store_url) as st:
         done = st.tasks.get(task.id)

@@ -98,8 +98,9 @@ class AsyncWorker:
         beat = asyncio.create_task(self._heartbeats())
         stop_wait = asyncio.create_task(self._stopping.wait())
         try:
-            await asyncio.wait([stop_wait, *loops], return_when=asyncio.FIRST_COMPLETED)
-            self._stopping.set()  # a stop was asked, or a loop ended: every loop stops claiming
+            every: asyncio.Future[Any] = asyncio.gather(*loops, return_exceptions=True)
+            await asyncio.wait([stop_wait, every], return_when=asyncio.FIRST_COMPLETED)
+            self._stopping.set()  # a stop was asked, or every loop ended: none claims any more
             _, still = await asyncio.wait(loops, timeout=self.opts.grace_seconds)
             for t in still:
                 t.cancel()  # past the grace period: their tasks are handed back below
@@ -127,8 +128,7 @@ class AsyncWorker:
                 nxt = await self._handle(task)
                 continue
             if not core.take_slots(1):
-                self._stopping.set()  # max_tasks reached
-                break
+                break  # max_tasks reached: this loop ends; the others finish what they hold
             got = await self._commit([], 1)
             if got:
                 nxt = await self._handle(got[0])

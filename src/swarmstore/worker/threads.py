@@ -203,9 +203,9 @@ class Worker:
                     self._flush()  # (else the next step commits them with its claim)
                 continue
             want = self.core.take_slots(self._batch())
-            if not want:
-                self._stopping.set()  # max_tasks reached
-                continue
+            if not want:  # max_tasks reached: this thread ends; the others finish what they hold
+                self._flush()
+                return
             got = self._commit(want)
             if got:
                 ahead.extend(got)
