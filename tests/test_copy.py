@@ -14,7 +14,6 @@ from typing import Any
 import orjson
 import pytest
 
-import conftest
 import swarmstore
 from cli_helpers import SRC, assert_error, cli
 from swarmstore import Store, errors
@@ -146,14 +145,6 @@ def urls(request: pytest.FixtureRequest, tmp_path: Path) -> tuple[str, str, str]
     return str(tmp_path / "source.db"), middle, f"sqlite:///{tmp_path / 'last.db'}"
 
 
-def public_urls(urls: tuple[str, str, str]) -> tuple[str, ...]:
-    """The stores the public API can read: PostgreSQL once its operations are all there (the
-    conformance switch of conftest.py), until then the two SQLite ends (the middle store's rows
-    are still compared, by checksum)."""
-    on_pg = conftest.POSTGRES_CONFORMANCE or os.environ.get("SWARMSTORE_TEST_POSTGRES_CONFORMANCE") == "1"
-    return urls if not PG or on_pg else (urls[0], urls[2])
-
-
 @pytest.fixture
 def filled(urls: tuple[str, str, str]) -> tuple[dict[str, Any], ManualClock]:
     clock = ManualClock()
@@ -183,7 +174,7 @@ def test_copy_there_and_back_keeps_every_read_and_row(urls: tuple[str, str, str]
         (t.table, t.source_rows) for t in first.tables
     }
     answers = []
-    for url in public_urls(urls):
+    for url in urls:
         with swarmstore.open(url, clock=clock) as st:
             answers.append(reads(st, ids))
     for other in answers[1:]:
@@ -197,7 +188,7 @@ def test_a_copy_goes_on_where_the_source_stopped(urls: tuple[str, str, str], fil
     src, middle, last = urls
     assert copy_store(src, middle).ok and copy_store(middle, last).ok
     results = []
-    for url in public_urls(urls):
+    for url in urls:
         with swarmstore.open(url, clock=clock, actor="later") as st:
             m = st.memory.put(NS, "db", "next")
             ev = st.sessions.append_event(ids["sessions"][0], "message", "x", "next")
