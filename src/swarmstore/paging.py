@@ -29,25 +29,3 @@ def page(rows: Sequence[R], limit: int, decode: Callable[[R], T], listing: str) 
     items = [decode(r) for r in rows[:limit]]
     return Page(items, encode_cursor(listing, rows[limit - 1][0]) if len(rows) > limit else None)
 
-
-def newest_first(
-    engine: Any,
-    select: str,
-    where: list[str],
-    params: list[Any],
-    cursor: str | None,
-    limit: int,
-    decode: Callable[[Any], T],
-    listing: str,
-    key_type: type = str,
-) -> Page[T]:
-    """Transitional (issue 14), for tasks.py until its listing is an engine operation: runs
-    ``select`` + ``where`` ordered by ``id DESC``, one page after ``cursor``."""
-    ph = engine.placeholder
-    where, params = list(where), list(params)
-    last = before(cursor, listing, key_type)
-    if last is not None:
-        where.append(f"id < {ph}")
-        params.append(last)
-    sql = select + (" WHERE " + " AND ".join(where) if where else "") + f" ORDER BY id DESC LIMIT {ph}"
-    return page(engine.query(sql, [*params, limit + 1]), limit, decode, listing)

@@ -77,8 +77,6 @@ class LocalView:
         self.direct_wrote = False  # ... and its write has committed
         self.url = engine.url
         self.caps = engine.caps
-        self.q = engine.q
-        self.placeholder = engine.placeholder
         for name in OP_SETS:  # the engine's operation sets, their stand-alone reads run here
             setattr(self, name, type(getattr(engine, name))(self))
 
