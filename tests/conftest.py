@@ -22,14 +22,6 @@ PG_ENV = "SWARMSTORE_TEST_POSTGRES"
 PG_REQUIRED = os.environ.get("SWARMSTORE_REQUIRE_POSTGRES") == "1"
 PG_HOWTO = f"PostgreSQL half skipped: set {PG_ENV}=postgresql://user@host:port/database to run it"
 
-# The conformance suite (the store_url / store fixtures) runs on PostgreSQL in the test modules
-# whose entities have their PostgreSQL operations: a module says so with `POSTGRES_READY = True`;
-# the lead sets POSTGRES_CONFORMANCE to True once every entity's are merged (and drops those
-# lines). Elsewhere the postgresql runs are deselected, not skipped. SWARMSTORE_TEST_POSTGRES_CONFORMANCE=1
-# runs them all (an entity engineer's check before adding the line).
-POSTGRES_CONFORMANCE = False
-_PG_ALL = POSTGRES_CONFORMANCE or os.environ.get("SWARMSTORE_TEST_POSTGRES_CONFORMANCE") == "1"
-
 _pg_skipped: list[str] = []  # why the PostgreSQL half was skipped (said once, at the end)
 
 
@@ -46,19 +38,6 @@ ENGINES: dict[str, Callable[[pytest.FixtureRequest, Path], str]] = {
     "sqlite": _sqlite_url,
     "postgresql": _postgres_url,
 }
-
-
-def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Deselect the postgresql runs of store_url in modules not ready for PostgreSQL."""
-    keep, drop = [], []
-    for item in items:
-        spec = getattr(item, "callspec", None)
-        on_pg = spec is not None and spec.params.get("store_url") == "postgresql"
-        ready = _PG_ALL or getattr(getattr(item, "module", None), "POSTGRES_READY", False)
-        (drop if on_pg and not ready else keep).append(item)
-    if drop:
-        config.hook.pytest_deselected(items=drop)
-        items[:] = keep
 
 
 @pytest.fixture(scope="session")
@@ -121,7 +100,7 @@ def pytest_report_header(config: pytest.Config) -> str:
     url = os.environ.get(PG_ENV)
     if not url:
         return f"postgresql: not tested ({PG_HOWTO.split(': ', 1)[1]})"
-    return f"postgresql: {url} (whole conformance suite on PostgreSQL: {'yes' if _PG_ALL else 'modules with POSTGRES_READY'})"
+    return f"postgresql: {url} (the conformance suite runs on it)"
 
 
 def pytest_terminal_summary(terminalreporter: Any) -> None:

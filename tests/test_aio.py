@@ -346,9 +346,9 @@ def test_the_event_loop_never_waits_on_another_process_lock(db_path: str) -> Non
     assert worst < 0.03, f"the event loop stalled for {worst * 1000:.1f} ms"
 
 
-def test_async_worker_drains_a_dag_with_concurrent_handlers(db_path: str) -> None:
+def test_async_worker_drains_a_dag_with_concurrent_handlers(store_url: str) -> None:
     async def main() -> None:
-        async with swarmstore.aio.open(db_path, retry_base_seconds=0.01) as st:
+        async with swarmstore.aio.open(store_url, retry_base_seconds=0.01) as st:
             items: list[dict[str, Any]] = [{"summary": "root", "ref": "r"}]
             items += [{"summary": f"leaf {i}", "depends_on": ["r"]} for i in range(40)]
             items.append({"summary": "flaky", "max_attempts": 3})
@@ -380,9 +380,9 @@ def test_async_worker_drains_a_dag_with_concurrent_handlers(db_path: str) -> Non
     asyncio.run(main())
 
 
-def test_async_worker_stop_hands_back_running_tasks(db_path: str) -> None:
+def test_async_worker_stop_hands_back_running_tasks(store_url: str) -> None:
     async def main() -> None:
-        async with swarmstore.aio.open(db_path) as st:
+        async with swarmstore.aio.open(store_url) as st:
             t = await st.tasks.submit("slow")
             started = asyncio.Event()
 
@@ -431,9 +431,9 @@ def test_a_read_that_meets_a_lock_waits_for_it_on_a_thread_not_on_the_loop(db_pa
     assert lock.met == [Met(on_loop=True, waits=False, outcome="busy"), Met(on_loop=False, waits=True, outcome="ran")]
 
 
-def test_async_worker_max_tasks_and_hand_back_of_a_chained_claim(db_path: str) -> None:
+def test_async_worker_max_tasks_and_hand_back_of_a_chained_claim(store_url: str) -> None:
     async def main() -> None:
-        async with swarmstore.aio.open(db_path) as st:
+        async with swarmstore.aio.open(store_url) as st:
             await st.tasks.submit_many([{"summary": f"t{i}"} for i in range(6)])
 
             async def handler(task: Task) -> Any:
@@ -444,12 +444,9 @@ def test_async_worker_max_tasks_and_hand_back_of_a_chained_claim(db_path: str) -
             left = (await st.tasks.list(status="ready")).items
             assert len(left) == 3 and all(t.attempt == 0 for t in left), "nothing claimed beyond max_tasks"
 
-            class StopAfterOne(AsyncWorker):
-                def _count(self, what: str) -> None:
-                    super()._count(what)
-                    self.stop()  # after the completion claimed the next task, before it starts
-
-            stats = await StopAfterOne(st, handler, concurrency=1, poll_interval=0.01).run()
+            w = AsyncWorker(st, handler, concurrency=1, poll_interval=0.01)
+            _stop_at_first_count(w)  # after the completion claimed the next task, before it starts
+            stats = await w.run()
             assert (stats.completed, stats.handed_back) == (1, 1)
             left = (await st.tasks.list(status="ready")).items
             assert len(left) == 2 and all((t.attempt, t.lease_token) == (0, None) for t in left)
@@ -471,3 +468,15 @@ def test_every_public_method_of_the_sync_services_is_awaitable(db_path: str) -> 
                 assert inspect.iscoroutinefunction(getattr(getattr(st, name), m)), f"{name}.{m} is not awaitable"
     finally:
         asyncio.run(st.aclose())
+
+
+def _stop_at_first_count(w: Any) -> None:
+    """Make the worker stop as soon as its core counts an outcome."""
+    count = w.core.count
+
+    def counted(what: str) -> None:
+        count(what)
+        w.stop()
+
+    w.core.count = counted
+

@@ -13,9 +13,9 @@ import pytest
 import swarmstore
 from swarmstore import Store, Task, Worker
 from swarmstore.aio import AsyncTaskContext, AsyncWorker
-from swarmstore.clock import now_us
+from swarmstore.clock import ManualClock
 
-LATER = 3600 * 1_000_000  # an hour on: every lease of the test has expired
+LATER = 3600  # seconds: an hour on, every lease of the test has expired
 
 
 def _worker(st: Store, handler: Any = lambda t: "done") -> Worker:
@@ -24,9 +24,13 @@ def _worker(st: Store, handler: Any = lambda t: "done") -> Worker:
     return w
 
 
-def _rescue_later(st: Store) -> None:
-    """The claim-side rescue as a claim an hour from now would run it (an injected clock)."""
-    st.tasks._e.write(lambda cur: st.tasks._rescue(cur, now_us() + LATER))
+def _rescue_later(url: str, clock: ManualClock) -> None:
+    """The rescue of expired leases as another process would run it an hour from now."""
+    later = ManualClock()
+    later.us = clock.us
+    later.advance(LATER)
+    with swarmstore.open(url, clock=later) as other:
+        other.tasks.rescue_expired()
 
 
 def _warnings(caplog: pytest.LogCaptureFixture) -> list[str]:
@@ -35,14 +39,14 @@ def _warnings(caplog: pytest.LogCaptureFixture) -> list[str]:
 
 @pytest.mark.parametrize("outcome", ["completes", "fails"])
 def test_a_task_finished_between_snapshot_and_heartbeat_is_no_warning(
-    db_path: str, caplog: pytest.LogCaptureFixture, outcome: str
+    store_url: str, caplog: pytest.LogCaptureFixture, outcome: str
 ) -> None:
     def handler(task: Task) -> str:
         if outcome == "fails":
             raise ValueError("no luck")
         return "done"
 
-    with swarmstore.open(db_path) as st:
+    with swarmstore.open(store_url) as st:
         st.tasks.submit("quick", max_attempts=1)
         w = _worker(st, handler)
         [task] = w._commit(1)  # claimed as the loop claims: the task is in w._running
@@ -59,8 +63,9 @@ def test_a_task_finished_between_snapshot_and_heartbeat_is_no_warning(
         assert not snapshot[0].cancelled.is_set()
 
 
-def test_a_lost_lease_still_stops_the_handler(db_path: str, caplog: pytest.LogCaptureFixture) -> None:
-    with swarmstore.open(db_path) as st:
+def test_a_lost_lease_still_stops_the_handler(store_url: str, caplog: pytest.LogCaptureFixture) -> None:
+    clock = ManualClock()
+    with swarmstore.open(store_url, clock=clock) as st:
         st.tasks.submit_many(
             [{"summary": "cancelled"}, {"summary": "rescued"}, {"summary": "failed by its lease", "max_attempts": 1}]
         )
@@ -69,7 +74,7 @@ def test_a_lost_lease_still_stops_the_handler(db_path: str, caplog: pytest.LogCa
         with w._lock:
             snapshot = {c.task.summary: c for c in w._running.values()}
         st.tasks.cancel(got["cancelled"].id)
-        _rescue_later(st)  # (the cancelled one is not running: untouched)
+        _rescue_later(store_url, clock)  # (the cancelled one is not running: untouched)
         assert st.tasks.get(got["rescued"].id).status == "ready"
         assert st.tasks.get(got["failed by its lease"].id).status == "failed"
         with caplog.at_level(logging.DEBUG, logger="swarmstore.worker"):
@@ -81,13 +86,14 @@ def test_a_lost_lease_still_stops_the_handler(db_path: str, caplog: pytest.LogCa
 
 
 def test_the_async_heartbeat_step_tells_the_race_from_a_lost_lease(
-    db_path: str, caplog: pytest.LogCaptureFixture
+    store_url: str, caplog: pytest.LogCaptureFixture
 ) -> None:
     async def handler(task: Task) -> str:
         return "done"
 
     async def main() -> None:
-        async with swarmstore.aio.open(db_path) as st:
+        clock = ManualClock()
+        async with swarmstore.aio.open(store_url, clock=clock) as st:
             await st.tasks.submit_many([{"summary": "finishes"}, {"summary": "rescued"}])
             w = AsyncWorker(st, handler, lease_seconds=30, max_tasks=1)
             w.agent_id = (await st.agents.register("w", "worker")).id
@@ -99,8 +105,7 @@ def test_the_async_heartbeat_step_tells_the_race_from_a_lost_lease(
             await w._handle(mine)
             assert (await st.tasks.get(mine.id)).status == "completed"
             ctx_lost = w._running[other.id] = AsyncTaskContext(st, other, w)
-            with swarmstore.open(db_path) as other:  # (another process's claim, an hour on)
-                _rescue_later(other)
+            _rescue_later(store_url, clock)  # (another process's rescue, an hour on)
             with caplog.at_level(logging.DEBUG, logger="swarmstore.worker"):
                 await w._beat(ctx_done)
                 await w._beat(ctx_lost)

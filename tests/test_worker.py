@@ -104,13 +104,15 @@ def test_max_tasks_counts_tasks_claimed_with_a_completion(store: Store) -> None:
 def test_a_task_claimed_with_the_last_completion_is_handed_back_on_stop(store: Store) -> None:
     first, second = store.tasks.submit_many([{"summary": "first", "priority": 9}, {"summary": "second"}])
 
-    class StopAfterFirst(Worker):
-        def _count(self, what: str) -> None:
-            super()._count(what)
-            self.stop()  # arrives after the completion claimed "second", before it starts
-
     ran: list[str] = []
-    w = StopAfterFirst(store, lambda t: ran.append(t.summary), poll_interval=0.01, install_signals=False)
+    w = Worker(store, lambda t: ran.append(t.summary), poll_interval=0.01, install_signals=False)
+    count = w.core.count
+
+    def counted(what: str) -> None:
+        count(what)
+        w.stop()  # arrives after the completion claimed "second", before it starts
+
+    w.core.count = counted  # type: ignore[method-assign]
     stats = w.run()
     assert ran == ["first"] and (stats.completed, stats.handed_back) == (1, 1)
     back = store.tasks.get(second.id)

@@ -1,5 +1,7 @@
-"""The SIGKILL storm: worker processes on one SQLite file, killed at random moments and restarted
-while they work a stream of task DAGs with short leases; then the queue's promises are checked.
+"""The SIGKILL storm: worker processes sharing one store (a SQLite file, or a PostgreSQL database
+as from many hosts, each process with its own connections), killed at random moments and
+restarted while they work a stream of task DAGs with short leases; then the queue's promises
+are checked.
 
 Used by tests/test_storm.py (a short storm) and ``python -m swarmstore.bench --only storm
 [--storm-seconds S]`` (a long one, with its figures). A worker process is this module run as
@@ -32,6 +34,7 @@ import apsw
 
 import swarmstore
 from swarmstore import Task, TaskContext, Worker
+from swarmstore.clock import from_dt
 
 BATCH = 12  # tasks per submitted DAG
 DOOMED = 0.03  # share of tasks whose handler always raises (max_attempts=2): failed, dependants cancelled
@@ -99,14 +102,16 @@ def run_storm(
     lease_seconds: float = 1.0,
     seed: int = 1,
     backlog: int = 24,
+    url: str | None = None,
 ) -> StormReport:
-    """Run a storm in ``workdir`` (its database and the workers' logs go there) and check it.
-    ``backlog``: the unstarted tasks kept waiting (a deep one makes a rescued task's rank matter)."""
+    """Run a storm in ``workdir`` (the workers' logs go there, and the SQLite file unless ``url``
+    names an empty store elsewhere, e.g. on PostgreSQL) and check it. ``backlog``: the unstarted
+    tasks kept waiting (a deep one makes a rescued task's rank matter)."""
     rnd = random.Random(seed)
     work = Path(workdir)
     logs = work / "logs"
     logs.mkdir(parents=True, exist_ok=True)
-    db = str(work / "storm.db")
+    db = url or str(work / "storm.db")
     report = StormReport(seconds, workers, lease_seconds)
     plan: dict[str, tuple[bool, list[str]]] = {}  # task id -> (doomed, prerequisites)
     with swarmstore.open(db) as st:
@@ -172,14 +177,41 @@ def _spawn(db: str, logs: Path, lease_seconds: float) -> subprocess.Popen[bytes]
         )  # fmt: skip
 
 
-def _check(db: str, logs: Path, plan: dict[str, tuple[bool, list[str]]], report: StormReport) -> None:
+def _final_state(db: str) -> tuple[dict[str, str], list[tuple[int, int, str, str]]]:
+    """Every task's status and the tasks' audit rows (id, µs, action, task id), oldest first,
+    read through the public API (the same on every engine)."""
+    status: dict[str, str] = {}
+    audit: list[tuple[int, int, str, str]] = []
+    with swarmstore.open(db) as st:
+        cursor = None
+        while True:
+            page = st.tasks.list(limit=1000, cursor=cursor)
+            status.update((t.id, t.status) for t in page)
+            if (cursor := page.next_cursor) is None:
+                break
+        while True:
+            rows = st.audit.list(entity="task", limit=1000, cursor=cursor)
+            audit += [(e.id, from_dt(e.at, "at"), e.action, e.entity_id) for e in rows]
+            if (cursor := rows.next_cursor) is None:
+                break
+    audit.reverse()
+    return status, audit
+
+
+def _integrity(db: str) -> str:
+    """SQLite's integrity_check of the file; on PostgreSQL the server keeps its own pages."""
+    if db.startswith(("postgresql://", "postgres://")):
+        return "ok"
     conn = apsw.Connection(db)
     try:
-        report.integrity = "; ".join(r[0] for r in conn.execute("PRAGMA integrity_check"))
-        status = {tid: st for tid, st in conn.execute("SELECT id, status FROM tasks")}
-        audit = list(conn.execute("SELECT id, at, action, entity_id FROM audit WHERE entity = 'task' ORDER BY id"))
+        return "; ".join(r[0] for r in conn.execute("PRAGMA integrity_check"))
     finally:
         conn.close()
+
+
+def _check(db: str, logs: Path, plan: dict[str, tuple[bool, list[str]]], report: StormReport) -> None:
+    report.integrity = _integrity(db)
+    status, audit = _final_state(db)
     report.tasks = len(status)
     expected: dict[str, str] = {}
     for tid, (doomed, deps) in plan.items():  # (plan is in submission order: prerequisites first)

@@ -120,7 +120,7 @@ def _cycles(
         n, s, _e = out.split()
         done += int(n)
         starts.append(float(s))
-    last = store.engine.query("SELECT max(finished_at) FROM tasks WHERE queue = ?", (queue,))[0][0]
+    last = cast(Any, store.engine).query("SELECT max(finished_at) FROM tasks WHERE queue = ?", (queue,))[0][0]
     return done, done / (last / 1e6 - min(starts))
 
 

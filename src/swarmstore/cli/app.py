@@ -23,6 +23,7 @@ from .common import (
     parse_json,
     parse_value,
 )
+from .copy import copy
 from .errors import run_app
 from .output import console, emit_json, plain, short, show_page, table, when
 from .tasks import agent_app, task_app, worker
@@ -39,6 +40,7 @@ app.add_typer(audit_app, name="audit")
 app.add_typer(task_app, name="task")
 app.add_typer(agent_app, name="agent")
 app.command()(worker)
+app.command()(copy)
 
 
 @app.callback()

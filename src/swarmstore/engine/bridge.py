@@ -10,6 +10,7 @@ The same technique as SQLAlchemy's asyncio extension.
 from __future__ import annotations
 
 import sys
+import threading
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
@@ -20,12 +21,37 @@ from ..errors import StorageError
 R = TypeVar("R")
 
 
-class _Bridged(greenlet.greenlet):  # type: ignore[misc]
-    """A greenlet running sync code on behalf of a coroutine (``driver``)."""
+class _Done:
+    """What a bridged call ended with (a value, or the exception it raised)."""
 
-    def __init__(self, fn: Callable[..., Any], driver: greenlet.greenlet) -> None:
-        super().__init__(fn, driver)
+    __slots__ = ("ok", "value")
+
+    def __init__(self, ok: bool, value: Any) -> None:
+        self.ok, self.value = ok, value
+
+
+class _Bridged(greenlet.greenlet):  # type: ignore[misc]
+    """A greenlet running sync code on behalf of a coroutine (``driver``). It serves one call after
+    another (kept in a per-thread pool): creating a greenlet costs ~7 µs here, a switch ~0.5 µs."""
+
+    def __init__(self, driver: greenlet.greenlet) -> None:
+        super().__init__(self._serve, driver)
         self.driver = driver
+
+    def _serve(self, fn: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
+        while True:
+            try:
+                done = _Done(True, fn(*args, **kwargs))
+            except greenlet.GreenletExit:
+                raise  # (an abandoned call's greenlet, collected)
+            except BaseException as exc:
+                done = _Done(False, exc)
+            fn = args = kwargs = None  # type: ignore[assignment]  # (hold no references while idle)
+            fn, args, kwargs = self.driver.switch(done)
+
+
+_local = threading.local()
+_POOL = 1024  # idle greenlets kept per thread (a gather of many writes needs one each; ~2 KB idle)
 
 
 def in_bridge() -> bool:
@@ -45,13 +71,22 @@ def await_only(awaitable: Awaitable[R]) -> R:
 
 async def spawn(fn: Callable[..., R], *args: Any, **kwargs: Any) -> R:
     """Run ``fn(*args, **kwargs)`` in a greenlet, awaiting for it whatever it passes to ``await_only``."""
-    child = _Bridged(fn, greenlet.getcurrent())
-    result = child.switch(*args, **kwargs)
-    while not child.dead:
+    driver = greenlet.getcurrent()
+    pool: list[_Bridged] | None = getattr(_local, "pool", None)
+    if pool is None:
+        pool = _local.pool = []
+    child = pool.pop() if pool else _Bridged(driver)
+    child.driver = driver
+    result = child.switch(fn, args, kwargs)
+    while type(result) is not _Done:
         try:
             value = await result
         except BaseException:
             result = child.throw(*sys.exc_info())
         else:
             result = child.switch(value)
-    return result  # type: ignore[no-any-return]
+    if len(pool) < _POOL:
+        pool.append(child)
+    if result.ok:
+        return result.value  # type: ignore[no-any-return]
+    raise result.value
