@@ -45,5 +45,5 @@ class PgAgentOps:
             where.append("agent_type = %s")
             params.append(spec.agent_type)
         sql = self._q.agent_select + (" WHERE " + " AND ".join(where) if where else "")
-        rows = self._run.query(sql + " ORDER BY last_seen_at DESC LIMIT %s", [*params, limit])
+        rows = self._run.query(sql + " ORDER BY last_seen_at DESC, id DESC LIMIT %s", [*params, limit])
         return [_new(AgentRow, r) for r in rows]

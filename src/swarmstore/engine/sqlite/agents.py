@@ -44,5 +44,5 @@ class SqliteAgentOps:
             where.append("agent_type = ?")
             params.append(spec.agent_type)
         sql = self._q.agent_select + (" WHERE " + " AND ".join(where) if where else "")
-        rows = self._run.query(sql + " ORDER BY last_seen_at DESC LIMIT ?", [*params, limit])
+        rows = self._run.query(sql + " ORDER BY last_seen_at DESC, id DESC LIMIT ?", [*params, limit])
         return [_new(AgentRow, r) for r in rows]
