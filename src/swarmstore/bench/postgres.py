@@ -31,6 +31,38 @@ from swarmstore.namespaces import children_range
 from .harness import Result, measure_pair
 from .tasks import CYCLER
 
+# The baseline worker process: plain psycopg, by hand, one task at a time: a claim transaction
+# (the first ready task, SKIP LOCKED, and its audit row), then a completion transaction (the
+# status, the result and its audit row), until the queue is empty.
+RAW_CYCLER = """
+import sys, time, uuid, psycopg
+conn = psycopg.connect(sys.argv[1], autocommit=True, prepare_threshold=None)
+print("ready", flush=True)
+sys.stdin.readline()
+start, done, me = time.time(), 0, sys.argv[2]
+AUDIT = ("INSERT INTO audit (at, actor, action, entity, entity_id, detail) "
+         "VALUES (%s, %s, %s, 'task', %s, '{}'::jsonb)")
+while True:
+    now, token = int(time.time() * 1e6), uuid.uuid4().hex
+    with conn.transaction():
+        row = conn.execute(
+            "UPDATE tasks SET status = 'running', attempt = attempt + 1, lease_token = %s, worker_id = %s,"
+            " lease_expires_at = %s, started_at = %s, updated_at = %s WHERE id IN (SELECT id FROM tasks"
+            " WHERE status = 'ready' AND queue = %s AND not_before <= %s ORDER BY rank, id LIMIT 1"
+            " FOR UPDATE SKIP LOCKED) RETURNING id",
+            (token, me, now + 60_000_000, now, now, sys.argv[4], now)).fetchone()
+        if row is not None:
+            conn.execute(AUDIT, (now, me, "task.claim", row[0]))
+    if row is None:
+        break
+    now = int(time.time() * 1e6)
+    with conn.transaction():
+        conn.execute("UPDATE tasks SET status = 'completed', result = 'null', finished_at = %s, updated_at = %s,"
+                     " lease_token = NULL WHERE id = %s AND lease_token = %s", (now, now, row[0], token))
+        conn.execute(AUDIT, (now, me, "task.complete", row[0]))
+    done += 1
+print(done, start, time.time(), flush=True)
+"""
 READ_TARGET = "p50 <=150µs, <=1.5x"
 WRITE_TARGET = "<=1.5x psycopg"
 
@@ -179,11 +211,12 @@ def _writes(store: swarmstore.Store, conn: psycopg.Connection[Any], data: dict[s
     return out
 
 
-def _cycles(url: str, store: swarmstore.Store, procs: int, per_run: int, queue: str) -> float:
-    """Claim+complete cycles per second of ``procs`` Worker processes draining ``queue``."""
+def _cycles(url: str, store: swarmstore.Store, procs: int, per_run: int, queue: str, script: str = CYCLER) -> float:
+    """Claim+complete cycles per second of ``procs`` worker processes draining ``queue``: Worker
+    processes, or ``script``'s (the plain psycopg baseline)."""
     for k in range(0, per_run, 2_000):
         store.tasks.submit_many([{"summary": f"c{j}", "queue": queue} for j in range(k, min(per_run, k + 2_000))])
-    argv = [sys.executable, "-c", CYCLER, url]
+    argv = [sys.executable, "-c", script, url]
     children = [
         subprocess.Popen([*argv, f"pg-{procs}-{i}", "0", queue], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
         for i in range(procs)
@@ -222,10 +255,13 @@ def run(url: str, quick: bool, seed: int = 1) -> list[Result]:
             out += _writes(store, conn, data, n // 2, rnd)
         per_run = 500 if quick else 10_000
         rates: dict[int, float] = {}
-        for procs in (1, 2, 4):
+        raw_rates: dict[int, float] = {}
+        for procs in (1, 2, 4):  # (ours and the baseline's, one after the other for each count)
             rates[procs] = _cycles(db, store, procs, per_run, f"cycles-{procs}")
+            raw_rates[procs] = _cycles(db, store, procs, per_run, f"raw-cycles-{procs}", RAW_CYCLER)
         for procs, rate in rates.items():
             r = Result(f"claim+complete, {procs} process{'es' if procs > 1 else ''}", "op", per_run, 0, 0, rate)
+            r.baseline = Result("raw", "op", per_run, 0, 0, raw_rates[procs])
             if procs == 4:
                 r.target, r.ok = ">=3,000/s, grows from 1", rate >= 3_000 and rate > rates[1]
             out.append(r)
