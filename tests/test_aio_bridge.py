@@ -74,3 +74,28 @@ def test_only_batchable_operations_are_batched(db_path: str) -> None:
                 assert st._writer.batched - batched == (5 if want == "batched" else 0)
 
     asyncio.run(main())
+
+
+def test_grouped_tail_writes_run_without_a_greenlet(db_path: str) -> None:
+    """A gather of puts (methods ending with their one write) queues each write from the loop
+    itself (LocalView.call_queued): one commit, each call its own result or its own error."""
+    import swarmstore.engine.bridge as bridge
+    from swarmstore.errors import Conflict
+
+    async def main() -> None:
+        async with swarmstore.aio.open(db_path) as st:
+            await st.memory.put("ns:a", "x", 0)
+            pool = getattr(bridge._local, "pool", [])
+            idle = len(pool)
+            groups = st._writer.groups
+            calls = [st.memory.put("ns:a", f"k{i}", i) for i in range(20)]
+            calls.append(st.memory.put("ns:a", "x", 1, expected_version=5))
+            got = await asyncio.gather(*calls, return_exceptions=True)
+            assert [m.value for m in got[:20]] == list(range(20))
+            assert isinstance(got[20], Conflict)
+            assert st._writer.groups - groups == 1, "the puts shared one commit"
+            assert len(getattr(bridge._local, "pool", [])) == idle, "no greenlet served them"
+            assert not st._view.queued
+            assert (await st.memory.get("ns:a", "x")).value == 0
+
+    asyncio.run(main())

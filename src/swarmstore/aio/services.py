@@ -21,7 +21,8 @@ from ..errors import Busy
 from ..memory import MemoryStore
 from ..sessions import Sessions
 from ..tasks import Tasks
-from .view import LocalView, NeedsBridge
+from .group import _Outcome
+from .view import LocalView, NeedsBridge, _committed
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -36,8 +37,11 @@ class _AsyncService:
 
 
 def _awaitable(
-    method: Callable[Concatenate[Any, P], R], *, reads: bool = False
+    method: Callable[Concatenate[Any, P], R], *, reads: bool = False, tail_write: bool = False
 ) -> Callable[Concatenate[Any, P], Coroutine[Any, Any, R]]:
+    """``tail_write``: the method's one write is its last statement, ``return self._e.write(op)``
+    (so a call that cannot commit alone at once may be queued without a greenlet: see
+    LocalView.call_queued). Only for methods read to be so: a write before it would be skipped."""
     name = method.__name__
     if reads:
 
@@ -64,6 +68,16 @@ def _awaitable(
                         raise
                     # A read before the write met a lock: the call runs on a thread, not on the loop.
                     return await asyncio.to_thread(getattr(self._blocking, name), *args, **kwargs)
+            elif view is not None and tail_write:
+                try:
+                    got = view.call_queued(getattr(self._bridged, name), *args, **kwargs)
+                except Busy:  # a read before the write met a lock (nothing queued): on a thread
+                    return await asyncio.to_thread(getattr(self._blocking, name), *args, **kwargs)
+                if type(got) is _Outcome:
+                    if got[0]:
+                        return got[1]  # type: ignore[no-any-return]
+                    raise got[1]
+                return await _committed(got)
             return await spawn(getattr(self._bridged, name), *args, **kwargs)
 
     call.__name__ = name
@@ -89,24 +103,24 @@ class AsyncSessions(_AsyncService):
 
 
 class AsyncMemory(_AsyncService):
-    put = _awaitable(MemoryStore.put)
-    put_many = _awaitable(MemoryStore.put_many)
+    put = _awaitable(MemoryStore.put, tail_write=True)
+    put_many = _awaitable(MemoryStore.put_many, tail_write=True)
     get = _awaitable(MemoryStore.get, reads=True)
     history = _awaitable(MemoryStore.history, reads=True)
     list = _awaitable(MemoryStore.list, reads=True)
     namespaces = _awaitable(MemoryStore.namespaces, reads=True)
-    delete = _awaitable(MemoryStore.delete)
-    restore = _awaitable(MemoryStore.restore)
-    purge = _awaitable(MemoryStore.purge)
+    delete = _awaitable(MemoryStore.delete, tail_write=True)
+    restore = _awaitable(MemoryStore.restore, tail_write=True)
+    purge = _awaitable(MemoryStore.purge, tail_write=True)
 
 
 class AsyncTasks(_AsyncService):
     submit = _awaitable(Tasks.submit)
     submit_many = _awaitable(Tasks.submit_many)
-    claim = _awaitable(Tasks.claim)
+    claim = _awaitable(Tasks.claim, tail_write=True)
     heartbeat = _awaitable(Tasks.heartbeat)
-    complete = _awaitable(Tasks.complete)
-    complete_and_claim = _awaitable(Tasks.complete_and_claim)
+    complete = _awaitable(Tasks.complete, tail_write=True)
+    complete_and_claim = _awaitable(Tasks.complete_and_claim, tail_write=True)
     complete_many = _awaitable(Tasks.complete_many)
     fail = _awaitable(Tasks.fail)
     release = _awaitable(Tasks.release)

@@ -45,6 +45,15 @@ class NeedsBridge(Exception):
     """A direct call's write would have to wait (the lock is taken): nothing was written."""
 
 
+class _Queued(BaseException):  # (control flow, not an error: no ``except Exception`` may catch it)
+    """A queued call's write was handed to the group writer (see LocalView.call_queued)."""
+
+    __slots__ = ("got",)
+
+    def __init__(self, got: Any) -> None:
+        self.got = got
+
+
 class LocalView:
     """Reads on the loop (a lock met: inside a bridged call, that one read waits on a thread;
     outside, ``Busy`` goes up and the caller runs the whole read on a thread); writes through
@@ -69,12 +78,28 @@ class LocalView:
         finally:
             self.direct = False
 
+    def call_queued(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        """Run a service method that ends with ``return self._e.write(op)`` (and writes nothing
+        before) right here, without a greenlet: its write is queued for this loop pass's group
+        and the future of its commit comes back *here*, to the awaiting coroutine (the method's
+        frame is left by ``_Queued`` at its ``write``: nothing of it was to run after that).
+        What a call that never wrote returned comes back as an ``_Outcome``. (A bridged call
+        costs a greenlet and two round trips: ~40% of a grouped put.)"""
+        self.queued = True
+        try:
+            return _Outcome((True, fn(*args, **kwargs)))
+        except _Queued as q:
+            return q.got
+        finally:
+            self.queued = False
+
     def __init__(self, engine: Any, writer: GroupWriter) -> None:
         self._engine = engine
         self._writer = writer
         self.lone_ready = writer.lone_ready
         self.direct = False  # a direct call runs (call_direct)
         self.direct_wrote = False  # ... and its write has committed
+        self.queued = False  # a queued call runs (call_queued)
         self.url = engine.url
         self.caps = engine.caps
         for name in OP_SETS:  # the engine's operation sets, their stand-alone reads run here
@@ -105,6 +130,9 @@ class LocalView:
             return await_only(asyncio.to_thread(self._engine.read_snapshot, fn))  # type: ignore[no-any-return]
 
     def write(self, fn: Callable[[Cursor], R]) -> R:
+        if self.queued:  # (see call_queued: the caller awaits the commit, this frame ends here)
+            self.queued = False
+            raise _Queued(self._writer.submit(fn))
         if in_bridge():
             got = self._writer.submit(fn)
         elif self.direct:  # (see call_direct)

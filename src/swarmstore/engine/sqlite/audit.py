@@ -11,10 +11,6 @@ import orjson
 from ...namespaces import children_range
 from ..ops.audit import AuditFilter, AuditRecord, AuditRow
 
-_INSERT = (
-    "INSERT INTO audit (id, at, actor, action, entity, entity_id, namespace, detail, version, snapshot, prev) "
-    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
-)
 # One row (the common case: an event, a session or agent change): the id SQLite gives a rowid
 # table without AUTOINCREMENT is the same max(id) + 1, and one statement costs less than two.
 # (Read back with last_insert_rowid: RETURNING measured ~8x slower than the insert itself.)
@@ -30,24 +26,13 @@ _new = tuple.__new__
 def write_audit(cur: Any, records: Sequence[AuditRecord]) -> list[int]:
     """The one path every audit row of the SQLite engine is written by: the rows' ids, in order.
 
-    Ids are assigned here, after the log's last one: the writer holds SQLite's write lock for
-    the whole transaction, so no other connection can take them (PostgreSQL uses a sequence)."""
+    Ids are assigned by SQLite, after the log's last one: the writer holds SQLite's write lock
+    for the whole transaction, so no other connection can take them (PostgreSQL uses a sequence)."""
     if len(records) == 1:
         r = records[0]
         detail = r[6]  # (the record's fields are _INSERT_ONE's columns, in order)
         return [write_audit_row(cur, (*r[:6], "{}" if not detail else _dumps(detail).decode(), *r[7:]))]
-    if not records:
-        return []
-    first = cur.execute("SELECT coalesce(max(id), 0) + 1 FROM audit").fetchall()[0][0]
-    cur.executemany(
-        _INSERT,
-        [
-            (first + i, r.at, r.actor, r.action, r.entity, r.entity_id, r.namespace,
-             "{}" if not r.detail else _dumps(r.detail).decode(), r.version, r.snapshot, r.prev)
-            for i, r in enumerate(records)
-        ],
-    )  # fmt: skip
-    return list(range(first, first + len(records)))
+    return write_audit_rows(cur, [(*r[:6], "{}" if not r[6] else _dumps(r[6]).decode(), *r[7:]) for r in records])
 
 
 def write_audit_row(cur: Any, row: tuple[Any, ...]) -> int:
@@ -55,6 +40,19 @@ def write_audit_row(cur: Any, row: tuple[Any, ...]) -> int:
     the detail as JSON text (hot paths: an event append): its id."""
     cur.execute(_INSERT_ONE, row)
     return cur.connection.last_insert_rowid()  # type: ignore[no-any-return]
+
+
+def write_audit_rows(cur: Any, rows: Sequence[tuple[Any, ...]]) -> list[int]:
+    """``write_audit_row`` of many rows (hot paths: a batch of puts): their ids, in order.
+
+    SQLite gives a rowid table without AUTOINCREMENT max(id) + 1 a row, so one executemany's
+    rows get consecutive ids, the last one ``last_insert_rowid`` (no statement to read the first)."""
+    n = len(rows)
+    if n < 2:
+        return [write_audit_row(cur, rows[0])] if n else []
+    cur.executemany(_INSERT_ONE, rows)
+    last: int = cur.connection.last_insert_rowid()
+    return list(range(last - n + 1, last + 1))
 
 
 class SqliteAuditOps:
