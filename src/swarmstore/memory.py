@@ -278,11 +278,28 @@ class MemoryStore:
     def _put_batch(self, tx: Any, prepared: list[MemoryPut], now: int, now_dt: datetime) -> list[Memory]:
         """Unconditional puts, as one batch operation of the engine."""
         written = self._m.put_many(tx, prepared, now)
-        return [
-            _written(p, w.metadata, w.version, w.created_by, now_dt if w.version == 1 else to_dt(w.created_at), now_dt,
-                     None if w.expires_at is None else to_dt(w.expires_at))
-            for p, w in zip(prepared, written, strict=True)
-        ]  # fmt: skip
+        out: builtins.list[Memory] = []
+        add, loads, new = out.append, orjson.loads, _new
+        for p, w in zip(prepared, written, strict=True):
+            # (_written inlined: a call a put is a sixth of this loop's time)
+            m = new(Memory)
+            m.namespace = p.namespace
+            m.key = p.key
+            m.type = p.type
+            m.version = version = w.version
+            meta = w.metadata
+            m.metadata = {} if meta == "{}" else loads(meta)
+            m._lazy = _VALUE
+            m._row = p
+            m.created_by = w.created_by
+            m.created_at = now_dt if version == 1 else to_dt(w.created_at)
+            m.updated_at = now_dt
+            expires = w.expires_at
+            m.expires_at = None if expires is None else to_dt(expires)
+            m.deleted = False
+            m.updated_by = p.actor
+            add(m)
+        return out
 
     @checked
     def delete(self, namespace: Namespace, key: Key, *, actor: Name | None = None) -> None:
