@@ -132,7 +132,11 @@ class LocalView:
     def write(self, fn: Callable[[Cursor], R]) -> R:
         if self.queued:  # (see call_queued: the caller awaits the commit, this frame ends here)
             self.queued = False
-            raise _Queued(self._writer.submit(fn))
+            try:
+                queued: Any = self._writer.submit(fn)
+            except Exception as exc:  # (the write's own error, a Busy too: never taken for a read's)
+                queued = _Outcome((False, exc))
+            raise _Queued(queued)
         if in_bridge():
             got = self._writer.submit(fn)
         elif self.direct:  # (see call_direct)
