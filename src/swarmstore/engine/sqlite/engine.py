@@ -29,7 +29,6 @@ from .sessions import SqliteSessionOps
 from .tasks import SqliteTaskOps
 
 R = TypeVar("R")
-T = TypeVar("T", bound=tuple[Any, ...])
 
 QUERIES = load_queries(__package__ or "swarmstore.engine.sqlite")
 CAPABILITIES = Capabilities(
@@ -209,25 +208,6 @@ class SqliteEngine(Checkpoints):
             self._wcur = self._writer.cursor()
 
     # -- running statements --------------------------------------------------------------------
-
-    def first_row_reader(self, sql: str, row_type: type[T]) -> Callable[..., T | None]:
-        """A stand-alone read as one function of the statement's parameters: its first row as
-        ``row_type`` (a NamedTuple), or None. For the hottest point reads (a memory get): one
-        Python frame instead of an operation's and ``query``'s (~4% of a get)."""
-        new = tuple.__new__
-
-        def read(*params: Any) -> T | None:
-            try:
-                try:
-                    cur = self._local.cur
-                except AttributeError:
-                    cur = self._reader()
-                rows = cur.execute(sql, params).fetchall()
-            except apsw.Error as exc:
-                raise translate(exc) from exc
-            return new(row_type, rows[0]) if rows else None
-
-        return read
 
     def query(self, sql: str, params: Sequence[Any] = ()) -> list[Row]:
         try:

@@ -67,9 +67,6 @@ class SqliteMemoryOps:
         self._q = QUERIES
         self._query = runner.query  # (the hot reads: one attribute lookup less each)
         self._get_sql, self._list_sql = QUERIES.memory_get, QUERIES.memory_list
-        reader = getattr(runner, "first_row_reader", None)  # (the engine's, not the async API's view)
-        if reader is not None:
-            self.get = reader(self._get_sql, MemoryRow)  # type: ignore[method-assign]
 
     # -- reads ---------------------------------------------------------------------------------
 
