@@ -112,7 +112,8 @@ def test_deadlocks_are_retried_inside_write(engine: PostgresEngine) -> None:
         def fn(tx: Any) -> None:
             calls[order] += 1
             tx.execute("SET LOCAL deadlock_timeout = '20ms'")
-            tx.execute("UPDATE agents SET model = %s WHERE id = %s", (order, order[0]))
+            # (RETURNING, read: a write transaction sends statements when a result is read)
+            tx.execute("UPDATE agents SET model = %s WHERE id = %s RETURNING id", (order, order[0])).fetchall()
             if calls[order] == 1:
                 both_locked.wait()
             tx.execute("UPDATE agents SET model = %s WHERE id = %s", (order, order[1]))
