@@ -223,6 +223,16 @@ def test_write_group_isolates_each_operation(engine: PostgresEngine) -> None:
     assert [r[0] for r in engine.query("SELECT id FROM agents ORDER BY id")] == ["a", "b", "taken"]
 
 
+def test_write_group_isolates_a_last_operation_failing_only_at_commit(engine: PostgresEngine) -> None:
+    # (statements whose results are not read reach the server with the next read or COMMIT: the
+    # last operation's unique violation surfaces there, and is still that operation's alone)
+    engine.write(lambda tx: _agent(tx, "taken"))
+    out = engine.write_group([lambda tx: _agent(tx, "a"), lambda tx: _agent(tx, "taken")])
+    assert [ok for ok, _ in out] == [True, False]
+    assert isinstance(out[1][1], errors.Conflict)
+    assert [r[0] for r in engine.query("SELECT id FROM agents ORDER BY id")] == ["a", "taken"]
+
+
 def test_write_group_keeps_domain_errors_as_they_are(engine: PostgresEngine) -> None:
     boom = errors.NotFound("no such thing")
 
