@@ -112,7 +112,8 @@ def test_deadlocks_are_retried_inside_write(engine: PostgresEngine) -> None:
         def fn(tx: Any) -> None:
             calls[order] += 1
             tx.execute("SET LOCAL deadlock_timeout = '20ms'")
-            tx.execute("UPDATE agents SET model = %s WHERE id = %s", (order, order[0]))
+            # (RETURNING, read: a write transaction sends statements when a result is read)
+            tx.execute("UPDATE agents SET model = %s WHERE id = %s RETURNING id", (order, order[0])).fetchall()
             if calls[order] == 1:
                 both_locked.wait()
             tx.execute("UPDATE agents SET model = %s WHERE id = %s", (order, order[1]))
@@ -220,6 +221,16 @@ def test_write_group_isolates_each_operation(engine: PostgresEngine) -> None:
     assert isinstance(out[1][1], errors.Conflict)
     assert out[2] == (True, "done")
     assert [r[0] for r in engine.query("SELECT id FROM agents ORDER BY id")] == ["a", "b", "taken"]
+
+
+def test_write_group_isolates_a_last_operation_failing_only_at_commit(engine: PostgresEngine) -> None:
+    # (statements whose results are not read reach the server with the next read or COMMIT: the
+    # last operation's unique violation surfaces there, and is still that operation's alone)
+    engine.write(lambda tx: _agent(tx, "taken"))
+    out = engine.write_group([lambda tx: _agent(tx, "a"), lambda tx: _agent(tx, "taken")])
+    assert [ok for ok, _ in out] == [True, False]
+    assert isinstance(out[1][1], errors.Conflict)
+    assert [r[0] for r in engine.query("SELECT id FROM agents ORDER BY id")] == ["a", "taken"]
 
 
 def test_write_group_keeps_domain_errors_as_they_are(engine: PostgresEngine) -> None:

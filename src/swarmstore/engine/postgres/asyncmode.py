@@ -23,6 +23,7 @@ from ... import errors
 from ..bridge import await_only, in_bridge
 from .errors import translate
 from .ops import bind_ops
+from .pipeline import Queued
 from .runner import TUPLES_OK, PgRunner
 
 if TYPE_CHECKING:
@@ -86,6 +87,16 @@ class BridgedCursor(_Result):
 
     def executemany(self, query: Any, params_seq: Any) -> None:
         await_only(self._cur.executemany(query, params_seq))
+
+
+async def _pipelined(aconn: psycopg.AsyncConnection[Any], cur: psycopg.AsyncCursor[Any], queue: list[Queued]) -> None:
+    """(see pipeline.py) ``queue`` in one round trip."""
+    async with aconn.pipeline():
+        for sql, params, many in queue:
+            if many:
+                await cur.executemany(sql, params)
+            else:
+                await cur.execute(sql, params)
 
 
 class _BridgedConn:
@@ -211,6 +222,16 @@ class AsyncPgEngine(PgRunner):
         pool = self._pool
         if pool is not None:
             await_only(pool.check())
+
+    def _send(self, conn: _BridgedConn, cur: BridgedCursor, queue: list[Queued]) -> None:
+        if len(queue) == 1:
+            sql, params, many = queue[0]
+            if many:
+                cur.executemany(sql, params)
+            else:
+                cur.execute(sql, params)
+        else:
+            await_only(_pipelined(conn.aconn, cur._cur, queue))
 
     def _sleep(self, seconds: float) -> None:
         await_only(asyncio.sleep(seconds))

@@ -15,6 +15,11 @@ _COLUMNS = "at, actor, action, entity, entity_id, namespace, detail, version, sn
 _INSERT_ONE = (
     f"INSERT INTO audit ({_COLUMNS}) VALUES (%s, %s, %s, %s, %s, %s, %s::jsonb, %s, %s::json, %s) RETURNING id"
 )
+_INSERT_ONE_UNREAD = _INSERT_ONE.removesuffix(" RETURNING id")
+_INSERT_ONE_ID = (
+    f"INSERT INTO audit (id, {_COLUMNS}) OVERRIDING SYSTEM VALUE "
+    "VALUES (%s, %s, %s, %s, %s, %s, %s, %s::jsonb, %s, %s::json, %s)"
+)
 # Many rows in one statement: the columns as arrays, unnested in order. The identity column hands
 # out ids as the rows are inserted, in ``ord`` order, so the ids sorted are the records' ids in order.
 _INSERT_MANY = (
@@ -33,15 +38,32 @@ def _detail(r: AuditRecord) -> str:
     return "{}" if not r.detail else _dumps(r.detail).decode()
 
 
-def write_audit(tx: Any, records: Sequence[AuditRecord]) -> list[int]:
+def write_audit(
+    tx: Any, records: Sequence[AuditRecord], ids: Sequence[int] | None = None, *, read_ids: bool = True
+) -> list[int]:
     """The one path every audit row of the PostgreSQL engine is written by: one INSERT ...
     RETURNING for all of them; the rows' ids (from the log's identity sequence), in order.
     ``detail`` is encoded here (orjson; ``orjson.Fragment`` embeds JSON text), ``snapshot`` is
-    JSON text; detail is stored as jsonb, snapshot as json (the text as written: see migration 0002)."""
+    JSON text; detail is stored as jsonb, snapshot as json (the text as written: see migration 0002).
+    ``ids``: for one record, an id the caller already took from the sequence (see below).
+    ``read_ids=False``: the caller does not need the ids (``[]`` back): nothing is read, so the
+    INSERT reaches the server with the transaction's next statement (see pipeline.py)."""
     if not records:
         return []
+    if ids is not None:
+        # ids the caller took from the log's sequence itself (nextval('audit_id_seq'), in the
+        # statement that needed them): nothing to read back, so the row travels with the next one
+        assert len(records) == 1 == len(ids)
+        r = records[0]
+        tx.execute(_INSERT_ONE_ID, (ids[0], r.at, r.actor, r.action, r.entity, r.entity_id, r.namespace,
+                                    _detail(r), r.version, r.snapshot, r.prev))  # fmt: skip
+        return list(ids)
     if len(records) == 1:
         r = records[0]
+        if not read_ids:
+            tx.execute(_INSERT_ONE_UNREAD, (r.at, r.actor, r.action, r.entity, r.entity_id, r.namespace,
+                                            _detail(r), r.version, r.snapshot, r.prev))  # fmt: skip
+            return []
         row = (r.at, r.actor, r.action, r.entity, r.entity_id, r.namespace, _detail(r), r.version, r.snapshot, r.prev)
         return [tx.execute(_INSERT_ONE, row).fetchone()[0]]
     columns = (

@@ -92,7 +92,7 @@ class PgMemoryOps:
     def put(self, tx: Any, put: MemoryPut, now: int) -> MemoryWritten | None:
         expected = put.expected_version
         if expected is None:
-            return self._put_run(tx, [put], now)[0]
+            return self._put_one(tx, put, now)
         expires = None if put.ttl_us is None else now + put.ttl_us
         params = {"ns": put.namespace, "key": put.key, "type": put.type, "value": put.value, "meta": put.metadata,
                   "actor": put.actor, "now": now, "expires": expires, "expected": expected}  # fmt: skip
@@ -135,6 +135,22 @@ class PgMemoryOps:
                 rows += tx.execute(sql, params).fetchall()
         by_key = {(r[0], r[1]): r for r in rows}
         return self._linked(tx, puts, [by_key[p.namespace, p.key] for p in puts], now)
+
+    def _put_one(self, tx: Any, p: MemoryPut, now: int) -> MemoryWritten:
+        """One unconditional put: the upsert of a present key takes its audit row's id (and sets
+        it as the head), so two statements (the audit row's travels with COMMIT), not three."""
+        expires = None if p.ttl_us is None else now + p.ttl_us
+        params = {"ns": p.namespace, "key": p.key, "type": p.type, "value": p.value, "meta": p.metadata,
+                  "actor": p.actor, "now": now, "expires": expires}  # fmt: skip
+        ns, key, version, meta, created_by, created_at, prev, head = tx.execute(self._q.memory_put_one, params).fetchone()
+        record = _new(AuditRecord, (now, p.actor, "memory.put", "memory", f"{ns}/{key}", ns,
+                                    {"version": version}, version, _snapshot(p, meta, expires), prev))  # fmt: skip
+        if head is not None:
+            write_audit(tx, [record], [head])
+        else:  # (a new key: see memory_put_one)
+            ids = write_audit(tx, [record])
+            tx.execute(self._q.memory_set_heads, ([ns], [key], ids))
+        return _new(MemoryWritten, (version, meta, created_by, created_at, expires))
 
     def _linked(self, tx: Any, puts: Sequence[MemoryPut], rows: Sequence[Any], now: int) -> list[MemoryWritten]:
         """The puts' audit rows (``rows``: what each one's upsert returned, in order), and the

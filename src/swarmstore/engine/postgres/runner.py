@@ -14,6 +14,7 @@ import random
 import re
 import time
 from collections.abc import Callable, Sequence
+from functools import partial
 from typing import Any, TypeVar
 
 import psycopg
@@ -22,6 +23,7 @@ from psycopg.pq import ExecStatus, TransactionStatus
 from ... import errors
 from ..base import Capabilities, Row, load_queries
 from .errors import RETRYABLE, translate
+from .pipeline import PipelinedTx, Queued, send_sync
 
 R = TypeVar("R")
 TUPLES_OK = ExecStatus.TUPLES_OK
@@ -179,39 +181,38 @@ class PgRunner:
 
     # -- writes ---------------------------------------------------------------------------------
 
+    def _send(self, conn: Any, cur: Any, queue: list[Queued]) -> None:
+        """Run a write transaction's queued statements on ``cur`` (see pipeline.py)."""
+        send_sync(conn, cur, queue)
+
     def _transaction(self, conn: Any, body: Callable[[Any], R]) -> R:
         """``body(tx)`` in one transaction on ``conn``, committed; run again from the start after a
         serialization failure or deadlock (those never reach the caller, unless they go on past
         the retry budget: Busy). Other errors roll back and are translated. Raises _Reconnect if
-        the connection is found broken before anything was sent (by BEGIN)."""
+        the connection is found broken by the first round trip (BEGIN's, never COMMIT's)."""
         attempt = 0
         started = time.monotonic()
         while True:
             cur = conn.cursor()
+            tx = PipelinedTx(cur, partial(self._send, conn, cur))
+            tx.execute(BEGIN_WRITE)
             try:
-                cur.execute(BEGIN_WRITE)
-            except psycopg.OperationalError as exc:
-                if self._broken(conn):
-                    raise _Reconnect() from exc
-                raise translate(exc) from exc
-            except psycopg.Error as exc:
-                raise translate(exc) from exc
-            try:
-                result = body(cur)
-                cur.execute("COMMIT")
+                result = body(tx)
+                tx.commit()
                 return result
-            except RETRYABLE as exc:
+            except BaseException as exc:
+                if tx.broken_at_begin and self._broken(conn):
+                    raise _Reconnect() from exc
                 self._rollback(conn)
-                attempt += 1
-                if attempt >= MAX_RETRIES or time.monotonic() - started > RETRY_BUDGET_S:
+                if isinstance(exc, RETRYABLE):
+                    attempt += 1
+                    if attempt >= MAX_RETRIES or time.monotonic() - started > RETRY_BUDGET_S:
+                        raise translate(exc) from exc
+                    self._sleep(backoff(attempt))
+                elif isinstance(exc, psycopg.Error):
                     raise translate(exc) from exc
-                self._sleep(backoff(attempt))
-            except psycopg.Error as exc:
-                self._rollback(conn)
-                raise translate(exc) from exc
-            except BaseException:
-                self._rollback(conn)
-                raise
+                else:
+                    raise
 
     def _in_transaction(self, body: Callable[[Any], R]) -> R:
         """``_transaction`` on a pooled connection (another one if it was found broken at BEGIN:
@@ -253,7 +254,7 @@ class PgRunner:
             return [(False, err)] * len(fns)
 
     @staticmethod
-    def _group_body(tx: Any, fns: Sequence[Callable[[Any], Any]]) -> list[tuple[bool, Any]]:
+    def _group_body(tx: PipelinedTx, fns: Sequence[Callable[[Any], Any]]) -> list[tuple[bool, Any]]:
         results = []
         for fn in fns:
             try:
@@ -264,21 +265,36 @@ class PgRunner:
                 if len(fns) == 1:
                     raise
                 raise _Isolated() from exc
+        try:  # (the last operations' statements: their errors are theirs, not the commit's)
+            tx.flush()
+        except RETRYABLE:
+            raise
+        except Exception as exc:
+            if len(fns) == 1:
+                raise
+            raise _Isolated() from exc
         return results
 
     @staticmethod
-    def _group_isolated(tx: Any, fns: Sequence[Callable[[Any], Any]]) -> list[tuple[bool, Any]]:
+    def _group_isolated(tx: PipelinedTx, fns: Sequence[Callable[[Any], Any]]) -> list[tuple[bool, Any]]:
         out: list[tuple[bool, Any]] = []
         for fn in fns:
             tx.execute("SAVEPOINT op")
+            mark, flushes = tx.pending() - 1, tx.flushes
             try:
-                out.append((True, fn(tx)))
+                result = fn(tx)
                 tx.execute("RELEASE SAVEPOINT op")
+                tx.flush()  # (so that the operation's own errors are raised here)
+                out.append((True, result))
             except RETRYABLE:
                 raise
             except Exception as exc:
-                tx.execute("ROLLBACK TO SAVEPOINT op")
-                tx.execute("RELEASE SAVEPOINT op")
+                if tx.flushes == flushes:  # nothing of it was sent, not even the savepoint
+                    tx.truncate(mark)
+                else:
+                    tx.truncate(0)
+                    tx.execute("ROLLBACK TO SAVEPOINT op")
+                    tx.execute("RELEASE SAVEPOINT op")
                 out.append((False, translate(exc) if isinstance(exc, psycopg.Error) else exc))
         return out
 

@@ -81,7 +81,8 @@ class PgSessionOps:
         detail: dict[str, Any] = {"seq": seq, "type": type}
         if state_delta is not None:
             detail["state_delta"] = orjson.Fragment(state_delta)
-        write_audit(tx, (AuditRecord(at, actor, "session.event", "session", session_id, None, detail, seq, content),))
+        record = AuditRecord(at, actor, "session.event", "session", session_id, None, detail, seq, content)
+        write_audit(tx, (record,), read_ids=False)
         if touch:
             tx.execute(self._q.session_touch, {"now": at, "id": session_id})
 

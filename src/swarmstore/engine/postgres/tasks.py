@@ -163,14 +163,23 @@ class PgTaskOps:
     def insert(
         self, tx: Any, tasks: Sequence[NewTask], edges: Sequence[tuple[str, str]], audits: Sequence[AuditRecord]
     ) -> None:
+        if len(tasks) == 1 == len(audits):  # (one round trip less: the id is not read back)
+            t = tasks[0]
+            write_audit(tx, audits, read_ids=False)
+            tx.execute(Q.pg_task_insert_one, (*t[:21], orjson.dumps(t.deps).decode(), *t[22:]))
+        else:
+            self._insert_many(tx, tasks, audits)
+        if edges:
+            tx.executemany(Q.pg_task_dep_insert, edges)
+        self._wake(tx, (t.queue for t in tasks if t.status == "ready"))
+
+    @staticmethod
+    def _insert_many(tx: Any, tasks: Sequence[NewTask], audits: Sequence[AuditRecord]) -> None:
         heads = write_audit(tx, audits)  # (new tasks: no chain before their submit row)
         tx.executemany(
             Q.pg_task_insert,
             [(*t[:21], orjson.dumps(t.deps).decode(), *t[22:], h) for t, h in zip(tasks, heads, strict=True)],
         )
-        if edges:
-            tx.executemany(Q.pg_task_dep_insert, edges)
-        self._wake(tx, (t.queue for t in tasks if t.status == "ready"))
 
     def add_dependant(self, tx: Any, task_id: str, bonus: int) -> None:
         tx.execute(Q.pg_task_add_dependant, {"id": task_id, "bonus": bonus})

@@ -91,6 +91,20 @@ ON CONFLICT (namespace, key) DO UPDATE SET {{memory_put_set}}
 ON CONFLICT (namespace, key) DO UPDATE SET {{memory_put_set}}, metadata = excluded.metadata
 {{memory_upsert_returning}}
 
+-- name: memory_put_one
+-- One unconditional put (the same as memory_put_keep_meta/new_meta for one key, with no unnest).
+-- A present key's audit row id is taken from the log's sequence here, once the row is locked (so
+-- the ids follow the versions), and set as the head: the audit row is then written with that id
+-- (write_audit's ids) and no UPDATE of the head follows. A new key's head is NULL (a nextval in
+-- VALUES would be spent on every conflict): its audit row and head are written as for a batch.
+INSERT INTO memories AS m (namespace, key, version, type, value, metadata, created_by, updated_by,
+                           created_at, updated_at, expires_at)
+VALUES (%(ns)s, %(key)s, 1, %(type)s, %(value)s::json, coalesce(%(meta)s::json, '{}'::json), %(actor)s,
+        %(actor)s, %(now)s, %(now)s, %(expires)s)
+ON CONFLICT (namespace, key) DO UPDATE SET {{memory_put_set}}, metadata = coalesce(%(meta)s::json, m.metadata),
+    head = nextval('audit_id_seq')
+RETURNING namespace, key, version, metadata, created_by, created_at, prev_head, head
+
 -- name: memory_put_absent
 -- A put expecting no live entry (expected_version 0): a new key, or the next version of a deleted
 -- or expired one. No row back: another writer's entry is live (its row lock waited for).

@@ -40,6 +40,16 @@ INSERT INTO tasks (id, summary, payload, queue, agent_type, status, priority, so
 VALUES (%s, %s, %s::jsonb, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s,
         %s::jsonb, %s, %s, %s, %s::jsonb, %s, %s, %s, %s, %s)
 
+-- name: pg_task_insert_one
+-- One task, after its submit row was written without reading its id back: the audit_head is that
+-- row's id, the identity sequence's last value in this session (currval).
+INSERT INTO tasks (id, summary, payload, queue, agent_type, status, priority, source, rank, patience,
+                   deadline_cap, ready_at, not_before, deadline, estimated_us, max_attempts, timeout_us,
+                   parent_id, session_id, idempotency_key, on_dependency_failure, deps, waiting,
+                   dependants, depth, metadata, created_at, updated_at, finished_at, error, audit_head)
+VALUES (%s, %s, %s::jsonb, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s,
+        %s::jsonb, %s, %s, %s, %s::jsonb, %s, %s, %s, %s, currval('audit_id_seq'))
+
 -- name: pg_task_dep_insert
 INSERT INTO task_deps (task_id, depends_on) VALUES (%s, %s)
 
