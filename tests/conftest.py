@@ -69,6 +69,19 @@ def pg_url(pg_schemas: PgSchemas) -> Iterator[str]:
     pg_schemas.give_back(schema)
 
 
+@pytest.fixture
+def engine(pg_url: str) -> Iterator[Any]:
+    """The PostgreSQL engine of an empty store (the engine-level tests; test_engines.py has its own,
+    for both engines)."""
+    from swarmstore.engine import open_engine
+    from swarmstore.engine.postgres.engine import PostgresEngine
+
+    e = open_engine(pg_url)
+    assert isinstance(e, PostgresEngine)
+    yield e
+    e.close()
+
+
 @pytest.fixture(params=sorted(ENGINES))
 def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     return ENGINES[request.param](request, tmp_path)
