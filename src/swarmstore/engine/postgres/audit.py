@@ -9,6 +9,7 @@ from typing import Any
 import orjson
 
 from ..ops.audit import AuditFilter, AuditRecord, AuditRow
+from ..where import Where, audit_where
 from .runner import QUERIES
 
 _COLUMNS = "at, actor, action, entity, entity_id, namespace, detail, version, snapshot, prev"
@@ -93,8 +94,7 @@ class PgAuditOps:
         return write_audit(tx, records)
 
     def list(self, spec: AuditFilter, before: int | None, limit: int) -> builtins.list[AuditRow]:
-        where, params = self._where(spec, before)
-        return self._select(where, params, limit)
+        return self._select(self._where(spec, before, Where("%s")), limit)
 
     def trail(self, spec: AuditFilter, before: int | None, limit: int) -> builtins.list[AuditRow]:
         # The audit_entity index leaves out the busiest kinds (memory, tasks, events), found by
@@ -102,46 +102,27 @@ class PgAuditOps:
         q = self._q
         entity, eid = spec.entity, spec.entity_id
         assert entity is not None and eid is not None
-        where, params = self._where(spec, before)
+        where = Where("%s")
         if entity == "memory":
             ns, _, key = eid.partition("/")
-            ids, ids_params = q.audit_memory_ids, [ns, key, eid]
+            where.add(f"id IN ({q.audit_memory_ids})", ns, key, eid)
         elif entity == "task":
-            ids, ids_params = q.audit_task_ids, [eid, eid]
+            where.add(f"id IN ({q.audit_task_ids})", eid, eid)
         elif entity == "session":
-            ids, ids_params = q.audit_session_ids, [eid, eid]
+            where.add(f"id IN ({q.audit_session_ids})", eid, eid)
         else:
-            return self._select([*where, q.audit_indexed], params, limit)
-        return self._select([f"id IN ({ids})", *where], [*ids_params, *params], limit)
+            where.add(q.audit_indexed)
+        return self._select(self._where(spec, before, where), limit)
 
-    def _select(self, where: builtins.list[str], params: builtins.list[Any], limit: int) -> builtins.list[AuditRow]:
-        sql = _SELECT + (" WHERE " + " AND ".join(where) if where else "") + " ORDER BY id DESC LIMIT %s"
-        return [_new(AuditRow, r) for r in self._run.query(sql, [*params, limit])]
+    def _select(self, where: Where, limit: int) -> builtins.list[AuditRow]:
+        return [_new(AuditRow, r) for r in self._run.query(*where.query(_SELECT, "id DESC", limit))]
 
     @staticmethod
-    def _where(spec: AuditFilter, before: int | None) -> tuple[builtins.list[str], builtins.list[Any]]:
-        where: builtins.list[str] = []
-        params: builtins.list[Any] = []
-        for column, value in (
-            ("entity", spec.entity), ("entity_id", spec.entity_id), ("actor", spec.actor), ("action", spec.action)
-        ):  # fmt: skip
-            if value is not None:
-                where.append(f"{column} = %s")
-                params.append(value)
+    def _where(spec: AuditFilter, before: int | None, where: Where) -> Where:
+        audit_where(spec, before, where)
         if spec.action_family is not None:
-            where.append("starts_with(action, %s)")
-            params.append(spec.action_family)
+            where.add("starts_with(action, ?)", spec.action_family)
         if spec.namespace:
             # (starts_with, not a range: the range of SQLite's byte order depends on the collation here)
-            where.append("(namespace = %s OR starts_with(namespace, %s))")
-            params += [spec.namespace, spec.namespace + ":"]
-        if spec.since is not None:
-            where.append("at >= %s")
-            params.append(spec.since)
-        if spec.until is not None:
-            where.append("at < %s")
-            params.append(spec.until)
-        if before is not None:
-            where.append("id < %s")
-            params.append(before)
-        return where, params
+            where.add("(namespace = ? OR starts_with(namespace, ?))", spec.namespace, spec.namespace + ":")
+        return where

@@ -18,6 +18,7 @@ import orjson
 from ...namespaces import children_range
 from ..ops.audit import AuditRecord
 from ..ops.memory import MemoryPurge, MemoryPut, MemoryRow, MemoryVersionRow, MemoryWritten
+from ..where import Where, purge_where
 from .audit import write_audit
 
 _new = tuple.__new__  # a NamedTuple from a row without its Python-level __new__
@@ -185,25 +186,11 @@ class PgMemoryOps:
         return _new(MemoryRow, r[:12])
 
     def purge(self, tx: Any, spec: MemoryPurge, now: int, actor: str | None) -> int:
-        conds: list[str] = []
-        params: list[Any] = []
-        if spec.deleted:
-            if spec.deleted_before is None:
-                conds.append("deleted_at IS NOT NULL")
-            else:
-                conds.append("deleted_at < %s")
-                params.append(spec.deleted_before)
-        if spec.expired:
-            conds.append("expires_at <= %s")
-            params.append(now)
-        if not conds:
+        where = purge_where(spec, now, Where("%s"))
+        if where is None:
             return 0
-        sql = f"DELETE FROM memories WHERE ({' OR '.join(conds)})"
-        if spec.prefix:
-            lo, hi = children_range(spec.prefix)
-            sql += " AND (namespace = %s OR (namespace >= %s AND namespace < %s))"
-            params += [spec.prefix, lo, hi]
-        gone = tx.execute(sql + " RETURNING namespace, key, version, head", params).fetchall()
+        sql = "DELETE FROM memories" + where.clause() + " RETURNING namespace, key, version, head"
+        gone = tx.execute(sql, where.params).fetchall()
         if not gone:
             return 0
         tx.execute(self._q.memory_forget_history, ([g[3] for g in gone if g[3] is not None],))

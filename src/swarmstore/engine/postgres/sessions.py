@@ -14,6 +14,7 @@ import orjson
 
 from ..ops.audit import AuditRecord
 from ..ops.sessions import AppendTarget, EventRow, SessionFilter, SessionRow, StateView
+from ..where import Where
 from .audit import write_audit
 from .runner import QUERIES
 
@@ -51,20 +52,13 @@ class PgSessionOps:
         tx.execute(self._q.session_set_status, {"id": id, "old": old, "new": new, "now": now})
 
     def list(self, spec: SessionFilter, before: str | None, limit: int) -> builtins.list[SessionRow]:
-        where: builtins.list[str] = []
-        params: builtins.list[Any] = []
+        where = Where("%s", arrays=True)
         for column, value in (("app", spec.app), ('"user"', spec.user), ("project", spec.project)):
-            if value is not None:
-                where.append(f"{column} = %s")
-                params.append(value)
+            where.equal(column, value)
         if spec.statuses is not None:
-            where.append("status = ANY(%s::text[])")
-            params.append(builtins.list(spec.statuses))
-        if before is not None:
-            where.append("id < %s")
-            params.append(before)
-        sql = self._q.session_select + (" WHERE " + " AND ".join(where) if where else "") + " ORDER BY id DESC LIMIT %s"
-        return [_new(SessionRow, r) for r in self._run.query(sql, [*params, limit])]
+            where.one_of("status", spec.statuses)
+        where.below("id", before)
+        return [_new(SessionRow, r) for r in self._run.query(*where.query(self._q.session_select, "id DESC", limit))]
 
     def for_append(self, tx: Any, id: str) -> AppendTarget | None:
         row = tx.execute(self._q.session_lock_for_append, (id,)).fetchone()

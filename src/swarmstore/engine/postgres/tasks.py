@@ -30,13 +30,12 @@ from ..ops.tasks import (
     TaskRow,
     queue_channel,
 )
+from ..where import Where, task_where
 from .audit import write_audit
 
 Q = load_queries(__package__ or "swarmstore.engine.postgres")
 _new = tuple.__new__
 _TASK = "task"
-_NOT_CLAIMABLE = "status NOT IN ('ready', 'running')"
-_FILTERS = (("queue", "queue"), ("agent_type", "agent_type"), ("parent_id", "parent_id"), ("session_id", "session_id"))
 _WIDTH = len(TaskRow._fields)
 
 
@@ -83,24 +82,8 @@ class PgTaskOps:
         return _new(TaskRow, rows[0]) if rows else None
 
     def list(self, spec: TaskFilter, before: str | None, limit: int) -> builtins.list[TaskRow]:
-        where: builtins.list[str] = []
-        params: builtins.list[Any] = []
-        if spec.statuses is not None:
-            where.append("status = ANY(%s::text[])")
-            params.append(spec.statuses)
-            if not {"ready", "running"} & set(spec.statuses):
-                where.append(_NOT_CLAIMABLE)  # (the partial index tasks_status)
-        for field, column in _FILTERS:
-            value = getattr(spec, field)
-            if value is not None:
-                where.append(f"{column} = %s")
-                params.append(value)
-        if before is not None:
-            where.append("id < %s")
-            params.append(before)
-        sql = Q.pg_task_select + (" WHERE " + " AND ".join(where) if where else "") + " ORDER BY id DESC LIMIT %s"
-        params.append(limit)
-        return _rows(self._run.query(sql, params))
+        where = task_where(spec, before, Where("%s", arrays=True))
+        return _rows(self._run.query(*where.query(Q.pg_task_select, "id DESC", limit)))
 
     def children(self, task_id: str) -> builtins.list[TaskRow]:
         return _rows(self._run.query(Q.pg_task_children, (task_id,)))

@@ -6,6 +6,7 @@ import builtins
 from typing import Any
 
 from ..ops.agents import AgentFilter, AgentRow
+from ..where import Where, agent_where
 
 _new = tuple.__new__
 
@@ -35,14 +36,5 @@ class SqliteAgentOps:
         tx.execute(self._q.agent_heartbeat, (id, now, status, set_task, task))
 
     def list(self, spec: AgentFilter, limit: int) -> builtins.list[AgentRow]:
-        where: builtins.list[str] = []
-        params: builtins.list[Any] = []
-        if spec.seen_since is not None:
-            where.append("last_seen_at >= ? AND status <> 'stopped'")
-            params.append(spec.seen_since)
-        if spec.agent_type is not None:
-            where.append("agent_type = ?")
-            params.append(spec.agent_type)
-        sql = self._q.agent_select + (" WHERE " + " AND ".join(where) if where else "")
-        rows = self._run.query(sql + " ORDER BY last_seen_at DESC, id DESC LIMIT ?", [*params, limit])
+        rows = self._run.query(*agent_where(spec, Where()).query(self._q.agent_select, "last_seen_at DESC, id DESC", limit))
         return [_new(AgentRow, r) for r in rows]

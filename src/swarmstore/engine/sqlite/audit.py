@@ -10,6 +10,7 @@ import orjson
 
 from ...namespaces import children_range
 from ..ops.audit import AuditFilter, AuditRecord, AuditRow
+from ..where import Where, audit_where
 
 # One row (the common case: an event, a session or agent change): the id SQLite gives a rowid
 # table without AUTOINCREMENT is the same max(id) + 1, and one statement costs less than two.
@@ -69,8 +70,7 @@ class SqliteAuditOps:
         return write_audit(tx, records)
 
     def list(self, spec: AuditFilter, before: int | None, limit: int) -> builtins.list[AuditRow]:
-        where, params = self._where(spec, before)
-        return self._select("audit", where, params, limit)
+        return self._select("audit", (), self._where(spec, before), limit)
 
     def trail(self, spec: AuditFilter, before: int | None, limit: int) -> builtins.list[AuditRow]:
         # The audit_entity index leaves out the busiest kinds (memory, tasks, events), found by
@@ -78,7 +78,7 @@ class SqliteAuditOps:
         q = self._q
         entity, eid = spec.entity, spec.entity_id
         assert entity is not None and eid is not None
-        where, params = self._where(spec, before)
+        where = self._where(spec, before)
         if entity == "memory":
             ns, _, key = eid.partition("/")
             ids, ids_params = q.audit_memory_ids, [ns, key, eid]
@@ -87,41 +87,21 @@ class SqliteAuditOps:
         elif entity == "session":
             ids, ids_params = q.audit_session_ids, [eid, eid]
         else:
-            return self._select("audit", [*where, q.audit_indexed], params, limit)
+            where.add(q.audit_indexed)
+            return self._select("audit", (), where, limit)
         source = f"(SELECT id AS cid FROM ({ids})) CROSS JOIN audit ON id = cid"
-        return self._select(source, where, [*ids_params, *params], limit)
+        return self._select(source, ids_params, where, limit)
 
-    def _select(
-        self, source: str, where: builtins.list[str], params: builtins.list[Any], limit: int
-    ) -> builtins.list[AuditRow]:
-        sql = _COLS + source + (" WHERE " + " AND ".join(where) if where else "") + " ORDER BY id DESC LIMIT ?"
-        return [_new(AuditRow, r) for r in self._run.query(sql, [*params, limit])]
+    def _select(self, source: str, source_params: Sequence[Any], where: Where, limit: int) -> builtins.list[AuditRow]:
+        sql, params = where.query(_COLS + source, "id DESC", limit)
+        return [_new(AuditRow, r) for r in self._run.query(sql, [*source_params, *params])]
 
     @staticmethod
-    def _where(spec: AuditFilter, before: int | None) -> tuple[builtins.list[str], builtins.list[Any]]:
-        where: builtins.list[str] = []
-        params: builtins.list[Any] = []
-        for column, value in (("entity", spec.entity), ("entity_id", spec.entity_id), ("actor", spec.actor)):
-            if value is not None:
-                where.append(f"{column} = ?")
-                params.append(value)
-        if spec.action is not None:
-            where.append("action = ?")
-            params.append(spec.action)
+    def _where(spec: AuditFilter, before: int | None) -> Where:
+        where = audit_where(spec, before, Where())
         if spec.action_family is not None:
-            where.append("action >= ? AND action < ?")
-            params += [spec.action_family, spec.action_family[:-1] + "/"]
+            where.add("action >= ? AND action < ?", spec.action_family, spec.action_family[:-1] + "/")
         if spec.namespace:
             lo, hi = children_range(spec.namespace)
-            where.append("(namespace = ? OR (namespace >= ? AND namespace < ?))")
-            params += [spec.namespace, lo, hi]
-        if spec.since is not None:
-            where.append("at >= ?")
-            params.append(spec.since)
-        if spec.until is not None:
-            where.append("at < ?")
-            params.append(spec.until)
-        if before is not None:
-            where.append("id < ?")
-            params.append(before)
-        return where, params
+            where.add("(namespace = ? OR (namespace >= ? AND namespace < ?))", spec.namespace, lo, hi)
+        return where

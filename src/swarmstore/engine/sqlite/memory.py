@@ -17,6 +17,7 @@ from ... import errors
 from ...namespaces import children_range
 from ..ops.audit import AuditRecord
 from ..ops.memory import MemoryPurge, MemoryPut, MemoryRow, MemoryVersionRow, MemoryWritten
+from ..where import Where, purge_where
 from .audit import write_audit, write_audit_row, write_audit_rows
 
 _new = tuple.__new__  # a NamedTuple from a row without its Python-level __new__ (measured ~4x cheaper)
@@ -25,12 +26,6 @@ _dumps, _Fragment = orjson.dumps, orjson.Fragment
 # A put's audit detail, {"version": n}, as JSON text: encoded once for the common versions.
 _VERSION_JSON = [_dumps({"version": v}).decode() for v in range(1024)]
 _TOP = "~"  # sorts after every namespace character
-_PURGE_BY = {  # (deleted, deleted_before given) -> the condition on deleted_at
-    (True, False): "deleted_at IS NOT NULL",
-    (True, True): "deleted_at < ?",
-}
-
-
 def snapshot(put: MemoryPut, metadata: str, expires: int | None) -> str:
     """The JSON text of a version's content, kept in its put's audit row."""
     return _dumps(
@@ -238,23 +233,11 @@ class SqliteMemoryOps:
         return _new(MemoryRow, r[:12])
 
     def purge(self, tx: Any, spec: MemoryPurge, now: int, actor: str | None) -> int:
-        conds: list[str] = []
-        params: list[Any] = []
-        if spec.deleted:
-            conds.append(_PURGE_BY[True, spec.deleted_before is not None])
-            if spec.deleted_before is not None:
-                params.append(spec.deleted_before)
-        if spec.expired:
-            conds.append("expires_at <= ?")
-            params.append(now)
-        if not conds:
+        where = purge_where(spec, now, Where())
+        if where is None:
             return 0
-        sql = f"DELETE FROM memories WHERE ({' OR '.join(conds)})"
-        if spec.prefix:
-            lo, hi = children_range(spec.prefix)
-            sql += " AND (namespace = ? OR (namespace >= ? AND namespace < ?))"
-            params += [spec.prefix, lo, hi]
-        gone = tx.execute(sql + " RETURNING namespace, key, version, head", params).fetchall()
+        sql = "DELETE FROM memories" + where.clause() + " RETURNING namespace, key, version, head"
+        gone = tx.execute(sql, where.params).fetchall()
         if not gone:
             return 0
         tx.executemany(self._q.memory_forget_history, [(g[3],) for g in gone])

@@ -26,6 +26,7 @@ from ..ops.tasks import (
     TaskFilter,
     TaskRow,
 )
+from ..where import Where, task_where
 from .audit import write_audit
 
 Q = load_queries(__package__ or "swarmstore.engine.sqlite")
@@ -33,8 +34,6 @@ _new = tuple.__new__
 _dumps = orjson.dumps
 _TASK = "task"
 # tasks_status leaves ready and running tasks out; saying so lets the planner use it
-_NOT_CLAIMABLE = "status NOT IN ('ready', 'running')"
-_FILTERS = (("queue", "queue"), ("agent_type", "agent_type"), ("parent_id", "parent_id"), ("session_id", "session_id"))
 
 
 def _rows(rows: builtins.list[Any]) -> builtins.list[TaskRow]:
@@ -77,24 +76,8 @@ class SqliteTaskOps:
         return _new(TaskRow, rows[0]) if rows else None
 
     def list(self, spec: TaskFilter, before: str | None, limit: int) -> builtins.list[TaskRow]:
-        where: builtins.list[str] = []
-        params: builtins.list[Any] = []
-        if spec.statuses is not None:
-            where.append(f"status IN ({', '.join('?' * len(spec.statuses))})")
-            params += spec.statuses
-            if not {"ready", "running"} & set(spec.statuses):
-                where.append(_NOT_CLAIMABLE)
-        for field, column in _FILTERS:
-            value = getattr(spec, field)
-            if value is not None:
-                where.append(f"{column} = ?")
-                params.append(value)
-        if before is not None:
-            where.append("id < ?")
-            params.append(before)
-        sql = Q.task_select + (" WHERE " + " AND ".join(where) if where else "") + " ORDER BY id DESC LIMIT ?"
-        params.append(limit)
-        return _rows(self._run.query(sql, params))
+        where = task_where(spec, before, Where())
+        return _rows(self._run.query(*where.query(Q.task_select, "id DESC", limit)))
 
     def children(self, task_id: str) -> builtins.list[TaskRow]:
         return _rows(self._run.query(Q.task_children, (task_id,)))
