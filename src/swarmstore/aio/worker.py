@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from ..engine.bridge import spawn
 from ..models import Task
-from ..worker.core import Step, StepCore, WorkerOptions, WorkerStats, run_async, wait_for_work
+from ..worker.core import Shell, Step, StepCore, WorkerOptions, WorkerStats, run_async, wait_for_work
 
 if TYPE_CHECKING:
     from .store import AsyncStore
@@ -31,7 +31,7 @@ class AsyncTaskContext:
         self.finishing = False  # the handler returned or raised (see TaskContext.finishing)
 
 
-class AsyncWorker:
+class AsyncWorker(Shell):
     """Run ``await handler(task)`` (or ``handler(task, ctx)``) for tasks claimed from ``queues``,
     with ``concurrency`` handler coroutines in one process.
 
@@ -67,18 +67,6 @@ class AsyncWorker:
         self.name = name or f"async-worker-{os.getpid()}"
         self._stopping = asyncio.Event()
         self._running: dict[str, AsyncTaskContext] = {}
-
-    @property
-    def stats(self) -> WorkerStats:
-        return self.core.stats
-
-    @property
-    def agent_id(self) -> str | None:
-        return self.core.agent_id
-
-    @agent_id.setter
-    def agent_id(self, value: str | None) -> None:
-        self.core.agent_id = value
 
     async def _do(self, step: Step[R]) -> R:
         return await run_async(self.store, step)

@@ -337,6 +337,25 @@ def beat_refused(refusal: SwarmstoreError, finishing: bool, task_id: str) -> boo
     return True
 
 
+class Shell:
+    """What both worker shells (threads, coroutines) expose of their step core."""
+
+    core: StepCore
+
+    @property
+    def stats(self) -> WorkerStats:
+        """The counts so far (completed, failed, retried, cancelled, lost, handed back)."""
+        return self.core.stats
+
+    @property
+    def agent_id(self) -> str | None:
+        return self.core.agent_id
+
+    @agent_id.setter
+    def agent_id(self, value: str | None) -> None:
+        self.core.agent_id = value
+
+
 def run_sync(store: Any, step: Step[R]) -> R:
     """Drive ``step`` with plain calls on ``store``."""
     value: Any = None

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from ..errors import InvalidInput
 from ..models import Task
-from .core import Done, Step, StepCore, WorkerOptions, WorkerStats, run_sync, wait_for_work
+from .core import Done, Shell, Step, StepCore, WorkerOptions, WorkerStats, run_sync, wait_for_work
 
 if TYPE_CHECKING:
     from ..store import Store
@@ -39,7 +39,7 @@ class TaskContext:
     finishing: bool = field(default=False, init=False, repr=False)
 
 
-class Worker:
+class Worker(Shell):
     """Run ``handler(task)`` (or ``handler(task, ctx)``) for tasks claimed from ``queues``.
 
     ``concurrency`` threads claim and handle tasks; one more thread heartbeats their leases (every
@@ -94,18 +94,6 @@ class Worker:
         self._hand_back = threading.Event()
         self._lock = threading.Lock()
         self._running: dict[str, TaskContext] = {}
-
-    @property
-    def stats(self) -> WorkerStats:
-        return self.core.stats
-
-    @property
-    def agent_id(self) -> str | None:
-        return self.core.agent_id
-
-    @agent_id.setter
-    def agent_id(self, value: str | None) -> None:
-        self.core.agent_id = value
 
     def _do(self, step: Step[R]) -> R:
         return run_sync(self.store, step)
