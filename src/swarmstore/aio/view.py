@@ -160,10 +160,6 @@ class LocalView:
     ) -> list[tuple[bool, Any]] | None:
         return self._engine.write_group(fns, nowait=nowait)  # type: ignore[no-any-return]
 
-    query_nowait = query
-    read_nowait = read
-    read_snapshot_nowait = read_snapshot
-
     def stats(self) -> dict[str, Any]:
         return self._engine.stats()  # type: ignore[no-any-return]
 

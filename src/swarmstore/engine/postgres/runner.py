@@ -120,64 +120,49 @@ class PgRunner:
     # A read that fails because its pooled connection was found broken (the server restarted, or
     # ended the session) runs once more on a new one: reads can run twice.
 
+    def _on_connection(self, fn: Callable[[Any], R]) -> R:
+        """``fn(conn)`` on a pooled connection, run once more on a new one if that one was
+        found broken; driver errors translated."""
+        for again in (False, True):
+            conn = self._conn()
+            try:
+                return fn(conn)
+            except psycopg.OperationalError as exc:
+                if again or not self._broken(conn):
+                    raise translate(exc) from exc
+            except psycopg.Error as exc:
+                raise translate(exc) from exc
+            finally:
+                self._release(conn)
+        raise AssertionError("unreachable")
+
     def query(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> list[Row]:
         """Run one statement on its own (autocommit) and return its rows."""
-        for again in (False, True):
-            conn = self._conn()
-            try:
-                cur = conn.execute(sql, params or None)
-                # (not cur.description: it builds a Column per column, measured ~4 µs a call)
-                res = cur.pgresult
-                return cur.fetchall() if res is not None and res.status == TUPLES_OK else []
-            except psycopg.OperationalError as exc:
-                if again or not self._broken(conn):
-                    raise translate(exc) from exc
-            except psycopg.Error as exc:
-                raise translate(exc) from exc
-            finally:
-                self._release(conn)
-        raise AssertionError("unreachable")
+
+        def run(conn: Any) -> list[Row]:
+            cur = conn.execute(sql, params or None)
+            # (not cur.description: it builds a Column per column, measured ~4 µs a call)
+            res = cur.pgresult
+            return cur.fetchall() if res is not None and res.status == TUPLES_OK else []
+
+        return self._on_connection(run)
 
     def read(self, fn: Callable[[Any], R]) -> R:
-        for again in (False, True):
-            conn = self._conn()
-            try:
-                return fn(conn.cursor())
-            except psycopg.OperationalError as exc:
-                if again or not self._broken(conn):
-                    raise translate(exc) from exc
-            except psycopg.Error as exc:
-                raise translate(exc) from exc
-            finally:
-                self._release(conn)
-        raise AssertionError("unreachable")
+        return self._on_connection(lambda conn: fn(conn.cursor()))
 
     def read_snapshot(self, fn: Callable[[Any], R]) -> R:
-        for again in (False, True):
-            conn = self._conn()
+        def run(conn: Any) -> R:
+            cur = conn.cursor()
+            cur.execute(BEGIN_SNAPSHOT)
             try:
-                cur = conn.cursor()
-                cur.execute(BEGIN_SNAPSHOT)
-                try:
-                    result = fn(cur)
-                    cur.execute("COMMIT")
-                    return result
-                except BaseException:
-                    self._rollback(conn)
-                    raise
-            except psycopg.OperationalError as exc:
-                if again or not self._broken(conn):
-                    raise translate(exc) from exc
-            except psycopg.Error as exc:
-                raise translate(exc) from exc
-            finally:
-                self._release(conn)
-        raise AssertionError("unreachable")
+                result = fn(cur)
+                cur.execute("COMMIT")
+                return result
+            except BaseException:
+                self._rollback(conn)
+                raise
 
-    # (transitional names of the SQLite engine: on PostgreSQL nothing blocks an event loop)
-    query_nowait = query
-    read_nowait = read
-    read_snapshot_nowait = read_snapshot
+        return self._on_connection(run)
 
     # -- writes ---------------------------------------------------------------------------------
 
