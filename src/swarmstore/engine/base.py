@@ -120,6 +120,17 @@ def load_queries(package: str, folder: str = "sql") -> Queries:
     return Queries({name: resolve(name) for name in raw})
 
 
+def load_migrations(package: str) -> list[tuple[int, str, str]]:
+    """The numbered migrations of an engine (``migrations/NNNN_name.sql`` in ``package``):
+    (number, name, SQL), in order."""
+    out = []
+    for item in resources.files(package).joinpath("migrations").iterdir():
+        name = item.name
+        if name.endswith(".sql") and name[:4].isdigit():
+            out.append((int(name[:4]), name[5:-4], item.read_text()))
+    return sorted(out)
+
+
 class Engine(Protocol):
     """A storage engine as the services see it: operation sets and transactions."""
 

@@ -14,6 +14,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any, NamedTuple, Protocol
 
+import orjson
+
+from .audit import AuditRecord
+
 
 class MemoryRow(NamedTuple):
     """A key's current row."""
@@ -78,6 +82,23 @@ class MemoryPurge(NamedTuple):
     deleted: bool
     expired: bool
     deleted_before: int | None = None
+
+
+def snapshot(put: MemoryPut, metadata: str, expires: int | None) -> str:
+    """The JSON text of a version's content, kept in its put's audit row (every engine's)."""
+    return orjson.dumps(
+        {"type": put.type, "expires_at": expires, "metadata": orjson.Fragment(metadata),
+         "value": orjson.Fragment(put.value)}
+    ).decode()  # fmt: skip
+
+
+def change_record(
+    now: int, actor: str | None, action: str, ns: str, key: str, version: int, prev: int | None
+) -> AuditRecord:
+    """The audit row of a delete, restore or purge: no snapshot, linked to the key's chain."""
+    return tuple.__new__(
+        AuditRecord, (now, actor, action, "memory", f"{ns}/{key}", ns, {"version": version}, None, None, prev)
+    )
 
 
 class MemoryOps(Protocol):

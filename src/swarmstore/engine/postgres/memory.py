@@ -13,29 +13,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-import orjson
-
 from ...namespaces import children_range
 from ..ops.audit import AuditRecord
-from ..ops.memory import MemoryPurge, MemoryPut, MemoryRow, MemoryVersionRow, MemoryWritten
+from ..ops.memory import MemoryPurge, MemoryPut, MemoryRow, MemoryVersionRow, MemoryWritten, change_record, snapshot
 from ..where import Where, purge_where
 from .audit import write_audit
 
 _new = tuple.__new__  # a NamedTuple from a row without its Python-level __new__
-_dumps, _Fragment = orjson.dumps, orjson.Fragment
 _TOP = "~"  # sorts after every namespace character
-
-
-def _snapshot(put: MemoryPut, metadata: str, expires: int | None) -> str:
-    """The JSON text of a version's content, kept in its put's audit row."""
-    return _dumps(
-        {"type": put.type, "expires_at": expires, "metadata": _Fragment(metadata), "value": _Fragment(put.value)}
-    ).decode()
-
-
-def _record(now: int, actor: str | None, action: str, ns: str, key: str, version: int, prev: int | None) -> AuditRecord:
-    """The audit row of a delete, restore or purge: no snapshot, linked to the key's chain."""
-    return _new(AuditRecord, (now, actor, action, "memory", f"{ns}/{key}", ns, {"version": version}, None, None, prev))
 
 
 class PgMemoryOps:
@@ -145,7 +130,7 @@ class PgMemoryOps:
                   "actor": p.actor, "now": now, "expires": expires}  # fmt: skip
         ns, key, version, meta, created_by, created_at, prev, head = tx.execute(self._q.memory_put_one, params).fetchone()
         record = _new(AuditRecord, (now, p.actor, "memory.put", "memory", f"{ns}/{key}", ns,
-                                    {"version": version}, version, _snapshot(p, meta, expires), prev))  # fmt: skip
+                                    {"version": version}, version, snapshot(p, meta, expires), prev))  # fmt: skip
         if head is not None:
             write_audit(tx, [record], [head])
         else:  # (a new key: see memory_put_one)
@@ -161,7 +146,7 @@ class PgMemoryOps:
         for p, (ns, key, version, meta, created_by, created_at, prev) in zip(puts, rows, strict=True):
             expires = None if p.ttl_us is None else now + p.ttl_us
             records.append(_new(AuditRecord, (now, p.actor, "memory.put", "memory", f"{ns}/{key}", ns,
-                                              {"version": version}, version, _snapshot(p, meta, expires), prev)))  # fmt: skip
+                                              {"version": version}, version, snapshot(p, meta, expires), prev)))  # fmt: skip
             out.append(_new(MemoryWritten, (version, meta, created_by, created_at, expires)))
         ids = write_audit(tx, records)
         tx.execute(self._q.memory_set_heads, ([p.namespace for p in puts], [p.key for p in puts], ids))
@@ -172,7 +157,7 @@ class PgMemoryOps:
         if not rows:
             return None
         version, prev = rows[0]
-        ids = write_audit(tx, [_record(now, actor, "memory.delete", namespace, key, version, prev)])
+        ids = write_audit(tx, [change_record(now, actor, "memory.delete", namespace, key, version, prev)])
         tx.execute(self._q.memory_set_heads, ([namespace], [key], ids))
         return int(version)
 
@@ -181,7 +166,7 @@ class PgMemoryOps:
         if not rows:
             return None
         r = rows[0]
-        ids = write_audit(tx, [_record(now, actor, "memory.restore", namespace, key, r[4], r[12])])
+        ids = write_audit(tx, [change_record(now, actor, "memory.restore", namespace, key, r[4], r[12])])
         tx.execute(self._q.memory_set_heads, ([namespace], [key], ids))
         return _new(MemoryRow, r[:12])
 
@@ -196,5 +181,5 @@ class PgMemoryOps:
         tx.execute(self._q.memory_forget_history, ([g[3] for g in gone if g[3] is not None],))
         # The purge row links to the key's chain and, unlike the key's other rows, is indexed:
         # the key's row (its head) is gone, so this is where its trail is found from now on.
-        write_audit(tx, [_record(now, actor, "memory.purge", ns, k, v, head) for ns, k, v, head in gone])
+        write_audit(tx, [change_record(now, actor, "memory.purge", ns, k, v, head) for ns, k, v, head in gone])
         return len(gone)

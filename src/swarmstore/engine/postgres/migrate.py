@@ -2,25 +2,15 @@
 
 from __future__ import annotations
 
-from importlib import resources
 from typing import Any
 
 from psycopg import errors as pg
 from psycopg import sql
 
 from ... import errors
+from ..base import load_migrations
 
-
-def _migrations() -> list[tuple[int, str, str]]:
-    out = []
-    for item in resources.files(__package__ or "swarmstore.engine.postgres").joinpath("migrations").iterdir():
-        name = item.name
-        if name.endswith(".sql") and name[:4].isdigit():
-            out.append((int(name[:4]), name[5:-4], item.read_text()))
-    return sorted(out)
-
-
-MIGRATIONS = _migrations()
+MIGRATIONS = load_migrations(__package__ or "swarmstore.engine.postgres")
 SCHEMA_VERSION = MIGRATIONS[-1][0]
 
 def _version_sql(schema: str | None) -> sql.Composable:

@@ -11,13 +11,12 @@ import time
 import weakref
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager, suppress
-from importlib import resources
 from typing import Any, TypeVar
 
 import apsw
 
 from ... import errors
-from ..base import Capabilities, Cursor, Row, load_queries
+from ..base import Capabilities, Cursor, Row, load_migrations, load_queries
 from . import files
 from .agents import SqliteAgentOps
 from .audit import SqliteAuditOps
@@ -38,16 +37,7 @@ _SYNC = {"off": "OFF", "normal": "NORMAL", "full": "FULL", "extra": "EXTRA"}
 _engines: weakref.WeakSet[SqliteEngine] = weakref.WeakSet()
 
 
-def _migrations() -> list[tuple[int, str, str]]:
-    out = []
-    for item in resources.files(__package__ or "swarmstore.engine.sqlite").joinpath("migrations").iterdir():
-        name = item.name
-        if name.endswith(".sql") and name[:4].isdigit():
-            out.append((int(name[:4]), name[5:-4], item.read_text()))
-    return sorted(out)
-
-
-MIGRATIONS = _migrations()
+MIGRATIONS = load_migrations(__package__ or "swarmstore.engine.sqlite")
 SCHEMA_VERSION = MIGRATIONS[-1][0]
 
 

@@ -16,7 +16,7 @@ import orjson
 from ... import errors
 from ...namespaces import children_range
 from ..ops.audit import AuditRecord
-from ..ops.memory import MemoryPurge, MemoryPut, MemoryRow, MemoryVersionRow, MemoryWritten
+from ..ops.memory import MemoryPurge, MemoryPut, MemoryRow, MemoryVersionRow, MemoryWritten, change_record, snapshot
 from ..where import Where, purge_where
 from .audit import write_audit, write_audit_row, write_audit_rows
 
@@ -26,18 +26,6 @@ _dumps, _Fragment = orjson.dumps, orjson.Fragment
 # A put's audit detail, {"version": n}, as JSON text: encoded once for the common versions.
 _VERSION_JSON = [_dumps({"version": v}).decode() for v in range(1024)]
 _TOP = "~"  # sorts after every namespace character
-def snapshot(put: MemoryPut, metadata: str, expires: int | None) -> str:
-    """The JSON text of a version's content, kept in its put's audit row."""
-    return _dumps(
-        {"type": put.type, "expires_at": expires, "metadata": _Fragment(metadata), "value": _Fragment(put.value)}
-    ).decode()
-
-
-def _record(now: int, actor: str | None, action: str, ns: str, key: str, version: int, prev: int | None) -> AuditRecord:
-    """The audit row of a delete, restore or purge: no snapshot, linked to the key's chain."""
-    return _new(AuditRecord, (now, actor, action, "memory", f"{ns}/{key}", ns, {"version": version}, None, None, prev))
-
-
 def _linked(tx: Any, record: AuditRecord, head: int) -> None:
     """Write the audit row whose id the statement before already made its key's head."""
     _check_head(record.entity_id, write_audit(tx, [record])[0], head)
@@ -221,7 +209,7 @@ class SqliteMemoryOps:
         if not rows:
             return None
         version, head, prev = rows[0]
-        _linked(tx, _record(now, actor, "memory.delete", namespace, key, version, prev), head)
+        _linked(tx, change_record(now, actor, "memory.delete", namespace, key, version, prev), head)
         return int(version)
 
     def restore(self, tx: Any, namespace: str, key: str, now: int, actor: str | None) -> MemoryRow | None:
@@ -229,7 +217,7 @@ class SqliteMemoryOps:
         if not rows:
             return None
         r = rows[0]
-        _linked(tx, _record(now, actor, "memory.restore", namespace, key, r[4], r[13]), r[12])
+        _linked(tx, change_record(now, actor, "memory.restore", namespace, key, r[4], r[13]), r[12])
         return _new(MemoryRow, r[:12])
 
     def purge(self, tx: Any, spec: MemoryPurge, now: int, actor: str | None) -> int:
@@ -243,5 +231,5 @@ class SqliteMemoryOps:
         tx.executemany(self._q.memory_forget_history, [(g[3],) for g in gone])
         # The purge row links to the key's chain and, unlike the key's other rows, is indexed:
         # the key's row (its head) is gone, so this is where its trail is found from now on.
-        write_audit(tx, [_record(now, actor, "memory.purge", ns, k, v, head) for ns, k, v, head in gone])
+        write_audit(tx, [change_record(now, actor, "memory.purge", ns, k, v, head) for ns, k, v, head in gone])
         return len(gone)
