@@ -20,7 +20,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import swarmstore
-from swarmstore.errors import SwarmstoreError
+from swarmstore.errors import InvalidInput, SwarmstoreError
+from swarmstore.validation import duration_us
 from sync_over_async import SyncOverAsync
 
 SERVICES = ("sessions", "memory", "tasks", "agents", "audit")
@@ -34,7 +35,7 @@ def _deep(n: int) -> Any:
 
 
 FIXED_HOSTILE: list[Any] = [
-    None, True, False, 0, -1, 2**63, -(2**63) - 1, 2**64, 10**30, 1e13, 1e300, -1e300,
+    None, True, False, 0, -1, 2**63, -(2**63) - 1, 2**64, 10**30, 1e13, 1e300, -1e300, -1.797693134862316e302,
     float("nan"), float("inf"), float("-inf"), -0.0, 5e-324,
     "", " ", "\ud800", "a\udfffb", "a\x00b", "line\nbreak", "x" * 5000, "a::b", ":a", "é", "\u202e", "null", "[",
     ["a"], [], ("a",), [None], [1, 2], {"a": 1}, {1: 2}, {"a": float("nan")}, set(), frozenset({"a"}),
@@ -171,3 +172,10 @@ def test_every_public_method_is_driven(tmp_path: Path) -> None:
                  "tasks.prune", "agents.list", "audit.list", "sessions.events"):  # fmt: skip
         assert must in names
     assert len(names) >= 50
+
+
+@pytest.mark.parametrize("seconds", [-1.797693134862316e302, -1e300, -1.0, 0.0, -0.0])
+def test_a_duration_at_or_below_zero_is_refused_before_scaling(seconds: float) -> None:
+    """(-1.8e302 s is -inf µs once scaled: found by the hostile test as an OverflowError.)"""
+    with pytest.raises(InvalidInput, match="must be positive"):
+        duration_us(seconds, "lease_seconds")

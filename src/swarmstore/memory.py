@@ -19,7 +19,7 @@ from .boundary import check_fields, checked
 from .clock import _US, EPOCH, from_dt, opt_dt, seconds_us, to_dt
 from .context import Context
 from .engine.base import Batchable
-from .engine.ops.memory import MemoryPurge, MemoryPut, MemoryRow, MemoryVersionRow
+from .engine.ops.memory import MemoryPurge, MemoryPut, MemoryRow, MemoryVersionRow, live_version
 from .errors import Conflict, InvalidInput, NotFound
 from .models import Memory, Page
 from .namespaces import _VALID as _VALID_NS
@@ -52,9 +52,9 @@ def entity_id(namespace: str, key: str) -> str:
 
 
 _new = object.__new__
-# (fields read from a row on first use; see models.Lazy)
-_VALUE: dict[str, Any] = {"value": lambda r: orjson.loads(r.value)}
-_VALUE_META: dict[str, Any] = {**_VALUE, "metadata": lambda r: orjson.loads(r.metadata)}
+# (fields read from a row on first use; see models.Lazy. 2 and 5: MemoryRow's value and metadata)
+_VALUE: dict[str, Any] = {"value": lambda r: orjson.loads(r[2])}
+_VALUE_META: dict[str, Any] = {**_VALUE, "metadata": lambda r: orjson.loads(r[5])}
 
 
 def _memory(r: MemoryRow) -> Memory:
@@ -62,26 +62,25 @@ def _memory(r: MemoryRow) -> Memory:
 
     Built slot by slot (a dataclass __init__ would need every field); a key never updated shares
     one datetime between created_at and updated_at (immutable: the same value)."""
+    namespace, key, _value, type_, version, metadata, created_by, created_at, updated_at, expires_at, deleted_at, \
+        updated_by = r  # fmt: skip
     m = _new(Memory)
-    m.namespace = r.namespace
-    m.key = r.key
-    m.type = r.type
-    m.version = r.version
-    if r.metadata == "{}":
+    m.namespace = namespace
+    m.key = key
+    m.type = type_
+    m.version = version
+    if metadata == "{}":
         m.metadata = {}
         m._lazy = _VALUE
     else:
         m._lazy = _VALUE_META
     m._row = r
-    m.created_by = r.created_by
-    created_at = r.created_at
+    m.created_by = created_by
     m.created_at = created = EPOCH + created_at * _US
-    updated_at = r.updated_at
     m.updated_at = created if updated_at == created_at else EPOCH + updated_at * _US
-    expires_at = r.expires_at
     m.expires_at = None if expires_at is None else EPOCH + expires_at * _US
-    m.deleted = r.deleted_at is not None
-    m.updated_by = r.updated_by
+    m.deleted = deleted_at is not None
+    m.updated_by = updated_by
     return m
 
 
@@ -127,9 +126,7 @@ def _written(p: MemoryPut, meta: str, version: int, created_by: str | None, crea
 
 def _conflict(p: MemoryPut, row: MemoryRow | None, now: int) -> Conflict:
     """The error of a conditional put whose expected version is not the live one."""
-    live = 0
-    if row is not None and row.deleted_at is None and (row.expires_at is None or row.expires_at > now):
-        live = row.version
+    live = live_version(row, now)
     return Conflict(
         f"memory {p.namespace}/{p.key}: expected version {p.expected_version}, "
         f"but the current version is {live or 'none (no live entry)'}"
@@ -236,7 +233,13 @@ class MemoryStore:
             # _prepare_item's checks inlined here, since per-item calls are a third of the time.
             if type(item) is dict and len(item) == 3:
                 ns, key, value = item.get("namespace"), item.get("key"), item.get("value", _MISSING)
-                if type(ns) is str and ns in _VALID_NS and type(key) is str and 0 < len(key) <= MAX_KEY and key.isprintable():
+                if (
+                    type(ns) is str
+                    and ns in _VALID_NS
+                    and type(key) is str
+                    and 0 < len(key) <= MAX_KEY
+                    and key.isprintable()
+                ):
                     try:
                         raw = dumps(value, default=reject, option=opts)
                     except TypeError:

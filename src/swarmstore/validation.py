@@ -109,6 +109,8 @@ def duration_us(value: object, field: str) -> int:
             raise InvalidInput(field, "must be a finite number of seconds")
         if value > MAX_SECONDS:  # (before scaling: 1e300 s would make a huge int)
             raise InvalidInput(field, f"must be at most {MAX_SECONDS} seconds (100 years)")
+        if value <= 0:  # (before scaling too: -1.8e302 s times 1e6 is -inf)
+            raise InvalidInput(field, "must be positive")
         us = int(value * 1_000_000)
     else:
         raise InvalidInput(field, f"expected seconds or a timedelta, got {_kind(value)}")

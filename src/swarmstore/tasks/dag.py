@@ -52,10 +52,11 @@ class Dag(TaskService):
             row = ops.lock(tx, task_id)
             if row is None:
                 raise NotFound(f"task {task_id!r} not found")
-            if row.status == "cancelled":
-                return as_task(row, now)
-            if row.status in FINISHED:
-                raise InvalidTransition(f"task {task_id} is {row.status}; finished tasks cannot be cancelled")
+            task = as_task(row, now)
+            if task.status == "cancelled":
+                return task
+            if task.status in FINISHED:
+                raise InvalidTransition(f"task {task_id} is {task.status}; finished tasks cannot be cancelled")
             ops.end(tx, [task_id], "cancelled", why, now)
             records = [task_record(now, actor, "task.cancel", task_id, {"reason": why})]
             if cascade:
@@ -83,13 +84,14 @@ class Dag(TaskService):
             row = ops.lock(tx, task_id)
             if row is None:
                 raise NotFound(f"task {task_id!r} not found")
-            if row.status not in ("failed", "cancelled"):
+            task = as_task(row, now)
+            if task.status not in ("failed", "cancelled"):
                 raise InvalidTransition(
-                    f"task {task_id} is {row.status}; only failed or cancelled tasks can be retried"
+                    f"task {task_id} is {task.status}; only failed or cancelled tasks can be retried"
                 )
             waiting = 0
             for pid, pstatus in ops.prerequisite_states(tx, task_id):
-                if pstatus in ("failed", "cancelled") and row.on_dependency_failure != "run":
+                if pstatus in ("failed", "cancelled") and task.on_dependency_failure != "run":
                     raise InvalidTransition(f"task {task_id}: prerequisite {pid} is {pstatus}; retry it first")
                 if pstatus in OPEN:
                     waiting += 1
@@ -98,7 +100,7 @@ class Dag(TaskService):
             rewaiting = ops.rewait_dependants(tx, task_id, now)
             # Those attached while it was already settled were never counted as its dependants
             # (its score, the release on completion): count them now, once.
-            for _ in range(rewaiting - row.dependants):
+            for _ in range(rewaiting - task.dependants):
                 ops.add_dependant(tx, task_id, UNBLOCK_BONUS)
             detail = {"status": status, "dependants_waiting_again": rewaiting}
             ops.audit(tx, [task_record(now, actor, "task.retry", task_id, detail)])

@@ -236,10 +236,11 @@ class Leases(TaskService):
             ops = self._e.tasks
             now = self._now()
             row = ops.lock(tx, task_id)
-            if row is None or row.status != "running" or row.lease_token != lease_token:
+            task = None if row is None else as_task(row, now)
+            if task is None or task.status != "running" or task.lease_token != lease_token:
                 raise self._lease_problem(tx, task_id, lease_token)
-            attempt = row.attempt
-            if retry and attempt < row.max_attempts:
+            attempt = task.attempt
+            if retry and attempt < task.max_attempts:
                 delay = backoff(self._ctx.retry_base_us, attempt)
                 ops.finish_running(tx, task_id, lease_token, now, "ready", error, now + delay, False)
                 detail: dict[str, Any] = {"attempt": attempt, "retry_in_s": round(delay / S, 3), "error": error[:200]}

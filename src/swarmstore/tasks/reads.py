@@ -42,8 +42,9 @@ class Reads(TaskService):
         before = None if cursor is None else decode_cursor(cursor, "tasks", (str,))[0]
         rows = self._e.tasks.list(spec, before, limit + 1)
         now = self._now()
-        nxt = encode_cursor("tasks", rows[limit - 1].id) if len(rows) > limit else None
-        return Page([as_task(r, now) for r in rows[:limit]], nxt)
+        items = [as_task(r, now) for r in rows[:limit]]
+        nxt = encode_cursor("tasks", items[-1].id) if len(rows) > limit else None
+        return Page(items, nxt)
 
     @checked
     def children(self, task_id: Id) -> builtins.list[Task]:
@@ -59,7 +60,7 @@ class Reads(TaskService):
         rows = self._e.tasks.subtree(root_id)
         if not rows:
             raise NotFound(f"task {root_id!r} not found")
-        nodes = {r.id: TaskNode(as_task(r, now)) for r in rows}
+        nodes = {t.id: TaskNode(t) for t in (as_task(r, now) for r in rows)}
         for node in nodes.values():  # rows are in id (submit) order, so children stay ordered
             pid = node.task.parent_id
             if node.task.id != root_id and pid in nodes:

@@ -30,12 +30,12 @@ def _loads(text: str) -> Any:
     return None if text == "null" else orjson.loads(text)
 
 
-# (fields read from a row on first use; see models.Lazy)
+# (fields read from a row on first use; see models.Lazy. TaskRow's payload, result, deps, metadata)
 _LAZY: dict[str, Any] = {
-    "payload": lambda r: _loads(r.payload),
-    "result": lambda r: _loads(r.result),
-    "depends_on": lambda r: _loads(r.deps),
-    "metadata": lambda r: _loads(r.metadata),
+    "payload": lambda r: _loads(r[2]),
+    "result": lambda r: _loads(r[18]),
+    "depends_on": lambda r: _loads(r[24]),
+    "metadata": lambda r: _loads(r[27]),
 }
 _new = object.__new__
 
@@ -44,40 +44,43 @@ def as_task(r: TaskRow, now: int) -> Task:
     """A task row: payload, result, depends_on and metadata decoded on first read.
 
     Built slot by slot (a dataclass __init__ would need every field); ``score`` is as of ``now``."""
+    (task_id, summary, _payload, queue, agent_type, status, priority, source, rank, deadline, estimated_us,
+     attempt, max_attempts, timeout_us, not_before, lease_token, lease_expires_at, worker_id, result, error,
+     parent_id, session_id, idempotency_key, on_dependency_failure, _deps, waiting, dependants, _metadata,
+     created_at, updated_at, started_at, finished_at, _ready_at) = r  # fmt: skip
     t = _new(Task)
     t._lazy = _LAZY
     t._row = r
-    t.id = r.id
-    t.summary = r.summary
-    t.queue = r.queue
-    t.agent_type = r.agent_type
-    t.status = r.status
-    t.priority = r.priority
-    t.source = r.source
-    t.score = (now - r.rank) / S
-    t.deadline = None if r.deadline is None else EPOCH + r.deadline * _US
-    t.estimated_seconds = None if r.estimated_us is None else r.estimated_us / S
-    t.attempt = r.attempt
-    t.max_attempts = r.max_attempts
-    t.timeout_seconds = r.timeout_us / S
-    t.not_before = EPOCH + r.not_before * _US if r.not_before else None
-    t.lease_token = r.lease_token
-    t.lease_expires_at = None if r.lease_expires_at is None else EPOCH + r.lease_expires_at * _US
-    t.worker_id = r.worker_id
-    if r.result is None:
+    t.id = task_id
+    t.summary = summary
+    t.queue = queue
+    t.agent_type = agent_type
+    t.status = status
+    t.priority = priority
+    t.source = source
+    t.score = (now - rank) / S
+    t.deadline = None if deadline is None else EPOCH + deadline * _US
+    t.estimated_seconds = None if estimated_us is None else estimated_us / S
+    t.attempt = attempt
+    t.max_attempts = max_attempts
+    t.timeout_seconds = timeout_us / S
+    t.not_before = EPOCH + not_before * _US if not_before else None
+    t.lease_token = lease_token
+    t.lease_expires_at = None if lease_expires_at is None else EPOCH + lease_expires_at * _US
+    t.worker_id = worker_id
+    if result is None:
         t.result = None
-    t.error = r.error
-    t.parent_id = r.parent_id
-    t.session_id = r.session_id
-    t.idempotency_key = r.idempotency_key
-    t.on_dependency_failure = r.on_dependency_failure
-    t.waiting_on = r.waiting
-    t.dependants = r.dependants
-    created = r.created_at
-    t.created_at = created_dt = EPOCH + created * _US
-    t.updated_at = created_dt if r.updated_at == created else EPOCH + r.updated_at * _US
-    t.started_at = None if r.started_at is None else EPOCH + r.started_at * _US
-    t.finished_at = None if r.finished_at is None else EPOCH + r.finished_at * _US
+    t.error = error
+    t.parent_id = parent_id
+    t.session_id = session_id
+    t.idempotency_key = idempotency_key
+    t.on_dependency_failure = on_dependency_failure
+    t.waiting_on = waiting
+    t.dependants = dependants
+    t.created_at = created_dt = EPOCH + created_at * _US
+    t.updated_at = created_dt if updated_at == created_at else EPOCH + updated_at * _US
+    t.started_at = None if started_at is None else EPOCH + started_at * _US
+    t.finished_at = None if finished_at is None else EPOCH + finished_at * _US
     return t
 
 
@@ -92,7 +95,7 @@ class TaskService:
 
     def _fetch(self, tx: Any, ids: Sequence[str], now: int) -> list[Task]:
         """The tasks, in the order of ``ids``, as this transaction sees them."""
-        by_id = {r.id: as_task(r, now) for r in self._e.tasks.read_many(tx, ids)}
+        by_id = {t.id: t for t in (as_task(r, now) for r in self._e.tasks.read_many(tx, ids))}
         return [by_id[i] for i in ids]
 
     def _fetch_one(self, tx: Any, task_id: str, now: int) -> Task:
@@ -109,11 +112,12 @@ class TaskService:
         row = self._e.tasks.read(tx, task_id)
         if row is None:
             return NotFound(f"task {task_id!r} not found")
-        if row.status == "cancelled":
-            return TaskCancelled(f"task {task_id} was cancelled" + (f": {row.error}" if row.error else ""))
-        if row.lease_token != token:
+        task = as_task(row, 0)
+        if task.status == "cancelled":
+            return TaskCancelled(f"task {task_id} was cancelled" + (f": {task.error}" if task.error else ""))
+        if task.lease_token != token:
             return LeaseLost(f"task {task_id}: lease token is stale (the task was rescued and reassigned)")
-        return InvalidTransition(f"task {task_id} is {row.status}, not running")
+        return InvalidTransition(f"task {task_id} is {task.status}, not running")
 
 
 __all__ = ["FINISHED", "OPEN", "TaskService", "as_task", "task_record"]

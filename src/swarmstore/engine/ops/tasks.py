@@ -23,42 +23,19 @@ def queue_channel(queue: str) -> str:
     return "tasks_" + hashlib.blake2s(queue.encode(), digest_size=8).hexdigest()
 
 
-class TaskRow(NamedTuple):
-    """A task as stored (times in µs since the epoch, durations in µs, JSON columns as text)."""
-
-    id: str
-    summary: str
-    payload: str
-    queue: str
-    agent_type: str | None
-    status: str
-    priority: int
-    source: str
-    rank: int
-    deadline: int | None
-    estimated_us: int | None
-    attempt: int
-    max_attempts: int
-    timeout_us: int
-    not_before: int
-    lease_token: str | None
-    lease_expires_at: int | None
-    worker_id: str | None
-    result: str | None
-    error: str | None
-    parent_id: str | None
-    session_id: str | None
-    idempotency_key: str | None
-    on_dependency_failure: str
-    deps: str
-    waiting: int
-    dependants: int
-    metadata: str
-    created_at: int
-    updated_at: int
-    started_at: int | None
-    finished_at: int | None
-    ready_at: int | None
+TaskRow = tuple[
+    str, str, str, str, str | None, str, int, str, int, int | None, int | None, int, int, int, int,
+    str | None, int | None, str | None, str | None, str | None, str | None, str | None, str | None,
+    str, str, int, int, str, int, int, int | None, int | None, int | None,
+]  # fmt: skip
+"""A task as stored: ``(id, summary, payload, queue, agent_type, status, priority, source, rank,
+deadline, estimated_us, attempt, max_attempts, timeout_us, not_before, lease_token,
+lease_expires_at, worker_id, result, error, parent_id, session_id, idempotency_key,
+on_dependency_failure, deps, waiting, dependants, metadata, created_at, updated_at, started_at,
+finished_at, ready_at)``: times in µs since the epoch, durations in µs, payload, result, deps and
+metadata as JSON text. The driver's own tuple, read by unpacking (``tasks.rows.as_task``): a
+NamedTuple a row would cost a listing of 100 tasks ~12 µs to build and ~20 µs in attribute reads."""
+TASK_ROW_WIDTH = 33
 
 
 class NewTask(NamedTuple):

@@ -36,11 +36,11 @@ class PgMemoryOps:
 
     def get(self, namespace: str, key: str, now: int) -> MemoryRow | None:
         rows = self._run.query(self._q.memory_get, (namespace, key, now))
-        return _new(MemoryRow, rows[0]) if rows else None
+        return rows[0] if rows else None
 
     def get_any(self, tx: Any, namespace: str, key: str) -> MemoryRow | None:
         rows = tx.execute(self._q.memory_get_any, (namespace, key)).fetchall()
-        return _new(MemoryRow, rows[0]) if rows else None
+        return rows[0] if rows else None
 
     def get_version(self, namespace: str, key: str, version: int) -> MemoryVersionRow | None:
         rows = self._run.query(self._q.memory_get_version, {"ns": namespace, "key": key, "version": version})
@@ -66,7 +66,7 @@ class PgMemoryOps:
             {"prefix": prefix, "after_key": after_key, "exact": exact, "now": now, "type": type,
              "from_ns": from_ns, "from_key": from_key, "hi": hi, "limit": limit},
         )  # fmt: skip
-        return [_new(MemoryRow, r) for r in rows]
+        return rows  # type: ignore[no-any-return]
 
     def namespaces(self, prefix: str, now: int) -> list[str]:
         lo, hi = children_range(prefix) if prefix else ("", _TOP)
@@ -128,7 +128,9 @@ class PgMemoryOps:
         expires = None if p.ttl_us is None else now + p.ttl_us
         params = {"ns": p.namespace, "key": p.key, "type": p.type, "value": p.value, "meta": p.metadata,
                   "actor": p.actor, "now": now, "expires": expires}  # fmt: skip
-        ns, key, version, meta, created_by, created_at, prev, head = tx.execute(self._q.memory_put_one, params).fetchone()
+        ns, key, version, meta, created_by, created_at, prev, head = tx.execute(
+            self._q.memory_put_one, params
+        ).fetchone()
         record = _new(AuditRecord, (now, p.actor, "memory.put", "memory", f"{ns}/{key}", ns,
                                     {"version": version}, version, snapshot(p, meta, expires), prev))  # fmt: skip
         if head is not None:
@@ -168,7 +170,7 @@ class PgMemoryOps:
         r = rows[0]
         ids = write_audit(tx, [change_record(now, actor, "memory.restore", namespace, key, r[4], r[12])])
         tx.execute(self._q.memory_set_heads, ([namespace], [key], ids))
-        return _new(MemoryRow, r[:12])
+        return r[:12]  # type: ignore[no-any-return]
 
     def purge(self, tx: Any, spec: MemoryPurge, now: int, actor: str | None) -> int:
         where = purge_where(spec, now, Where("%s"))

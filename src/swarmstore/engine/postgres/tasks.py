@@ -19,6 +19,7 @@ import orjson
 from ..base import load_queries
 from ..ops.audit import AuditRecord
 from ..ops.tasks import (
+    TASK_ROW_WIDTH,
     ClaimSpec,
     Expired,
     NewTask,
@@ -36,11 +37,6 @@ from .audit import write_audit
 Q = load_queries(__package__ or "swarmstore.engine.postgres")
 _new = tuple.__new__
 _TASK = "task"
-_WIDTH = len(TaskRow._fields)
-
-
-def _rows(rows: Iterable[Any]) -> builtins.list[TaskRow]:
-    return [_new(TaskRow, r) for r in rows]
 
 
 class PgTaskOps:
@@ -79,23 +75,23 @@ class PgTaskOps:
 
     def get(self, task_id: str) -> TaskRow | None:
         rows = self._run.query(Q.pg_task_get, (task_id,))
-        return _new(TaskRow, rows[0]) if rows else None
+        return rows[0] if rows else None
 
     def list(self, spec: TaskFilter, before: str | None, limit: int) -> builtins.list[TaskRow]:
         where = task_where(spec, before, Where("%s", arrays=True))
-        return _rows(self._run.query(*where.query(Q.pg_task_select, "id DESC", limit)))
+        return self._run.query(*where.query(Q.pg_task_select, "id DESC", limit))  # type: ignore[no-any-return]
 
     def children(self, task_id: str) -> builtins.list[TaskRow]:
-        return _rows(self._run.query(Q.pg_task_children, (task_id,)))
+        return self._run.query(Q.pg_task_children, (task_id,))  # type: ignore[no-any-return]
 
     def subtree(self, root_id: str) -> builtins.list[TaskRow]:
-        return _rows(self._run.query(Q.pg_task_subtree, (root_id,)))
+        return self._run.query(Q.pg_task_subtree, (root_id,))  # type: ignore[no-any-return]
 
     def dependencies(self, task_id: str) -> builtins.list[TaskRow]:
-        return _rows(self._run.query(Q.pg_task_dependencies, (task_id,)))
+        return self._run.query(Q.pg_task_dependencies, (task_id,))  # type: ignore[no-any-return]
 
     def dependants(self, task_id: str) -> builtins.list[TaskRow]:
-        return _rows(self._run.query(Q.pg_task_dependants, (task_id,)))
+        return self._run.query(Q.pg_task_dependants, (task_id,))  # type: ignore[no-any-return]
 
     def has_open_work(self, queue: str) -> bool:
         return bool(self._run.query(Q.pg_task_open_in_queue, {"q": queue})[0][0])
@@ -107,14 +103,14 @@ class PgTaskOps:
 
     def read(self, tx: Any, task_id: str) -> TaskRow | None:
         row = tx.execute(Q.pg_task_get, (task_id,)).fetchone()
-        return None if row is None else _new(TaskRow, row)
+        return row  # type: ignore[no-any-return]
 
     def lock(self, tx: Any, task_id: str) -> TaskRow | None:
         row = tx.execute(Q.pg_task_lock, (task_id,)).fetchone()
-        return None if row is None else _new(TaskRow, row)
+        return row  # type: ignore[no-any-return]
 
     def read_many(self, tx: Any, ids: Sequence[str]) -> builtins.list[TaskRow]:
-        return _rows(tx.execute(Q.pg_tasks_by_ids, (builtins.list(ids),)).fetchall())
+        return tx.execute(Q.pg_tasks_by_ids, (builtins.list(ids),)).fetchall()  # type: ignore[no-any-return]
 
     def plan_nodes(self, tx: Any, ids: Sequence[str]) -> builtins.list[PlanNode]:
         rows = tx.execute(Q.pg_task_plan_nodes, (builtins.list(ids),)).fetchall()
@@ -184,14 +180,14 @@ class PgTaskOps:
         if not got:
             return []
         got.sort(key=lambda r: (r[8], r[0]))  # (rank, id): RETURNING has no order
-        rows = [_new(TaskRow, r[:_WIDTH]) for r in got]
+        rows: builtins.list[TaskRow] = [r[:TASK_ROW_WIDTH] for r in got]
         worker = spec.worker_id
         ids = write_audit(
             tx,
-            [AuditRecord(now, worker, "task.claim", _TASK, r.id, None, {"attempt": r.attempt}, None, None, g[_WIDTH])
-             for r, g in zip(rows, got, strict=True)],
+            [AuditRecord(now, worker, "task.claim", _TASK, g[0], None, {"attempt": g[11]}, None, None, g[TASK_ROW_WIDTH])
+             for g in got],
         )  # fmt: skip
-        self._set_heads(tx, {r.id: aid for r, aid in zip(rows, ids, strict=True)})
+        self._set_heads(tx, {g[0]: aid for g, aid in zip(got, ids, strict=True)})
         return rows
 
     def expired(self, tx: Any, now: int) -> builtins.list[Expired]:

@@ -8,7 +8,6 @@ way), so that each put costs one statement on the key's row and its audit row.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from itertools import repeat
 from typing import Any
 
 import orjson
@@ -16,16 +15,26 @@ import orjson
 from ... import errors
 from ...namespaces import children_range
 from ..ops.audit import AuditRecord
-from ..ops.memory import MemoryPurge, MemoryPut, MemoryRow, MemoryVersionRow, MemoryWritten, change_record, snapshot
+from ..ops.memory import (
+    MemoryPurge,
+    MemoryPut,
+    MemoryRow,
+    MemoryVersionRow,
+    MemoryWritten,
+    change_record,
+    live_version,
+    snapshot,
+)
 from ..where import Where, purge_where
 from .audit import write_audit, write_audit_row, write_audit_rows
 
 _new = tuple.__new__  # a NamedTuple from a row without its Python-level __new__ (measured ~4x cheaper)
-_ROW = repeat(MemoryRow)  # (map(_new, _ROW, rows): a listing's rows, no Python frame a row; 40% less than a partial)
 _dumps, _Fragment = orjson.dumps, orjson.Fragment
 # A put's audit detail, {"version": n}, as JSON text: encoded once for the common versions.
 _VERSION_JSON = [_dumps({"version": v}).decode() for v in range(1024)]
 _TOP = "~"  # sorts after every namespace character
+
+
 def _linked(tx: Any, record: AuditRecord, head: int) -> None:
     """Write the audit row whose id the statement before already made its key's head."""
     _check_head(record.entity_id, write_audit(tx, [record])[0], head)
@@ -55,11 +64,11 @@ class SqliteMemoryOps:
 
     def get(self, namespace: str, key: str, now: int) -> MemoryRow | None:
         rows = self._query(self._get_sql, (namespace, key, now))
-        return _new(MemoryRow, rows[0]) if rows else None
+        return rows[0] if rows else None
 
     def get_any(self, tx: Any, namespace: str, key: str) -> MemoryRow | None:
         rows = tx.execute(self._q.memory_get_any, (namespace, key)).fetchall()
-        return _new(MemoryRow, rows[0]) if rows else None
+        return rows[0] if rows else None
 
     def get_version(self, namespace: str, key: str, version: int) -> MemoryVersionRow | None:
         rows = self._run.query(self._q.memory_get_version, (namespace, key, version))
@@ -83,7 +92,7 @@ class SqliteMemoryOps:
             else:
                 exact, from_ns, from_key = False, after[0], after[1]
         rows = self._query(self._list_sql, (prefix, after_key, exact, now, type, from_ns, from_key, hi, limit))
-        return list(map(_new, _ROW, rows))
+        return rows  # type: ignore[no-any-return]
 
     def namespaces(self, prefix: str, now: int) -> list[str]:
         out: list[str] = []
@@ -100,13 +109,9 @@ class SqliteMemoryOps:
     # -- writes --------------------------------------------------------------------------------
 
     def put(self, tx: Any, put: MemoryPut, now: int) -> MemoryWritten | None:
-        if put.expected_version is not None:
-            row = self.get_any(tx, put.namespace, put.key)
-            live = 0
-            if row is not None and row.deleted_at is None and (row.expires_at is None or row.expires_at > now):
-                live = row.version
-            if live != put.expected_version:
-                return None
+        expected = put.expected_version
+        if expected is not None and live_version(self.get_any(tx, put.namespace, put.key), now) != expected:
+            return None
         ns, key, value, type_, metadata, ttl_us, _, actor = put
         expires = None if ttl_us is None else now + ttl_us
         version, meta, created_by, created_at, head, prev = tx.execute(
@@ -218,7 +223,7 @@ class SqliteMemoryOps:
             return None
         r = rows[0]
         _linked(tx, change_record(now, actor, "memory.restore", namespace, key, r[4], r[13]), r[12])
-        return _new(MemoryRow, r[:12])
+        return r[:12]  # type: ignore[no-any-return]
 
     def purge(self, tx: Any, spec: MemoryPurge, now: int, actor: str | None) -> int:
         where = purge_where(spec, now, Where())

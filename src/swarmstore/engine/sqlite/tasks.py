@@ -31,13 +31,10 @@ from .audit import write_audit
 
 Q = load_queries(__package__ or "swarmstore.engine.sqlite")
 _new = tuple.__new__
+_DEPS = NewTask._fields.index("deps")
 _dumps = orjson.dumps
 _TASK = "task"
 # tasks_status leaves ready and running tasks out; saying so lets the planner use it
-
-
-def _rows(rows: builtins.list[Any]) -> builtins.list[TaskRow]:
-    return [_new(TaskRow, r) for r in rows]
 
 
 def _json_list(values: Sequence[str]) -> str:
@@ -73,23 +70,23 @@ class SqliteTaskOps:
 
     def get(self, task_id: str) -> TaskRow | None:
         rows = self._run.query(Q.task_get, (task_id,))
-        return _new(TaskRow, rows[0]) if rows else None
+        return rows[0] if rows else None
 
     def list(self, spec: TaskFilter, before: str | None, limit: int) -> builtins.list[TaskRow]:
         where = task_where(spec, before, Where())
-        return _rows(self._run.query(*where.query(Q.task_select, "id DESC", limit)))
+        return self._run.query(*where.query(Q.task_select, "id DESC", limit))  # type: ignore[no-any-return]
 
     def children(self, task_id: str) -> builtins.list[TaskRow]:
-        return _rows(self._run.query(Q.task_children, (task_id,)))
+        return self._run.query(Q.task_children, (task_id,))  # type: ignore[no-any-return]
 
     def subtree(self, root_id: str) -> builtins.list[TaskRow]:
-        return _rows(self._run.query(Q.task_subtree, (root_id,)))
+        return self._run.query(Q.task_subtree, (root_id,))  # type: ignore[no-any-return]
 
     def dependencies(self, task_id: str) -> builtins.list[TaskRow]:
-        return _rows(self._run.query(Q.task_dependencies, (task_id,)))
+        return self._run.query(Q.task_dependencies, (task_id,))  # type: ignore[no-any-return]
 
     def dependants(self, task_id: str) -> builtins.list[TaskRow]:
-        return _rows(self._run.query(Q.task_dependants, (task_id,)))
+        return self._run.query(Q.task_dependants, (task_id,))  # type: ignore[no-any-return]
 
     def has_open_work(self, queue: str) -> bool:
         return bool(self._run.query(Q.task_open_in_queue, (queue,))[0][0])
@@ -101,12 +98,12 @@ class SqliteTaskOps:
 
     def read(self, tx: Any, task_id: str) -> TaskRow | None:
         rows = tx.execute(Q.task_get, (task_id,)).fetchall()
-        return _new(TaskRow, rows[0]) if rows else None
+        return rows[0] if rows else None
 
     lock = read  # (the write lock keeps every row as read until the transaction ends)
 
     def read_many(self, tx: Any, ids: Sequence[str]) -> builtins.list[TaskRow]:
-        return _rows(tx.execute(Q.tasks_by_ids, (_json_list(ids),)).fetchall())
+        return tx.execute(Q.tasks_by_ids, (_json_list(ids),)).fetchall()  # type: ignore[no-any-return]
 
     def plan_nodes(self, tx: Any, ids: Sequence[str]) -> builtins.list[PlanNode]:
         return [PlanNode(i, s, orjson.loads(d)) for i, s, d in tx.execute(Q.task_plan_nodes, (_json_list(ids),))]
@@ -138,10 +135,13 @@ class SqliteTaskOps:
         self, tx: Any, tasks: Sequence[NewTask], edges: Sequence[tuple[str, str]], audits: Sequence[AuditRecord]
     ) -> None:
         heads = write_audit(tx, audits)  # (new tasks: no chain before their submit row)
-        tx.executemany(
-            Q.task_insert,
-            [(*t[:21], _dumps(t.deps).decode(), *t[22:], h) for t, h in zip(tasks, heads, strict=True)],
-        )
+        rows = []
+        for task, head in zip(tasks, heads, strict=True):
+            row = list(task)  # (a list edited in place: half the cost of splicing the tuple)
+            row[_DEPS] = _dumps(task.deps).decode()  # (JSON text, for json_each)
+            row.append(head)
+            rows.append(row)
+        tx.executemany(Q.task_insert, rows)
         if edges:
             tx.executemany(Q.task_dep_insert, edges)
 
@@ -171,7 +171,7 @@ class SqliteTaskOps:
         claim = Q.task_claim
         lease = spec.lease
         return [
-            _new(TaskRow, tx.execute(claim, (r[0], token, lease, now, worker, aid)).fetchall()[0])
+            tx.execute(claim, (r[0], token, lease, now, worker, aid)).fetchall()[0]
             for r, aid in zip(found, ids, strict=True)
         ]
 
