@@ -1,0 +1,1 @@
+"""Documents and search: chunking, searchable text, query building, embedders and ranking."""
