@@ -14,7 +14,7 @@ from .. import errors
 from ..engine.postgres import adapt, config
 from ..engine.postgres.migrate import SCHEMA_VERSION
 from .base import BATCH, Reader, Rows
-from .schema import ENGINE_TABLES, Plan, TableInfo
+from .schema import ENGINE_TABLES, Plan, TableInfo, is_copied
 
 _TEXT = frozenset({"text", "character varying", "character"})
 
@@ -191,7 +191,7 @@ class PgWriter:
                     f"{self.label} holds tables of something else ({', '.join(sorted(tables)[:5])}): "
                     "copy into an empty database or schema; nothing was copied"
                 )
-            _refuse_rows(conn, self.label, schema, [t for t in tables if t not in ENGINE_TABLES])
+            _refuse_rows(conn, self.label, schema, [t for t in tables if is_copied(t)])
         except psycopg.Error as exc:
             raise errors.StorageError(f"cannot read {self.label}: {exc}") from None
         finally:
