@@ -1,4 +1,7 @@
-"""Search over memories and documents. Importing this package loads no model and no numpy."""
+"""Documents and search: chunking, searchable text, query building, embedders and ranking.
+
+Importing this package loads no model and no numpy: the embedder imports its extra on first use.
+"""
 
 from __future__ import annotations
 
