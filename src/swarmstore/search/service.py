@@ -9,8 +9,8 @@ misses an entity that exists: a vector is pending, never missing.
 from __future__ import annotations
 
 import threading
-from functools import partial
 from collections.abc import Callable, Sequence
+from functools import partial
 from typing import Any
 
 import orjson
