@@ -167,7 +167,7 @@ class MemoryStore:
         self._e = ctx.engine
         self._now = ctx.now_us
         self._m = ctx.engine.memory
-        self.searcher: Any = None  # (the store's SearchService, set by the store)
+        self._searcher: Any = None  # (the store's SearchService, set by the store)
 
     # -- writes --------------------------------------------------------------------------------
 
@@ -414,7 +414,7 @@ class MemoryStore:
     ) -> builtins.list[Hit]:
         """Live entries matching ``query``, best first (``hit.memory``); see ``store.search``."""
         spec = SearchFilter(("memory",), prefix or "", None if types is None else tuple(as_list(types)), filters)
-        return self.searcher.search(query, spec, k, mode)  # type: ignore[no-any-return]
+        return self._searcher.search(query, spec, k, mode)  # type: ignore[no-any-return]
 
     @checked
     def namespaces(self, prefix: Prefix = "", max_depth: Depth | None = None) -> builtins.list[str]:

@@ -18,6 +18,7 @@ from .memory import MemoryStore, memory_model
 from .models import DocumentChunk, Hit
 from .params import K, Names, Object, Prefix, Query, SearchMode
 from .search.service import SearchService, resolve_embedder
+from .search.chunking import search_text
 from .search.text import text_of
 from .sessions import Sessions
 from .tasks import Tasks
@@ -42,6 +43,7 @@ class Store:
         embedder: Any = "default",
         chunk_chars: int = 1200,
         chunk_overlap: int = 150,
+        _check_embedder: bool = True,
     ):
         self.engine = engine
         base = seconds_us(retry_base_seconds, "retry_base_seconds")
@@ -59,9 +61,10 @@ class Store:
         self.agents = Agents(self._ctx)
         self.audit = Audit(engine)
         self._search = SearchService(self._ctx, resolve_embedder(embedder), self._hydrate)
-        self._search.check_embedder()
+        if _check_embedder:
+            self._search.check_embedder()
         self.documents = Documents(self._ctx, self._search, chunk_chars, chunk_overlap)
-        self.memory.searcher = self._search
+        self.memory._searcher = self._search
 
     @checked
     def search(
@@ -107,7 +110,7 @@ class Store:
             elif (c.ref, c.seq) in found:
                 d, ch = found[c.ref, c.seq]
                 chunk = DocumentChunk(*ch)
-                out.append((key, (chunk, as_document(d)), f"{ch.heading}\n{ch.text}" if ch.heading else ch.text))
+                out.append((key, (chunk, as_document(d)), search_text(ch.heading, ch.text)))
         return out
 
     @property
@@ -169,3 +172,18 @@ def open(url: str, **options: Any) -> Store:
     except BaseException:
         engine.close()
         raise
+
+
+def reindex(url: str, embedder: Any = "default", progress: Any = None, **options: Any) -> int:
+    """Embed every memory and document chunk of the store at ``url`` again with ``embedder`` (the
+    way to change a store's embedder; ``swarmstore reindex`` on the command line): how many items."""
+    store_opts = {k: options.pop(k) for k in _STORE_OPTIONS if k in options}
+    store_opts.pop("embedder", None)
+    engine = open_engine(url, **options)
+    try:
+        store = Store(engine, embedder=embedder, _check_embedder=False, **store_opts)
+    except BaseException:
+        engine.close()
+        raise
+    with store:
+        return store.reindex(progress)

@@ -44,7 +44,12 @@ class Chunk:
     @property
     def search_text(self) -> str:
         """What to index and embed: the heading path, a newline, then the text (just the text without one)."""
-        return f"{self.heading}\n{self.text}" if self.heading else self.text
+        return search_text(self.heading, self.text)
+
+
+def search_text(heading: str, text: str) -> str:
+    """What search indexes and embeds of a chunk: its heading path, a newline, then its text."""
+    return f"{heading}\n{text}" if heading else text
 
 
 # Boundary kinds, best first. Positions are where the next chunk may start / the current one may end.

@@ -20,6 +20,7 @@ from ..engine.ops.search import Candidate, IndexedText, SearchFilter, Vector, te
 from ..errors import EmbedderMismatch, EmbedderUnavailable
 from ..models import DocumentChunk, Hit, Memory
 from .fusion import fuse
+from .chunking import search_text
 from .query import keyword_query
 from .text import text_of
 
@@ -127,7 +128,10 @@ class SearchService:
                     return done
                 if total is None and progress is not None:
                     total = self._e.search.counts()["pending_vectors"]
-                texts = [p.source if p.kind == "chunk" else text_of(orjson.loads(p.source)) for p in pending]
+                texts = [
+                    search_text(p.heading or "", p.source) if p.kind == "chunk" else text_of(orjson.loads(p.source))
+                    for p in pending
+                ]
                 fresh = [IndexedText(p.id, t) for p, t in zip(pending, texts, strict=True) if p.text_hash is None]
                 vectors: list[Vector] = []
                 if not texts_only and self.embedder is not None:
@@ -137,20 +141,25 @@ class SearchService:
                         for i, (p, t) in enumerate(zip(pending, texts, strict=True))
                     ]
                 docs = sorted({p.ref for p in pending if p.kind == "chunk"})
-                self._e.write(partial(self._store_indexed, fresh=fresh, vectors=vectors, docs=docs))
+                stored = self._e.write(partial(self._store_indexed, fresh=fresh, vectors=vectors, docs=docs))
+                if not fresh and not stored:  # (each one changed meanwhile: the next search's pass)
+                    return done
                 done += len(pending)
                 if progress is not None and total:
                     progress(min(done, total), total)
                 if texts_only and not fresh:
                     return done
 
-    def _store_indexed(self, tx: Any, fresh: list[IndexedText], vectors: list[Vector], docs: list[str]) -> None:
+    def _store_indexed(self, tx: Any, fresh: list[IndexedText], vectors: list[Vector], docs: list[str]) -> int:
+        """Write a pass's keyword rows and vectors: how many vectors were stored."""
         if fresh:
             self._e.search.index_texts(tx, fresh)
-        if vectors:
-            self._e.search.set_embedder(tx, self.embedder.name, self.embedder.dim)
-            self._e.search.set_vectors(tx, vectors)
-            self._e.documents.refresh_status(tx, docs, None)
+        if not vectors:
+            return 0
+        self._e.search.set_embedder(tx, self.embedder.name, self.embedder.dim)
+        stored = self._e.search.set_vectors(tx, vectors)
+        self._e.documents.refresh_status(tx, docs, None)
+        return stored
 
     def reindex(self, progress: Progress | None = None) -> int:
         """Embed every item again with this store's embedder (after a change of embedder)."""

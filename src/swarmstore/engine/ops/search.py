@@ -43,7 +43,7 @@ class Candidate(NamedTuple):
 
 class PendingItem(NamedTuple):
     """An item whose text or vector is not indexed yet, with what its text is made from: the
-    memory's value (JSON text) or the chunk's text."""
+    memory's value (JSON text), or the chunk's text and heading."""
 
     id: int
     kind: str
@@ -51,6 +51,7 @@ class PendingItem(NamedTuple):
     ref: str
     seq: int
     source: str
+    heading: str | None
     text_hash: bytes | None
 
 
