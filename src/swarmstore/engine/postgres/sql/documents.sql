@@ -21,10 +21,11 @@ ORDER BY id LIMIT %(limit)s
 SELECT document, seq, heading, text, start, "end" FROM document_chunks WHERE document = %s ORDER BY seq
 
 -- name: document_read_many
-SELECT {{document_cols}}, c.document, c.seq, c.heading, c.text, c.start, c."end"
+SELECT d.id, d.namespace, d.title, d.type, d.metadata, d.sha256, d.text, d.chunks, d.status, d.error, d.origin,
+       d.created_by, d.updated_by, d.created_at, d.updated_at, c.document, c.seq, c.heading, c.text, c.start, c."end"
 FROM unnest(%s::text[], %s::int[]) AS u(document, seq)
 JOIN document_chunks c ON c.document = u.document AND c.seq = u.seq
-JOIN documents ON documents.id = u.document
+JOIN documents d ON d.id = u.document
 
 -- name: document_chunk
 SELECT document, seq, heading, text, start, "end" FROM document_chunks WHERE document = %s AND seq = %s
