@@ -136,7 +136,7 @@ class PgSearchOps:
         )
 
     def embedder(self) -> tuple[str, int] | None:
-        rows = dict(self._run.query(self._q.search_meta_lock.replace(" FOR UPDATE", "")))
+        rows = dict(self._run.query(self._q.search_meta_embedder))
         return (rows["embedder"], int(rows["dim"])) if "embedder" in rows and "dim" in rows else None
 
     def set_embedder(self, tx: Any, name: str, dim: int) -> None:

@@ -61,9 +61,12 @@ SELECT value FROM search_meta WHERE key = %s
 -- name: search_meta_set
 INSERT INTO search_meta (key, value) VALUES (%s, %s) ON CONFLICT (key) DO UPDATE SET value = excluded.value
 
+-- name: search_meta_embedder
+SELECT key, value FROM search_meta WHERE key IN ('embedder', 'dim') ORDER BY key
+
 -- name: search_meta_lock
 -- (the embedder's rows, locked: two processes recording embedders at once take turns)
-SELECT key, value FROM search_meta WHERE key IN ('embedder', 'dim') ORDER BY key FOR UPDATE
+{{search_meta_embedder}} FOR UPDATE
 
 -- name: search_clear_vectors
 UPDATE search_items SET vector = NULL WHERE vector IS NOT NULL
