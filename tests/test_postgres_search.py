@@ -239,3 +239,38 @@ def test_a_copy_rebuilds_the_index_and_keeps_document_metadata(open_store: Any, 
     with swarmstore.open(back) as st2:
         assert st2.documents.get("d.md").metadata == meta
         assert [h.memory.key for h in st2.search("TELEMETRY_BIND", mode="keyword") if h.memory] == ["k"]
+
+
+def test_the_async_engine_view_searches_and_writes_documents(open_store: Any) -> None:
+    """The async API's view of the engine (psycopg's async connections through the bridge) has the
+    same search and document operations."""
+    import asyncio
+
+    from swarmstore.engine.bridge import spawn
+    from swarmstore.engine.ops.documents import DocumentWrite, NewChunk
+    from swarmstore.engine.ops.search import SearchFilter, text_hash
+    from swarmstore.search.query import keyword_query
+
+    st = open_store()
+    st.memory.put("ns", "k", "TELEMETRY_BIND at boot")
+    view = st.engine.for_async()
+
+    def work() -> tuple[Any, Any, Any]:
+        doc = DocumentWrite("a.md", "", None, None, "{}", "0" * 64, "deploy on tuesdays", "pending", None, None, None)
+        chunk = NewChunk("", "deploy on tuesdays", 0, 18, text_hash("deploy on tuesdays"), None)
+        view.write(lambda tx: view.documents.write(tx, doc, [chunk], 5))
+        kq = keyword_query("TELEMETRY_BIND tuesdays")
+        assert kq is not None
+        found = view.search.keyword(kq, SearchFilter(("memory", "chunk")), 10, 10)
+        return found, view.documents.read_many([("a.md", 0)]), view.search.counts()
+
+    async def main() -> tuple[Any, Any, Any]:
+        try:
+            return await spawn(work)
+        finally:
+            await view.aclose()
+
+    found, read, counts = asyncio.run(main())
+    assert sorted((c.kind, c.ref) for c in found) == [("chunk", "a.md"), ("memory", "k")]
+    assert read[0][1].text == "deploy on tuesdays"
+    assert counts == {"items": 2, "pending_texts": 0, "pending_vectors": 2}
