@@ -94,7 +94,7 @@ class SearchService:
         if mode != "semantic":
             self.index_pending(texts_only=True)
             if kq is not None:
-                keyword = self._e.search.keyword(kq.fts5, spec, now, want)
+                keyword = self._e.search.keyword(kq, spec, now, want)
         if mode != "keyword":
             self.require_embedder()
             self.index_pending()

@@ -11,7 +11,10 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Mapping, Sequence
-from typing import Any, NamedTuple, Protocol
+from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
+
+if TYPE_CHECKING:
+    from ...search.query import KeywordQuery
 
 
 def text_hash(text: str) -> bytes:
@@ -73,9 +76,9 @@ class Vector(NamedTuple):
 class SearchOps(Protocol):
     """The search index. Operations with ``tx`` run in the caller's write transaction."""
 
-    def keyword(self, fts: str, spec: SearchFilter, now: int, limit: int) -> list[Candidate]:
-        """Live items matching the keyword query (``search.query`` built it for this engine),
-        best first, at most ``limit``."""
+    def keyword(self, query: KeywordQuery, spec: SearchFilter, now: int, limit: int) -> list[Candidate]:
+        """Live items matching the keyword query (each engine takes its form of it: ``fts5``,
+        ``tsquery``), best first, at most ``limit``."""
         ...
 
     def semantic(self, vector: Any, spec: SearchFilter, now: int, limit: int) -> list[Candidate]:

@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from ...namespaces import children_range
+from ...search.query import KeywordQuery
 from ..ops.search import Candidate, IndexedText, PendingItem, SearchFilter, Vector
 from ..where import Where
 
@@ -61,9 +62,9 @@ class SqliteSearchOps:
 
     # -- searches --------------------------------------------------------------------------------
 
-    def keyword(self, fts: str, spec: SearchFilter, now: int, limit: int) -> builtins.list[Candidate]:
+    def keyword(self, query: KeywordQuery, spec: SearchFilter, now: int, limit: int) -> builtins.list[Candidate]:
         where = Where()
-        where.add("search_fts MATCH ?", fts)
+        where.add("search_fts MATCH ?", query.fts5)
         _filters(spec, now, where)
         sql, params = where.query(
             f"{_ITEM}, -bm25(search_fts) FROM search_fts CROSS JOIN search_items i ON i.id = search_fts.rowid{_JOINS}",
