@@ -17,8 +17,8 @@ from .engine.ops.search import Candidate, SearchFilter
 from .memory import MemoryStore, memory_model
 from .models import DocumentChunk, Hit
 from .params import K, Names, Object, Prefix, Query, SearchMode
-from .search.service import SearchService, resolve_embedder
 from .search.chunking import search_text
+from .search.service import SearchService, resolve_embedder
 from .search.text import text_of
 from .sessions import Sessions
 from .tasks import Tasks

@@ -19,8 +19,8 @@ from ..context import Context
 from ..engine.ops.search import Candidate, IndexedText, SearchFilter, Vector, text_hash
 from ..errors import EmbedderMismatch, EmbedderUnavailable
 from ..models import DocumentChunk, Hit, Memory
-from .fusion import fuse
 from .chunking import search_text
+from .fusion import fuse
 from .query import keyword_query
 from .text import text_of
 
