@@ -92,6 +92,12 @@ def fill(st: Store, clock: ManualClock) -> dict[str, Any]:
     ag2 = st.agents.register("coder-2", "coder")
     st.agents.stop(ag2.id)
     ids["agents"] = [ag.id, ag2.id]
+    # documents: added, replaced, removed (their search index is rebuilt by the copy, not copied)
+    st.documents.add("guide.md", "# Install\n\nUse apt for the kangaroo server.\n\n## More\n\nwombat", metadata={"z": 1, "a": 2})
+    st.documents.add("notes/a.txt", "first text", type="note")
+    st.documents.add("notes/a.txt", "second text about kangaroo", type="note")
+    st.documents.add("old.md", "removed later")
+    st.documents.remove("old.md")
     return ids
 
 
@@ -129,6 +135,12 @@ def reads(st: Store, ids: dict[str, Any]) -> dict[str, Any]:
     out["tasks"] = _pages(lambda cursor: st.tasks.list(limit=3, cursor=cursor))
     out["task stats"] = st.tasks.stats()
     out["agents"] = st.agents.list(alive_only=False)
+    out["documents"] = _pages(lambda cursor: st.documents.list(limit=1, cursor=cursor))
+    out["chunks"] = [st.documents.chunks(d.id) for d in out["documents"]]
+    out["keyword search"] = sorted(  # (what is found; the order is each engine's own ranking)
+        (h.kind, h.memory.key if h.memory else f"{h.chunk.document}#{h.chunk.seq}")
+        for h in st.search("kangaroo alpha", mode="keyword", k=20)
+    )
     audit = _pages(lambda cursor: st.audit.list(limit=25, cursor=cursor))
     out["audit"] = audit
     for entity, entity_id in sorted({(e.entity, e.entity_id) for e in audit}):
@@ -161,7 +173,9 @@ def test_copy_there_and_back_keeps_every_read_and_row(urls: tuple[str, str, str]
     second = copy_store(middle, last, batch=7)
     assert first.ok and second.ok, (first.mismatched, second.mismatched)
     names = [t.table for t in first.tables]
-    assert {"sessions", "memories", "audit", "tasks", "task_deps", "agents", "user_state", "app_state"} <= set(names)
+    assert {"sessions", "memories", "audit", "tasks", "task_deps", "agents", "user_state", "app_state", "documents",
+            "document_chunks"} <= set(names)  # fmt: skip
+    assert not any(n.startswith("search_") for n in names), "the search index is rebuilt, not copied"
     # the checksums are those of the data, whichever engine holds it
     sums = [store_checksums(u) for u in urls]
     assert sums[0] == sums[1] == sums[2]
@@ -341,7 +355,7 @@ def test_cli_copies_and_says_so(urls: tuple[str, str, str], filled: Any) -> None
     src, middle, _ = urls
     r = cli("copy", src, middle)
     assert r.returncode == 0, r.stderr
-    assert "verified: 8 tables" in r.stdout and "checksums match" in r.stdout
+    assert "verified: 10 tables" in r.stdout and "checksums match" in r.stdout
     assert_error(cli("copy", src, middle), "not empty", "nothing was changed")
     r = cli("copy", src, "sqlite:///" + src + "-copy.db", "--json")
     assert r.returncode == 0 and orjson.loads(r.stdout)["ok"] is True

@@ -19,6 +19,7 @@ JSON_COLUMNS: Mapping[str, frozenset[str]] = {
     "audit": frozenset({"detail", "snapshot"}),
     "tasks": frozenset({"payload", "result", "deps", "metadata"}),
     "agents": frozenset({"metadata"}),
+    "documents": frozenset({"metadata"}),
 }
 
 # Each engine's own bookkeeping: made by its migrations, never copied.
@@ -35,7 +36,10 @@ def is_copied(table: str) -> bool:
 
 # Referenced tables before the tables that point at them (an engine may declare foreign keys);
 # tables not listed follow, by name.
-FILL_ORDER = ("sessions", "user_state", "app_state", "agents", "tasks", "task_deps", "memories", "audit")
+FILL_ORDER = (
+    "sessions", "user_state", "app_state", "agents", "tasks", "task_deps", "memories", "audit", "documents",
+    "document_chunks",
+)  # fmt: skip
 
 
 class TableInfo(NamedTuple):

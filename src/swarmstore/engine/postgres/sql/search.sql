@@ -38,7 +38,7 @@ ON CONFLICT (kind, namespace, ref, seq) DO UPDATE SET
 DELETE FROM search_items WHERE kind = 'chunk' AND namespace = %s AND ref = %s AND seq >= %s
 
 -- name: search_pending
-SELECT i.id, i.kind, i.namespace, i.ref, i.seq, coalesce(m.value::text, c.text), i.text_hash
+SELECT i.id, i.kind, i.namespace, i.ref, i.seq, coalesce(m.value::text, c.text), c.heading, i.text_hash
 FROM search_items i
 LEFT JOIN memories m ON i.kind = 'memory' AND m.namespace = i.namespace AND m.key = i.ref
 LEFT JOIN document_chunks c ON i.kind = 'chunk' AND c.document = i.ref AND c.seq = i.seq
