@@ -212,6 +212,9 @@ def default_embedder() -> DefaultEmbedder:
     installed (checked without importing it); a wrong model file is found at the first embed.
     """
     global _shared
+    shared = _shared
+    if shared is not None:
+        return shared
     missing = _missing_packages()
     if missing:
         raise _unavailable(f"missing package(s) {', '.join(missing)}")
