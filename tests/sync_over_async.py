@@ -43,6 +43,13 @@ class SyncOverAsync:
         self.tasks = _Service(self, self.astore.tasks)
         self.agents = _Service(self, self.astore.agents)
         self.audit = _Service(self, self.astore.audit)
+        self.documents = _Service(self, self.astore.documents)
+
+    def search(self, query: str, **options: Any) -> Any:
+        return self.run(self.astore.search(query, **options))
+
+    def index(self) -> Any:
+        return self.run(self.astore.index())
 
     def run(self, coro: Coroutine[Any, Any, Any]) -> Any:
         return asyncio.run_coroutine_threadsafe(coro, self._loop).result(60)

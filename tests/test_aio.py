@@ -460,7 +460,7 @@ def test_every_public_method_of_the_sync_services_is_awaitable(db_path: str) -> 
     sync = swarmstore.open(db_path)
     st = swarmstore.aio.AsyncStore(sync)
     try:
-        for name in ("sessions", "memory", "tasks", "agents", "audit"):
+        for name in ("sessions", "memory", "tasks", "agents", "audit", "documents"):
             theirs = {m for m in dir(getattr(sync, name)) if not m.startswith("_")}
             ours = {m for m in dir(getattr(st, name)) if not m.startswith("_")}
             assert theirs <= ours, f"AsyncStore.{name} lacks {sorted(theirs - ours)}"

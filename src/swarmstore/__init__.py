@@ -5,8 +5,24 @@ from __future__ import annotations
 from . import errors
 from .aio import AsyncStore, AsyncWorker
 from .clock import ManualClock
-from .models import Agent, AuditEntry, Completions, Event, Memory, Page, PruneResult, Session, Task, TaskNode
-from .store import Store, open
+from .models import (
+    Agent,
+    AuditEntry,
+    Completions,
+    Document,
+    DocumentChunk,
+    Event,
+    Hit,
+    Memory,
+    Page,
+    PruneResult,
+    Session,
+    SyncReport,
+    Task,
+    TaskNode,
+)
+from .search.embedder import Embedder
+from .store import Store, open, reindex
 from .worker import TaskContext, Worker, WorkerStats
 
 __all__ = [
@@ -15,13 +31,18 @@ __all__ = [
     "AsyncWorker",
     "AuditEntry",
     "Completions",
+    "Document",
+    "DocumentChunk",
+    "Embedder",
     "Event",
+    "Hit",
     "ManualClock",
     "Memory",
     "Page",
     "PruneResult",
     "Session",
     "Store",
+    "SyncReport",
     "Task",
     "TaskContext",
     "TaskNode",
@@ -29,5 +50,6 @@ __all__ = [
     "WorkerStats",
     "errors",
     "open",
+    "reindex",
 ]
 __version__ = "0.1.0"

@@ -20,8 +20,9 @@ from .clock import _US, EPOCH, from_dt, opt_dt, seconds_us, to_dt
 from .context import Context
 from .engine.base import Batchable
 from .engine.ops.memory import MemoryPurge, MemoryPut, MemoryRow, MemoryVersionRow, live_version
+from .engine.ops.search import SearchFilter
 from .errors import Conflict, InvalidInput, NotFound
-from .models import Memory, Page
+from .models import Hit, Memory, Page
 from .namespaces import _VALID as _VALID_NS
 from .namespaces import MAX_KEY
 from .params import (
@@ -29,19 +30,24 @@ from .params import (
     Count,
     Depth,
     Flag,
+    K,
     Key,
     Limit,
     MemoryKind,
+    MemoryKinds,
     Name,
     Namespace,
     Object,
     PageCursor,
     Prefix,
+    Query,
+    SearchMode,
     Seconds,
     Version,
     When,
 )
-from .validation import decode_cursor, encode_cursor
+from .search.text import text_of
+from .validation import as_list, decode_cursor, encode_cursor
 
 _MISSING: Any = object()
 
@@ -57,7 +63,7 @@ _VALUE: dict[str, Any] = {"value": lambda r: orjson.loads(r[2])}
 _VALUE_META: dict[str, Any] = {**_VALUE, "metadata": lambda r: orjson.loads(r[5])}
 
 
-def _memory(r: MemoryRow) -> Memory:
+def memory_model(r: MemoryRow) -> Memory:
     """A current row: the value, and metadata unless empty, decoded on first read.
 
     Built slot by slot (a dataclass __init__ would need every field); a key never updated shares
@@ -161,6 +167,7 @@ class MemoryStore:
         self._e = ctx.engine
         self._now = ctx.now_us
         self._m = ctx.engine.memory
+        self._searcher: Any = None  # (the store's SearchService, set by the store)
 
     # -- writes --------------------------------------------------------------------------------
 
@@ -189,6 +196,7 @@ class MemoryStore:
                 None if ttl is None else seconds_us(ttl, "ttl"),  # type: ignore[arg-type]
                 expected_version,
                 self._ctx.actor if actor is None else actor,
+                text_of(value),
             ),
         )
 
@@ -245,7 +253,7 @@ class MemoryStore:
                     except TypeError:
                         raw = b"null"  # (the slow path below says what is wrong)
                     if value is not _MISSING and b"null" not in raw and len(raw) <= limit:
-                        add(tuple.__new__(MemoryPut, (ns, key, raw.decode(), "semantic", None, None, None, actor)))
+                        add(tuple.__new__(MemoryPut, (ns, key, raw.decode(), "semantic", None, None, None, actor, text_of(value))))
                         continue
             try:
                 add(self._prepare_item(item))
@@ -329,7 +337,7 @@ class MemoryStore:
                 if ops.get_any(tx, namespace, key) is not None:
                     raise Conflict(f"memory {namespace}/{key} is not deleted")
                 raise NotFound(f"memory {namespace}/{key} not found")
-            return _memory(row)
+            return memory_model(row)
 
         return self._e.write(op)
 
@@ -364,7 +372,7 @@ class MemoryStore:
         if version is None:
             row = self._m.get(namespace, key, self._now())
             if row is not None:
-                return _memory(row)
+                return memory_model(row)
             raise NotFound(f"memory {namespace}/{key} not found")
         old = self._m.get_version(namespace, key, version)
         if old is None:
@@ -389,9 +397,24 @@ class MemoryStore:
             cns, ckey = decode_cursor(cursor, "memory", (str, str))
             after = (cns, ckey)
         rows = self._m.list_live(prefix, self._now(), limit + 1, type, after)
-        items = [_memory(r) for r in rows[:limit]]
+        items = [memory_model(r) for r in rows[:limit]]
         nxt = encode_cursor("memory", items[-1].namespace, items[-1].key) if len(rows) > limit else None
         return Page(items, nxt)
+
+    @checked
+    def search(
+        self,
+        query: Query,
+        *,
+        prefix: Prefix | None = None,
+        types: MemoryKinds | None = None,
+        k: K = 10,
+        mode: SearchMode = "hybrid",
+        filters: Object | None = None,
+    ) -> builtins.list[Hit]:
+        """Live entries matching ``query``, best first (``hit.memory``); see ``store.search``."""
+        spec = SearchFilter(("memory",), prefix or "", None if types is None else tuple(as_list(types)), filters)
+        return self._searcher.search(query, spec, k, mode)  # type: ignore[no-any-return]
 
     @checked
     def namespaces(self, prefix: Prefix = "", max_depth: Depth | None = None) -> builtins.list[str]:

@@ -217,6 +217,63 @@ class Completions:
 
 
 @dataclass(slots=True)
+class Document:
+    """An indexed text: ``status`` is ``indexed`` once every chunk has its vector, ``pending``
+    until then, ``failed`` (``error`` says why) when embedding failed (retried by the next pass)."""
+
+    id: str
+    namespace: str | None
+    title: str | None
+    type: str | None
+    metadata: dict[str, Any]
+    sha256: str
+    chunks: int
+    status: str
+    error: str | None
+    created_at: datetime
+    updated_at: datetime
+    created_by: str | None = None
+    updated_by: str | None = None
+    text: str = field(default="", repr=False)
+
+
+@dataclass(slots=True)
+class DocumentChunk:
+    """A piece of a document: ``heading`` is its markdown heading path ("Install > Linux")."""
+
+    document: str
+    seq: int
+    heading: str
+    text: str
+    start: int
+    end: int
+
+
+@dataclass(slots=True)
+class SyncReport:
+    """What ``documents.sync`` did, by document id (paths relative to the folder)."""
+
+    added: list[str] = field(default_factory=list)
+    changed: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+    unchanged: int = 0
+    failed: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(slots=True)
+class Hit:
+    """One search result: ``memory`` or ``chunk`` (with its ``document``) is set, as ``kind`` says;
+    ``retrievers`` says which found it ("keyword", "semantic"); higher ``score`` ranks first."""
+
+    score: float
+    kind: str
+    retrievers: tuple[str, ...]
+    memory: Memory | None = None
+    chunk: DocumentChunk | None = None
+    document: Document | None = None
+
+
+@dataclass(slots=True)
 class Page(Generic[T]):
     """One page of a listing: iterate over it; pass ``next_cursor`` back to get the next page."""
 

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Annotated, Any
 
+from .errors import InvalidInput
 from .models import MEMORY_TYPES
 from .namespaces import check_key, check_namespace, check_prefix
 from .validation import (
@@ -100,3 +101,25 @@ AgentStatus = Annotated[str, Check(_choice(AGENT_STATUSES), "idle, busy, stoppin
 FinishedStatuses = Annotated[str | Iterable[str], Check(_choices(("completed", "failed", "cancelled")), "finished statuses")]
 Source = Annotated[str, Check(_choice(TASK_SOURCES), "human, agent or system")]
 DependencyPolicy = Annotated[str, Check(_choice(DEPENDENCY_POLICIES), "cancel, fail or run")]
+
+SEARCH_MODES = ("keyword", "semantic", "hybrid")
+MAX_DOCUMENT_CHARS = 10_000_000
+DocumentId = Annotated[str, Check(lambda v, f: check_name(v, f, 1024), "a document's path or id, at most 1024 characters")]
+DocumentText = Annotated[
+    str, Check(lambda v, f: check_message(v, f, MAX_DOCUMENT_CHARS), "the document's text, at most 10,000,000 characters")
+]
+Title = Annotated[str, Check(lambda v, f: check_name(v, f, 1024), "a one-line title, at most 1024 characters")]
+Query = Annotated[str, Check(lambda v, f: check_text(v, f, 4000), "what to look for, at most 4000 characters")]
+SearchMode = Annotated[str, Check(_choice(SEARCH_MODES), "keyword, semantic or hybrid")]
+K = Annotated[int, Check(_bounded(1, 1000), "1 to 1000")]
+MemoryKinds = Annotated[str | Iterable[str], Check(_choices(MEMORY_TYPES), "memory types")]
+Glob = Annotated[str, Check(lambda v, f: check_name(v, f, 1024), "a glob pattern such as **/*.md")]
+Folder = Annotated[Any, Check(lambda v, f: _folder(v, f), "a folder path")]
+
+
+def _folder(value: object, field: str) -> str:
+    import os
+
+    if not isinstance(value, (str, os.PathLike)):
+        raise InvalidInput(field, f"expected a folder path, got {type(value).__name__}")
+    return os.fspath(value)

@@ -7,14 +7,22 @@ from typing import Any
 
 from .agents import Agents
 from .audit import Audit
+from .boundary import checked
 from .clock import clock_us, now_us, seconds_us
 from .context import DEFAULT_MAX_VALUE_BYTES, Context
+from .documents import Documents, as_document
 from .engine import open_engine
 from .engine.base import Engine
-from .memory import MemoryStore
+from .engine.ops.search import Candidate, SearchFilter
+from .memory import MemoryStore, memory_model
+from .models import DocumentChunk, Hit
+from .params import K, Names, Object, Prefix, Query, SearchMode
+from .search.chunking import search_text
+from .search.service import SearchService, resolve_embedder
+from .search.text import text_of
 from .sessions import Sessions
 from .tasks import Tasks
-from .validation import check_int, opt_name
+from .validation import as_list, check_int, opt_name
 
 
 class Store:
@@ -32,6 +40,10 @@ class Store:
         retry_base_seconds: float = 1.0,
         max_task_depth: int = 100,
         clock: object = None,
+        embedder: Any = "default",
+        chunk_chars: int = 1200,
+        chunk_overlap: int = 150,
+        _check_embedder: bool = True,
     ):
         self.engine = engine
         base = seconds_us(retry_base_seconds, "retry_base_seconds")
@@ -48,6 +60,58 @@ class Store:
         self.tasks = Tasks(self._ctx)
         self.agents = Agents(self._ctx)
         self.audit = Audit(engine)
+        self._search = SearchService(self._ctx, resolve_embedder(embedder), self._hydrate)
+        if _check_embedder:
+            self._search.check_embedder()
+        self.documents = Documents(self._ctx, self._search, chunk_chars, chunk_overlap)
+        self.memory._searcher = self._search
+
+    @checked
+    def search(
+        self,
+        query: Query,
+        *,
+        prefix: Prefix | None = None,
+        types: Names | None = None,
+        k: K = 10,
+        mode: SearchMode = "hybrid",
+        filters: Object | None = None,
+    ) -> list[Hit]:
+        """Memories and document chunks matching ``query``, best first, at most ``k``.
+
+        ``mode``: "keyword" (BM25 over the words), "semantic" (by meaning: needs an embedder) or
+        "hybrid" (by meaning, exact keyword matches lifted). ``prefix`` (namespaces), ``types``
+        (memory or document types) and ``filters`` (equality on metadata keys) are applied before
+        ranking. Deleted and expired memories never appear."""
+        spec = SearchFilter(("memory", "chunk"), prefix or "", None if types is None else tuple(as_list(types)), filters)
+        return self._search.search(query, spec, k, mode)
+
+    def index(self, progress: Any = None) -> int:
+        """Index what is pending (texts, then vectors if an embedder is set): how many items."""
+        return self._search.index_pending(progress=progress)
+
+    def reindex(self, progress: Any = None) -> int:
+        """Embed every memory and chunk again with this store's embedder (after changing it)."""
+        return self._search.reindex(progress)
+
+    def _hydrate(self, candidates: list[Candidate]) -> list[tuple[Any, Any, str]]:
+        """The entities of search candidates that still exist and are live: (key, model, text)."""
+        now = self._ctx.now_us()
+        out: list[tuple[Any, Any, str]] = []
+        chunks = [(c.ref, c.seq) for c in candidates if c.kind == "chunk"]
+        found = {(d[0], ch.seq): (d, ch) for d, ch in self.engine.documents.read_many(chunks)} if chunks else {}
+        for c in candidates:
+            key = (c.kind, c.namespace, c.ref, c.seq)
+            if c.kind == "memory":
+                row = self.engine.memory.get(c.namespace, c.ref, now)
+                if row is not None:
+                    m = memory_model(row)
+                    out.append((key, m, text_of(m.value)))
+            elif (c.ref, c.seq) in found:
+                d, ch = found[c.ref, c.seq]
+                chunk = DocumentChunk(*ch)
+                out.append((key, (chunk, as_document(d)), search_text(ch.heading, ch.text)))
+        return out
 
     @property
     def url(self) -> str:
@@ -75,7 +139,10 @@ class Store:
         return f"Store({getattr(self.engine, 'display_url', self.url)!r})"  # (no password shown)
 
 
-_STORE_OPTIONS = ("max_value_bytes", "actor", "retry_base_seconds", "max_task_depth", "clock")
+_STORE_OPTIONS = (
+    "max_value_bytes", "actor", "retry_base_seconds", "max_task_depth", "clock", "embedder", "chunk_chars",
+    "chunk_overlap",
+)  # fmt: skip
 
 
 def open(url: str, **options: Any) -> Store:
@@ -89,7 +156,10 @@ def open(url: str, **options: Any) -> Store:
     (default 1 MiB), ``actor`` (default actor recorded in the audit log), ``retry_base_seconds``
     (first retry backoff of a failed task, default 1 s), ``max_task_depth`` (longest allowed
     prerequisite chain, default 100), ``clock`` (a callable returning the current aware datetime,
-    e.g. ``swarmstore.clock.ManualClock()`` in tests; default: the system clock).
+    e.g. ``swarmstore.clock.ManualClock()`` in tests; default: the system clock), ``embedder``
+    (for semantic search: "default", the shipped model when ``swarmstore[embed]`` is installed;
+    None: keyword search only; or any object with ``name``, ``dim`` and ``embed(texts)``),
+    ``chunk_chars`` and ``chunk_overlap`` (document chunk sizes, default 1200 and 150 characters).
     """
     store_opts = {k: options.pop(k) for k in _STORE_OPTIONS if k in options}
     if not isinstance(url, str):
@@ -102,3 +172,18 @@ def open(url: str, **options: Any) -> Store:
     except BaseException:
         engine.close()
         raise
+
+
+def reindex(url: str, embedder: Any = "default", progress: Any = None, **options: Any) -> int:
+    """Embed every memory and document chunk of the store at ``url`` again with ``embedder`` (the
+    way to change a store's embedder; ``swarmstore reindex`` on the command line): how many items."""
+    store_opts = {k: options.pop(k) for k in _STORE_OPTIONS if k in options}
+    store_opts.pop("embedder", None)
+    engine = open_engine(url, **options)
+    try:
+        store = Store(engine, embedder=embedder, _check_embedder=False, **store_opts)
+    except BaseException:
+        engine.close()
+        raise
+    with store:
+        return store.reindex(progress)

@@ -16,6 +16,7 @@ from typing import Any, Concatenate, ParamSpec, TypeVar
 
 from ..agents import Agents
 from ..audit import Audit
+from ..documents import Documents
 from ..engine.bridge import spawn
 from ..errors import Busy
 from ..memory import MemoryStore
@@ -86,6 +87,20 @@ def _awaitable(
     return call
 
 
+def _threaded(method: Callable[Concatenate[Any, P], R]) -> Callable[Concatenate[Any, P], Coroutine[Any, Any, R]]:
+    """A method that embeds text (CPU-bound: milliseconds a query, seconds a document) or walks a
+    folder, run on a thread over the plain store, never on the event loop."""
+    name = method.__name__
+
+    async def call(self: _AsyncService, /, *args: P.args, **kwargs: P.kwargs) -> R:
+        return await asyncio.to_thread(getattr(self._blocking, name), *args, **kwargs)
+
+    call.__name__ = name
+    call.__qualname__ = method.__qualname__
+    call.__doc__ = method.__doc__
+    return call
+
+
 class AsyncSessions(_AsyncService):
     create = _awaitable(Sessions.create)
     get = _awaitable(Sessions.get, reads=True)
@@ -112,6 +127,17 @@ class AsyncMemory(_AsyncService):
     delete = _awaitable(MemoryStore.delete, tail_write=True)
     restore = _awaitable(MemoryStore.restore, tail_write=True)
     purge = _awaitable(MemoryStore.purge, tail_write=True)
+    search = _threaded(MemoryStore.search)
+
+
+class AsyncDocuments(_AsyncService):
+    add = _threaded(Documents.add)
+    sync = _threaded(Documents.sync)
+    search = _threaded(Documents.search)
+    get = _awaitable(Documents.get, reads=True)
+    chunks = _awaitable(Documents.chunks, reads=True)
+    list = _awaitable(Documents.list, reads=True)
+    remove = _awaitable(Documents.remove, tail_write=True)
 
 
 class AsyncTasks(_AsyncService):

@@ -9,14 +9,16 @@ from typing import Any
 from ..agents import Agents
 from ..audit import Audit
 from ..context import Context
+from ..documents import Documents
 from ..errors import StorageError
 from ..memory import MemoryStore
+from ..models import Hit
 from ..sessions import Sessions
 from ..store import Store
 from ..store import open as open_sync
 from ..tasks import Tasks
 from .group import GroupWriter
-from .services import AsyncAgents, AsyncAudit, AsyncMemory, AsyncSessions, AsyncTasks
+from .services import AsyncAgents, AsyncAudit, AsyncDocuments, AsyncMemory, AsyncSessions, AsyncTasks
 from .view import LocalView
 
 
@@ -30,7 +32,7 @@ def _remote_view(engine: Any) -> Any:
 
 class AsyncStore:
     """An open swarmstore for asyncio code: ``sessions``, ``memory``, ``tasks``, ``agents``,
-    ``audit`` with the same methods as ``Store``, each awaitable. Use it from one event loop at a
+    ``audit``, ``documents`` (and ``search``) with the same methods as ``Store``, each awaitable. Use it from one event loop at a
     time (the writer can serve several)."""
 
     def __init__(self, store: Store) -> None:
@@ -47,6 +49,7 @@ class AsyncStore:
         self.tasks = AsyncTasks(Tasks(ctx), store.tasks, lv)
         self.agents = AsyncAgents(Agents(ctx), store.agents, lv)
         self.audit = AsyncAudit(Audit(self._view), store.audit, lv)
+        self.documents = AsyncDocuments(Documents(ctx, store._search), store.documents, lv)
         self._closed = False
 
     @property
@@ -56,6 +59,18 @@ class AsyncStore:
     @property
     def engine(self) -> Any:
         return self._store.engine
+
+    async def search(self, query: str, **options: Any) -> list[Hit]:
+        """``Store.search``, on a thread (embedding the query is CPU work: never on the loop)."""
+        return await asyncio.to_thread(self._store.search, query, **options)
+
+    async def index(self, progress: Any = None) -> int:
+        """``Store.index`` (embeds what is pending), on a thread."""
+        return await asyncio.to_thread(self._store.index, progress)
+
+    async def reindex(self, progress: Any = None) -> int:
+        """``Store.reindex``, on a thread."""
+        return await asyncio.to_thread(self._store.reindex, progress)
 
     async def stats(self) -> dict[str, Any]:
         """Row counts, file and WAL size, schema version (read on a thread: it counts rows)."""

@@ -20,7 +20,7 @@ from ..errors import Busy, StorageError
 from .group import GroupWriter, _Outcome
 
 R = TypeVar("R")
-OP_SETS = ("memory", "sessions", "tasks", "agents", "audit")
+OP_SETS = ("memory", "sessions", "tasks", "agents", "audit", "documents", "search")
 
 
 @types.coroutine
@@ -65,6 +65,8 @@ class LocalView:
     tasks: Any
     agents: Any
     audit: Any
+    documents: Any
+    search: Any
 
     def call_direct(self, fn: Callable[..., R], *args: Any, **kwargs: Any) -> R:
         """Run a write-calling service method right here, without a greenlet: only when its write
@@ -102,6 +104,7 @@ class LocalView:
         self.queued = False  # a queued call runs (call_queued)
         self.url = engine.url
         self.caps = engine.caps
+        self.shared = engine.shared  # (what the engine's operation sets share: a vector index)
         for name in OP_SETS:  # the engine's operation sets, their stand-alone reads run here
             setattr(self, name, type(getattr(engine, name))(self))
 

@@ -13,7 +13,7 @@ from swarmstore.errors import SwarmstoreError
 try:  # typer >= 0.2x carries its own copy of click
     from typer._click.exceptions import ClickException, NoArgsIsHelpError, UsageError
 except ImportError:  # pragma: no cover - older typer on click
-    from click.exceptions import ClickException, NoArgsIsHelpError, UsageError  # type: ignore[no-redef, import-not-found, unused-ignore]
+    from click.exceptions import ClickException, NoArgsIsHelpError, UsageError  # type: ignore[no-redef, import-not-found, assignment, unused-ignore]
 
 
 def fail(message: str) -> NoReturn:

@@ -20,7 +20,7 @@ from importlib import resources
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol, TypeVar
 
 if TYPE_CHECKING:
-    from .ops import AgentOps, AuditOps, MemoryOps, SessionOps, TaskOps
+    from .ops import AgentOps, AuditOps, DocumentOps, MemoryOps, SearchOps, SessionOps, TaskOps
 
 R = TypeVar("R")
 Row = tuple[Any, ...]
@@ -148,6 +148,10 @@ class Engine(Protocol):
     def agents(self) -> AgentOps: ...
     @property
     def audit(self) -> AuditOps: ...
+    @property
+    def documents(self) -> DocumentOps: ...
+    @property
+    def search(self) -> SearchOps: ...
 
     def read(self, fn: Callable[[Any], R]) -> R:
         """Run ``fn(tx)`` with a read handle (each statement sees the latest commit)."""

@@ -44,7 +44,12 @@ class Chunk:
     @property
     def search_text(self) -> str:
         """What to index and embed: the heading path, a newline, then the text (just the text without one)."""
-        return f"{self.heading}\n{self.text}" if self.heading else self.text
+        return search_text(self.heading, self.text)
+
+
+def search_text(heading: str, text: str) -> str:
+    """What search indexes and embeds of a chunk: its heading path, a newline, then its text."""
+    return f"{heading}\n{text}" if heading else text
 
 
 # Boundary kinds, best first. Positions are where the next chunk may start / the current one may end.
@@ -52,6 +57,7 @@ _PARAGRAPH = re.compile(r"\n(?:[ \t\r\f\v]*\n)+")
 _SENTENCE = re.compile(r"[.!?][\"')\]]*\s+(?=\S)")
 _LINE = re.compile(r"\n(?=[^\n])")
 _WORD = re.compile(r"\s+(?=\S)")
+_NON_SPACE = re.compile(r"\S")
 
 _HEADING = re.compile(r" {0,3}(#{1,6})(?:[ \t]+(.*))?")
 _CLOSING_HASHES = re.compile(r"(?:^|[ \t]+)#+[ \t]*$")
@@ -161,6 +167,7 @@ class _Splitter:
     """Cuts a span of ``text`` into overlapping pieces at the best boundaries."""
 
     def __init__(self, text: str, fences: Sequence[tuple[int, int]], max_chars: int, overlap: int) -> None:
+        self.text = text
         self.max_chars = max_chars
         self.overlap = overlap
         # A fence that fits in one chunk is never cut: no boundary strictly inside it.
@@ -185,18 +192,29 @@ class _Splitter:
 
     def split(self, start: int, end: int) -> list[tuple[int, int]]:
         spans: list[tuple[int, int]] = []
-        cur = prev_end = start
-        while True:
-            stop = self._end(cur, prev_end, end)
+        end = start + len(self.text[start:end].rstrip())
+        # ``low``: the first non-space character the next chunk must take in (its end is past it)
+        cur = low = self._skip_space(start, end)
+        while cur < end:
+            stop = self._end(cur, low, end)
             if stop is None:
-                if cur < prev_end:  # the overlap left no boundary in reach: start where the last chunk ended
-                    cur = prev_end
+                if cur < low:  # the overlap left no boundary in reach: start where the last chunk ended
+                    cur = low
                     continue
                 stop = min(end, cur + self.max_chars)  # one token (or an oversized fence) longer than a chunk
             spans.append((cur, stop))
             if stop >= end:
-                return spans
-            cur, prev_end = self._overlap_start(cur, stop), stop
+                break
+            first = self._skip_space(cur, stop)  # the next chunk must start past this one's first character
+            low = self._skip_space(stop, end)
+            cur = self._overlap_start(first, stop)
+            if cur >= stop:
+                cur = low
+        return spans
+
+    def _skip_space(self, pos: int, end: int) -> int:
+        m = _NON_SPACE.search(self.text, pos, end)
+        return end if m is None else m.start()
 
     def _end(self, cur: int, low: int, end: int) -> int | None:
         """Where a chunk starting at ``cur`` should end: past ``low``, at most ``max_chars`` on."""
@@ -210,10 +228,10 @@ class _Splitter:
                 return best
         return _last_in(self.any, low, limit)
 
-    def _overlap_start(self, prev_start: int, prev_end: int) -> int:
+    def _overlap_start(self, prev_first: int, prev_end: int) -> int:
         if self.overlap == 0:
             return prev_end
-        low = max(prev_start, prev_end - self.overlap - 1)  # candidates in (low, prev_end)
+        low = max(prev_first, prev_end - self.overlap - 1)  # candidates in (low, prev_end)
         good = prev_end - self.overlap // 3
         for positions in self.levels[:3]:
             first = _first_in(positions, low, prev_end - 1)

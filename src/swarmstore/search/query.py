@@ -8,7 +8,7 @@ as a phrase too (``"TELEMETRY" "BIND"`` adjacent), so that the exact identifier 
 has its words apart. English stop words are dropped unless that leaves nothing; terms are deduplicated
 (case and diacritics aside) and capped at :data:`MAX_TERMS`; the terms and phrases are ORed, and BM25 /
 ``ts_rank`` rank by how many are covered. Tokens longer than :data:`MAX_TERM_CHARS` are dropped (no word is
-that long, and PostgreSQL refuses long tsquery words).
+that long: such a token is noise, not a word).
 
 The stemming is the engines' own (FTS5 ``porter``, PostgreSQL ``english``). PostgreSQL also drops its own
 stop words, so a query made only of stop words finds nothing there, where FTS5 still matches them.

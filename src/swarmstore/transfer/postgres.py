@@ -13,10 +13,12 @@ from psycopg import sql
 from .. import errors
 from ..engine.postgres import adapt, config
 from ..engine.postgres.migrate import SCHEMA_VERSION
+from ..engine.postgres.runner import QUERIES
 from .base import BATCH, Reader, Rows
-from .schema import ENGINE_TABLES, Plan, TableInfo
+from .schema import ENGINE_TABLES, Plan, TableInfo, is_copied
 
 _TEXT = frozenset({"text", "character varying", "character"})
+_JSON = frozenset({"json", "jsonb"})  # (json: kept as written, e.g. documents.metadata)
 
 
 Conn = psycopg.Connection[tuple[Any, ...]]
@@ -77,7 +79,7 @@ def _catalog(conn: Conn, schema: str) -> tuple[dict[str, TableInfo], dict[tuple[
     for table, column in pks:
         keys.setdefault(table, []).append(column)
     out = {
-        t: TableInfo(t, tuple(cols), tuple(keys.get(t, ())), frozenset(c for c in cols if types[t, c] == "jsonb"))
+        t: TableInfo(t, tuple(cols), tuple(keys.get(t, ())), frozenset(c for c in cols if types[t, c] in _JSON))
         for t, cols in columns.items()
     }
     return out, types
@@ -191,7 +193,7 @@ class PgWriter:
                     f"{self.label} holds tables of something else ({', '.join(sorted(tables)[:5])}): "
                     "copy into an empty database or schema; nothing was copied"
                 )
-            _refuse_rows(conn, self.label, schema, [t for t in tables if t not in ENGINE_TABLES])
+            _refuse_rows(conn, self.label, schema, [t for t in tables if is_copied(t)])
         except psycopg.Error as exc:
             raise errors.StorageError(f"cannot read {self.label}: {exc}") from None
         finally:
@@ -245,6 +247,12 @@ class PgWriter:
                             ),
                             (seq[0],),
                         )
+            # The search index is not copied (schema.DERIVED_PREFIX): an item per memory and
+            # chunk, their texts and vectors indexed by the store's next search (or reindex).
+            self._conn.execute(
+                sql.SQL("SET LOCAL search_path = {}, public").format(sql.Identifier(self._schema))
+            )
+            self._conn.execute(QUERIES.search_rebuild)
             self._conn.commit()
         except psycopg.Error as exc:
             raise errors.StorageError(f"committing the copy into {self.label}: {exc}") from None

@@ -23,6 +23,15 @@ JSON_COLUMNS: Mapping[str, frozenset[str]] = {
 
 # Each engine's own bookkeeping: made by its migrations, never copied.
 ENGINE_TABLES = frozenset({"schema_version"})
+# The search index is derived from memories and document chunks (and its tables differ between
+# engines: FTS5 on SQLite): not copied; the destination's items are rebuilt, their texts and
+# vectors indexed again by its next search (or ``swarmstore reindex``).
+DERIVED_PREFIX = "search_"
+
+
+def is_copied(table: str) -> bool:
+    """Whether ``copy`` copies this table (neither engine bookkeeping nor derived)."""
+    return table not in ENGINE_TABLES and not table.startswith(DERIVED_PREFIX)
 
 # Referenced tables before the tables that point at them (an engine may declare foreign keys);
 # tables not listed follow, by name.
@@ -50,8 +59,8 @@ class Plan(NamedTuple):
 def plan(source: Mapping[str, TableInfo], target: Mapping[str, TableInfo]) -> list[Plan]:
     """The tables to copy, in fill order. Both ends must have the same tables, columns and keys:
     anything else is refused (a store of another schema version, or a damaged one)."""
-    src = {k: v for k, v in source.items() if k not in ENGINE_TABLES}
-    dst = {k: v for k, v in target.items() if k not in ENGINE_TABLES}
+    src = {k: v for k, v in source.items() if is_copied(k)}
+    dst = {k: v for k, v in target.items() if is_copied(k)}
     if set(src) != set(dst):
         only_src, only_dst = sorted(set(src) - set(dst)), sorted(set(dst) - set(src))
         raise errors.SchemaError(

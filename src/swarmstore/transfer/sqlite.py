@@ -11,10 +11,10 @@ import apsw
 
 from .. import errors
 from ..engine.sqlite import files
-from ..engine.sqlite.engine import SCHEMA_VERSION
+from ..engine.sqlite.engine import QUERIES, SCHEMA_VERSION
 from ..engine.sqlite.errors import translate
 from .base import BATCH, Reader, Rows
-from .schema import ENGINE_TABLES, Plan, TableInfo
+from .schema import Plan, TableInfo, is_copied
 
 
 def _ident(name: str) -> str:
@@ -131,7 +131,7 @@ class SqliteWriter:
             tables = _catalog(conn)
             if tables and "schema_version" not in tables:
                 raise errors.StorageError(f"{self.path} is not a swarmstore store: nothing was copied")
-            _refuse_rows(conn, self.path, [t for t in tables if t not in ENGINE_TABLES])
+            _refuse_rows(conn, self.path, [t for t in tables if is_copied(t)])
         except apsw.Error as exc:
             raise files.open_error(self.path, exc) from exc
         finally:
@@ -158,6 +158,7 @@ class SqliteWriter:
 
     def commit(self) -> None:
         try:
+            self._conn.execute(QUERIES.search_rebuild)
             self._conn.execute("COMMIT")
         except apsw.Error as exc:
             raise translate(exc) from exc

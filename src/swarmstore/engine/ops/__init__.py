@@ -2,8 +2,19 @@
 
 from .agents import AgentOps
 from .audit import AuditOps, AuditRecord
+from .documents import DocumentOps
 from .memory import MemoryOps
+from .search import SearchOps
 from .sessions import SessionOps
 from .tasks import TaskOps
 
-__all__ = ["AgentOps", "AuditOps", "AuditRecord", "MemoryOps", "SessionOps", "TaskOps"]
+__all__ = [
+    "AgentOps",
+    "AuditOps",
+    "AuditRecord",
+    "DocumentOps",
+    "MemoryOps",
+    "SearchOps",
+    "SessionOps",
+    "TaskOps",
+]

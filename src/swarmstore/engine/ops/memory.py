@@ -59,6 +59,7 @@ class MemoryPut(NamedTuple):
     ttl_us: int | None  # expires that long after the write
     expected_version: int | None  # the live version it must find (0: none), or None: any
     actor: str | None
+    text: str  # what search indexes of the value (``search.text.text_of``)
 
 
 class MemoryWritten(NamedTuple):

@@ -29,8 +29,10 @@ from .runner import TUPLES_OK, PgRunner
 if TYPE_CHECKING:
     from .agents import PgAgentOps
     from .audit import PgAuditOps
+    from .documents import PgDocumentOps
     from .engine import PostgresEngine
     from .memory import PgMemoryOps
+    from .search import PgSearchOps
     from .sessions import PgSessionOps
     from .tasks import PgTaskOps
 
@@ -124,6 +126,8 @@ class AsyncPgEngine(PgRunner):
     tasks: PgTaskOps
     agents: PgAgentOps
     audit: PgAuditOps
+    documents: PgDocumentOps
+    search: PgSearchOps
 
     def __init__(self, engine: PostgresEngine) -> None:
         self.engine = engine

@@ -31,7 +31,9 @@ if TYPE_CHECKING:
     from .agents import PgAgentOps
     from .asyncmode import AsyncPgEngine
     from .audit import PgAuditOps
+    from .documents import PgDocumentOps
     from .memory import PgMemoryOps
+    from .search import PgSearchOps
     from .sessions import PgSessionOps
     from .tasks import PgTaskOps
 
@@ -48,6 +50,8 @@ class PostgresEngine(PgRunner):
     tasks: PgTaskOps
     agents: PgAgentOps
     audit: PgAuditOps
+    documents: PgDocumentOps
+    search: PgSearchOps
 
     def __init__(self, url: str, **options: Any) -> None:
         """``url``: ``postgresql://user[:password]@host[:port]/database[?schema=name]``.

@@ -18,6 +18,7 @@ from ..ops.audit import AuditRecord
 from ..ops.memory import MemoryPurge, MemoryPut, MemoryRow, MemoryVersionRow, MemoryWritten, change_record, snapshot
 from ..where import Where, purge_where
 from .audit import write_audit
+from .search import index_memories, remove_memories
 
 _new = tuple.__new__  # a NamedTuple from a row without its Python-level __new__
 _TOP = "~"  # sorts after every namespace character
@@ -86,6 +87,7 @@ class PgMemoryOps:
         rows = tx.execute(sql, params).fetchall()
         if not rows:
             return None
+        index_memories(tx, self._q, [put])
         return self._linked(tx, [put], rows, now)[0]
 
     def put_many(self, tx: Any, puts: Sequence[MemoryPut], now: int) -> list[MemoryWritten]:
@@ -119,6 +121,7 @@ class PgMemoryOps:
                     "expires": [None if p.ttl_us is None else now + p.ttl_us for p in group], "now": now,
                 }  # fmt: skip
                 rows += tx.execute(sql, params).fetchall()
+        index_memories(tx, self._q, puts)  # (after the upserts: the keys' rows are locked, in order)
         by_key = {(r[0], r[1]): r for r in rows}
         return self._linked(tx, puts, [by_key[p.namespace, p.key] for p in puts], now)
 
@@ -131,6 +134,7 @@ class PgMemoryOps:
         ns, key, version, meta, created_by, created_at, prev, head = tx.execute(
             self._q.memory_put_one, params
         ).fetchone()
+        index_memories(tx, self._q, [p])
         record = _new(AuditRecord, (now, p.actor, "memory.put", "memory", f"{ns}/{key}", ns,
                                     {"version": version}, version, snapshot(p, meta, expires), prev))  # fmt: skip
         if head is not None:
@@ -181,6 +185,7 @@ class PgMemoryOps:
         if not gone:
             return 0
         tx.execute(self._q.memory_forget_history, ([g[3] for g in gone if g[3] is not None],))
+        remove_memories(tx, self._q, [(g[0], g[1]) for g in gone])
         # The purge row links to the key's chain and, unlike the key's other rows, is indexed:
         # the key's row (its head) is gone, so this is where its trail is found from now on.
         write_audit(tx, [change_record(now, actor, "memory.purge", ns, k, v, head) for ns, k, v, head in gone])

@@ -6,7 +6,9 @@ from typing import Any
 
 from .agents import PgAgentOps
 from .audit import PgAuditOps
+from .documents import PgDocumentOps
 from .memory import PgMemoryOps
+from .search import PgSearchOps
 from .sessions import PgSessionOps
 from .tasks import PgTaskOps
 
@@ -19,6 +21,17 @@ def bind_ops(target: Any, runner: Any) -> None:
     target.tasks = PgTaskOps(runner)
     target.agents = PgAgentOps(runner)
     target.audit = PgAuditOps(runner)
+    target.documents = PgDocumentOps(runner)
+    target.search = PgSearchOps(runner)
 
 
-__all__ = ["PgAgentOps", "PgAuditOps", "PgMemoryOps", "PgSessionOps", "PgTaskOps", "bind_ops"]
+__all__ = [
+    "PgAgentOps",
+    "PgAuditOps",
+    "PgDocumentOps",
+    "PgMemoryOps",
+    "PgSearchOps",
+    "PgSessionOps",
+    "PgTaskOps",
+    "bind_ops",
+]

@@ -21,9 +21,11 @@ from . import files
 from .agents import SqliteAgentOps
 from .audit import SqliteAuditOps
 from .checkpoint import Checkpoints
+from .documents import SqliteDocumentOps
 from .errors import translate
 from .memory import SqliteMemoryOps
 from .ops import bind_ops
+from .search import SqliteSearchOps
 from .sessions import SqliteSessionOps
 from .tasks import SqliteTaskOps
 
@@ -61,6 +63,8 @@ class SqliteEngine(Checkpoints):
     tasks: SqliteTaskOps
     agents: SqliteAgentOps
     audit: SqliteAuditOps
+    documents: SqliteDocumentOps
+    search: SqliteSearchOps
 
     def __init__(
         self,
@@ -89,6 +93,7 @@ class SqliteEngine(Checkpoints):
         # The checkpoints run on a thread of their own (see "checkpoints" below).
         self._autockpt = int(wal_autocheckpoint)
         self._mmap = int(mmap_size)
+        self.shared: dict[str, Any] = {"query": self.query}  # (see SqliteSearchOps._index)
         bind_ops(self, self)
         self._pid = os.getpid()
         self._lock = threading.Lock()

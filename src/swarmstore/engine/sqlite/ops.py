@@ -6,7 +6,9 @@ from typing import Any
 
 from .agents import SqliteAgentOps
 from .audit import SqliteAuditOps
+from .documents import SqliteDocumentOps
 from .memory import SqliteMemoryOps
+from .search import SqliteSearchOps
 from .sessions import SqliteSessionOps
 from .tasks import SqliteTaskOps
 
@@ -19,6 +21,17 @@ def bind_ops(target: Any, runner: Any) -> None:
     target.tasks = SqliteTaskOps(runner)
     target.agents = SqliteAgentOps(runner)
     target.audit = SqliteAuditOps(runner)
+    target.documents = SqliteDocumentOps(runner)
+    target.search = SqliteSearchOps(runner)
 
 
-__all__ = ["SqliteAgentOps", "SqliteAuditOps", "SqliteMemoryOps", "SqliteSessionOps", "SqliteTaskOps", "bind_ops"]
+__all__ = [
+    "SqliteAgentOps",
+    "SqliteAuditOps",
+    "SqliteDocumentOps",
+    "SqliteMemoryOps",
+    "SqliteSearchOps",
+    "SqliteSessionOps",
+    "SqliteTaskOps",
+    "bind_ops",
+]

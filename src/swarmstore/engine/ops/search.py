@@ -1,0 +1,112 @@
+"""The search index operations every engine implements (``engine.search``), and their rows.
+
+The index holds one item per memory key and per document chunk: a keyword row (BM25 over its
+text) and a vector (its text's embedding), written by the memory and document operations in the
+entity's own transaction (the text) and by ``set_vectors`` once embedded (outside any write lock).
+Searches filter inside the query (kinds, namespace prefix, types, metadata, liveness) before
+ranking, so a filter never returns fewer than ``limit`` hits while that many match.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
+
+if TYPE_CHECKING:
+    from ...search.query import KeywordQuery
+
+
+def text_hash(text: str) -> bytes:
+    """The digest an item's indexed text is known by (16 bytes of BLAKE2b)."""
+    return hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=16).digest()
+
+
+class SearchFilter(NamedTuple):
+    """What a search may return. ``prefix``: namespaces (segment-exact; "" is all); ``types``:
+    the memory's or document's type; ``metadata``: equality on top-level metadata keys."""
+
+    kinds: tuple[str, ...]  # "memory" and/or "chunk"
+    prefix: str = ""
+    types: tuple[str, ...] | None = None
+    metadata: Mapping[str, Any] | None = None
+
+
+class Candidate(NamedTuple):
+    """One item a retriever found, best first: what it is and its score (BM25: higher is better,
+    the negated bm25(); semantic: the cosine similarity)."""
+
+    id: int
+    kind: str
+    namespace: str
+    ref: str  # the memory's key, or the chunk's document id
+    seq: int
+    score: float
+
+
+class PendingItem(NamedTuple):
+    """An item whose text or vector is not indexed yet, with what its text is made from: the
+    memory's value (JSON text), or the chunk's text and heading."""
+
+    id: int
+    kind: str
+    namespace: str
+    ref: str
+    seq: int
+    source: str
+    heading: str | None
+    text_hash: bytes | None
+
+
+class IndexedText(NamedTuple):
+    """An item's text to index now (its keyword row; its vector becomes pending)."""
+
+    id: int
+    text: str
+
+
+class Vector(NamedTuple):
+    """An embedding to store, for the item's text of that hash (skipped if the text changed since)."""
+
+    id: int
+    text_hash: bytes
+    vector: bytes  # float32, L2-normalised
+
+
+class SearchOps(Protocol):
+    """The search index. Operations with ``tx`` run in the caller's write transaction."""
+
+    def keyword(self, query: KeywordQuery, spec: SearchFilter, now: int, limit: int) -> list[Candidate]:
+        """Live items matching the keyword query (each engine takes its form of it: ``fts5``,
+        ``tsquery``), best first, at most ``limit``."""
+        ...
+
+    def semantic(self, vector: Any, spec: SearchFilter, now: int, limit: int) -> list[Candidate]:
+        """Live items with a vector, by cosine similarity to ``vector`` (float32, normalised),
+        best first, at most ``limit``."""
+        ...
+
+    def pending(self, limit: int, texts_only: bool = False) -> list[PendingItem]:
+        """Items whose text (``text_hash`` None) or vector is not indexed yet, oldest first;
+        ``texts_only``: only those without their text."""
+        ...
+
+    def index_texts(self, tx: Any, items: Sequence[IndexedText]) -> None:
+        """Write the keyword rows of items whose text was pending."""
+        ...
+
+    def set_vectors(self, tx: Any, vectors: Sequence[Vector]) -> int:
+        """Store embeddings (of items whose text still has that hash): how many were stored."""
+        ...
+
+    def embedder(self) -> tuple[str, int] | None:
+        """The name and dimension of the embedder the stored vectors were made with (None: none yet)."""
+        ...
+
+    def set_embedder(self, tx: Any, name: str, dim: int) -> None:
+        """Record the embedder; with another one than before, every vector becomes pending."""
+        ...
+
+    def counts(self) -> dict[str, int]:
+        """Items by state: ``items``, ``pending_texts``, ``pending_vectors``."""
+        ...

@@ -1,0 +1,72 @@
+-- swarmstore schema 8: documents, and the search index over memories and document chunks.
+--
+-- search_items: one row per memory key (kind 'memory': namespace, ref = key, seq 0) and per
+-- document chunk (kind 'chunk': the document's namespace, ref = document id, seq = chunk number).
+-- Its id is the rowid of the item's row in search_fts (keyword) and its vector (semantic) is the
+-- float32 embedding of the same text. text_hash NULL: the item's text is not indexed yet (rows
+-- this migration adds for existing memories); vector NULL: the embedding is pending. Liveness
+-- (a memory deleted or expired) is read from the entity itself at search time, so a delete or
+-- restore writes nothing here. removed = 1: the entity is gone (purged, a document's chunk
+-- replaced); the row stays so that in-process vector caches learn of it through gen, the
+-- generation of the row's last change (max(gen) + 1: writers hold the write lock).
+CREATE TABLE search_items (
+    id        INTEGER PRIMARY KEY,
+    kind      TEXT NOT NULL CHECK (kind = 'memory' OR kind = 'chunk'),
+    namespace TEXT NOT NULL,
+    ref       TEXT NOT NULL,
+    seq       INTEGER NOT NULL,
+    type      TEXT,
+    text_hash BLOB,
+    vector    BLOB,
+    removed   INTEGER NOT NULL DEFAULT 0,
+    gen       INTEGER NOT NULL,
+    UNIQUE (kind, namespace, ref, seq)
+);
+CREATE INDEX search_items_gen ON search_items (gen);
+CREATE INDEX search_items_pending ON search_items (id) WHERE vector IS NULL AND removed = 0;
+
+-- Keyword index: BM25 over the items' text. (Not contentless: a contentless table that deletes
+-- needs SQLite 3.43, and older sqlite3 tools, Debian 12's 3.40 among them, could not read the file.)
+CREATE VIRTUAL TABLE search_fts USING fts5(text, tokenize = 'porter unicode61 remove_diacritics 2');
+
+-- The embedder the vectors were made with ('embedder', 'dim'), and 'epoch', bumped when rows of
+-- search_items are deleted for good (vector caches then reload whole).
+CREATE TABLE search_meta (
+    key   TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+) WITHOUT ROWID;
+
+INSERT INTO search_items (kind, namespace, ref, seq, type, gen)
+SELECT 'memory', namespace, key, 0, type, 1 FROM memories;
+
+-- Documents: a text under an id (a path relative to the folder it was synced from, or any id),
+-- its sha256, and its chunks. status: 'indexed' once every chunk has its vector, 'pending' until
+-- then, 'failed' (error says why) when embedding failed: retried by the next indexing pass.
+CREATE TABLE documents (
+    id         TEXT PRIMARY KEY,
+    namespace  TEXT NOT NULL DEFAULT '',
+    title      TEXT,
+    type       TEXT,
+    metadata   TEXT NOT NULL DEFAULT '{}',
+    sha256     TEXT NOT NULL,
+    text       TEXT NOT NULL,
+    chunks     INTEGER NOT NULL,
+    status     TEXT NOT NULL CHECK (status = 'pending' OR status = 'indexed' OR status = 'failed'),
+    error      TEXT,
+    origin     TEXT,
+    created_by TEXT,
+    updated_by TEXT,
+    created_at INTEGER NOT NULL,
+    updated_at INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX documents_origin ON documents (origin, id) WHERE origin IS NOT NULL;
+
+CREATE TABLE document_chunks (
+    document TEXT NOT NULL,
+    seq      INTEGER NOT NULL,
+    heading  TEXT NOT NULL,
+    text     TEXT NOT NULL,
+    start    INTEGER NOT NULL,
+    "end"    INTEGER NOT NULL,
+    PRIMARY KEY (document, seq)
+) WITHOUT ROWID;

@@ -1,0 +1,165 @@
+"""The SQLite engine's search index (``engine.search``): FTS5 for keywords, an in-process numpy
+matrix for vectors (``vectors.py``); SQL text in ``sql/search.sql``."""
+
+from __future__ import annotations
+
+import builtins
+import threading
+from collections.abc import Sequence
+from typing import Any
+
+from ...namespaces import children_range
+from ...search.query import KeywordQuery
+from ..ops.search import Candidate, IndexedText, PendingItem, SearchFilter, Vector
+from ..where import Where
+
+_new = tuple.__new__
+_ITEM = "SELECT i.id, i.kind, i.namespace, i.ref, i.seq"
+# An item is live when its entity is: a memory not deleted nor expired, a chunk of a document.
+_JOINS = (
+    " LEFT JOIN memories m ON i.kind = 'memory' AND m.namespace = i.namespace AND m.key = i.ref"
+    " LEFT JOIN documents d ON i.kind = 'chunk' AND d.id = i.ref"
+)
+_LIVE = (
+    "i.removed = 0 AND (m.namespace IS NOT NULL AND m.deleted_at IS NULL AND (m.expires_at IS NULL OR m.expires_at > ?)"
+    " OR d.id IS NOT NULL)"
+)
+_MAKING = threading.Lock()
+_ROUND = 64  # semantic candidates checked per round (more rounds only when many are filtered out)
+
+
+def _filters(spec: SearchFilter, now: int, where: Where) -> Where:
+    """The conditions of ``spec`` on ``search_items i`` joined to its entities (``_JOINS``)."""
+    where.add(_LIVE, now)
+    if len(spec.kinds) == 1:
+        where.add("i.kind = ?", spec.kinds[0])
+    if spec.prefix:
+        lo, hi = children_range(spec.prefix)
+        where.add("(i.namespace = ? OR (i.namespace >= ? AND i.namespace < ?))", spec.prefix, lo, hi)
+    if spec.types is not None:
+        where.one_of("i.type", spec.types)
+    for key, value in (spec.metadata or {}).items():
+        path = '$."' + key.replace('"', '""') + '"'
+        where.add("coalesce(m.metadata, d.metadata) -> ? = json(?)", path, _json(value))
+    return where
+
+
+def _json(value: Any) -> str:
+    import orjson
+
+    return orjson.dumps(value).decode()
+
+
+class SqliteSearchOps:
+    """``SearchOps`` on SQLite. ``runner`` runs reads: the engine, or the async API's view of it."""
+
+    def __init__(self, runner: Any) -> None:
+        from .engine import QUERIES
+
+        self._run = runner
+        self._q = QUERIES
+        self._shared: dict[str, Any] = runner.shared
+
+    # -- searches --------------------------------------------------------------------------------
+
+    def keyword(self, query: KeywordQuery, spec: SearchFilter, now: int, limit: int) -> builtins.list[Candidate]:
+        where = Where()
+        where.add("search_fts MATCH ?", query.fts5)
+        _filters(spec, now, where)
+        sql, params = where.query(
+            f"{_ITEM}, -bm25(search_fts) FROM search_fts CROSS JOIN search_items i ON i.id = search_fts.rowid{_JOINS}",
+            "bm25(search_fts)",
+            limit,
+        )
+        return [_new(Candidate, r) for r in self._run.query(sql, params)]
+
+    def semantic(self, vector: Any, spec: SearchFilter, now: int, limit: int) -> builtins.list[Candidate]:
+        np_vector = vector
+        index = self._index()
+        ids, scores = index.search(np_vector, spec.kinds, spec.prefix, spec.types, len(np_vector))
+        if not len(ids):
+            return []
+        import numpy as np
+
+        order = np.argsort(-scores, kind="stable")
+        out: builtins.list[Candidate] = []
+        start, batch = 0, max(limit, _ROUND)
+        # The matrix answered kind, namespace and type; liveness and metadata are checked on the
+        # best candidates, round after round, until ``limit`` pass or none is left.
+        while len(out) < limit and start < len(order):
+            take = order[start : start + batch]
+            start += batch
+            batch *= 2
+            by_id = {int(ids[j]): float(scores[j]) for j in take}
+            live = self._live(builtins.list(by_id), spec, now)
+            out += sorted(
+                (_new(Candidate, (*live[i], by_id[i])) for i in by_id if i in live), key=lambda c: -c.score
+            )
+        return out[:limit]
+
+    def _live(self, ids: builtins.list[int], spec: SearchFilter, now: int) -> dict[int, tuple[Any, ...]]:
+        where = _filters(spec._replace(prefix="", types=None), now, Where())
+        where.add(f"i.id IN ({', '.join('?' * len(ids))})", *ids)
+        rows = self._run.query(f"{_ITEM} FROM search_items i{_JOINS}{where.clause()}", where.params)
+        return {r[0]: r for r in rows}
+
+    def _index(self) -> Any:
+        """The engine's vector index (one per engine, whichever view searches), made on first use."""
+        index = self._shared.get("vectors")
+        if index is None:
+            from .vectors import VectorIndex
+
+            with _MAKING:
+                index = self._shared.get("vectors") or self._shared.setdefault("vectors", VectorIndex(self._shared["query"]))
+        return index
+
+    # -- indexing --------------------------------------------------------------------------------
+
+    def pending(self, limit: int, texts_only: bool = False) -> builtins.list[PendingItem]:
+        return [_new(PendingItem, r) for r in self._run.query(self._q.search_pending, (texts_only, limit))]
+
+    def index_texts(self, tx: Any, items: Sequence[IndexedText]) -> None:
+        from ..ops.search import text_hash
+
+        for item_id, text in items:
+            if tx.execute(self._q.search_set_text, (item_id, text_hash(text))).getconnection().changes():
+                tx.execute(self._q.search_fts_insert, (item_id, text))
+
+    def set_vectors(self, tx: Any, vectors: Sequence[Vector]) -> int:
+        conn = tx.getconnection()
+        stored = 0
+        for v in vectors:
+            tx.execute(self._q.search_set_vector, v)
+            stored += conn.changes()
+        return stored
+
+    def embedder(self) -> tuple[str, int] | None:
+        name = self._run.query(self._q.search_meta_get, ("embedder",))
+        dim = self._run.query(self._q.search_meta_get, ("dim",))
+        return (name[0][0], int(dim[0][0])) if name and dim else None
+
+    def set_embedder(self, tx: Any, name: str, dim: int) -> None:
+        rows = tx.execute(self._q.search_meta_get, ("embedder",)).fetchall()
+        dims = tx.execute(self._q.search_meta_get, ("dim",)).fetchall()
+        if rows and (rows[0][0] != name or int(dims[0][0]) != dim):
+            tx.execute(self._q.search_clear_vectors)
+        tx.execute(self._q.search_meta_set, ("embedder", name))
+        tx.execute(self._q.search_meta_set, ("dim", str(dim)))
+
+    def counts(self) -> dict[str, int]:
+        items, texts, vectors = self._run.query(self._q.search_counts)[0]
+        return {"items": items, "pending_texts": texts, "pending_vectors": vectors}
+
+
+def index_memory(tx: Any, q: Any, namespace: str, key: str, type_: str, text: str, hash_: bytes) -> None:
+    """A put's search item, in its transaction: its keyword row (re)written unless the item kept
+    its vector (the same text as before, already embedded); a new text's vector becomes pending."""
+    item, kept = tx.execute(q.search_upsert_memory, (namespace, key, type_, hash_)).fetchall()[0]
+    if not kept:
+        tx.execute(q.search_fts_put, (item, text))
+
+
+def remove_memory(tx: Any, q: Any, namespace: str, key: str) -> None:
+    """A purged key's item: its keyword row deleted, the item marked removed."""
+    for (item,) in tx.execute(q.search_remove_memory, (namespace, key)).fetchall():
+        tx.execute(q.search_fts_delete, (item,))

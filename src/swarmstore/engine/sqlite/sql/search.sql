@@ -1,0 +1,79 @@
+-- Named statements of the SQLite engine: the search index (search_items, search_fts, search_meta).
+
+-- name: search_next_gen
+(SELECT coalesce(max(gen), 0) + 1 FROM search_items)
+
+-- name: search_upsert_memory
+-- A put's item: a changed text is re-indexed (its vector pending), the same text keeps its vector.
+-- RETURNING the id and whether it kept its vector (then its keyword row is the text's already).
+INSERT INTO search_items (kind, namespace, ref, seq, type, text_hash, vector, removed, gen)
+VALUES ('memory', ?1, ?2, 0, ?3, ?4, NULL, 0, {{search_next_gen}})
+ON CONFLICT (kind, namespace, ref, seq) DO UPDATE SET
+    type = excluded.type,
+    vector = CASE WHEN text_hash IS excluded.text_hash AND removed = 0 THEN vector END,
+    text_hash = excluded.text_hash, removed = 0, gen = excluded.gen
+RETURNING id, vector IS NOT NULL
+
+-- name: search_fts_insert
+INSERT INTO search_fts (rowid, text) VALUES (?1, ?2)
+
+-- name: search_fts_put
+-- (REPLACE drops the rowid's previous row, if any)
+INSERT OR REPLACE INTO search_fts (rowid, text) VALUES (?1, ?2)
+
+-- name: search_fts_delete
+DELETE FROM search_fts WHERE rowid = ?1
+
+-- name: search_remove_memory
+UPDATE search_items SET removed = 1, text_hash = NULL, vector = NULL, gen = {{search_next_gen}}
+WHERE kind = 'memory' AND namespace = ?1 AND ref = ?2 AND seq = 0
+RETURNING id
+
+-- name: search_remove_chunks
+UPDATE search_items SET removed = 1, text_hash = NULL, vector = NULL, gen = {{search_next_gen}}
+WHERE kind = 'chunk' AND namespace = ?1 AND ref = ?2 AND seq >= ?3 AND removed = 0
+RETURNING id
+
+-- name: search_upsert_chunk
+INSERT INTO search_items (kind, namespace, ref, seq, type, text_hash, vector, removed, gen)
+VALUES ('chunk', ?1, ?2, ?3, ?4, ?5, ?6, 0, {{search_next_gen}})
+ON CONFLICT (kind, namespace, ref, seq) DO UPDATE SET
+    type = excluded.type, text_hash = excluded.text_hash, vector = excluded.vector, removed = 0,
+    gen = excluded.gen
+RETURNING id
+
+-- name: search_pending
+SELECT i.id, i.kind, i.namespace, i.ref, i.seq, coalesce(m.value, c.text), c.heading, i.text_hash
+FROM search_items i
+LEFT JOIN memories m ON i.kind = 'memory' AND m.namespace = i.namespace AND m.key = i.ref
+LEFT JOIN document_chunks c ON i.kind = 'chunk' AND c.document = i.ref AND c.seq = i.seq
+WHERE i.vector IS NULL AND i.removed = 0 AND (NOT ?1 OR i.text_hash IS NULL)
+  AND coalesce(m.value, c.text) IS NOT NULL
+ORDER BY i.id LIMIT ?2
+
+-- name: search_set_text
+UPDATE search_items SET text_hash = ?2, gen = {{search_next_gen}} WHERE id = ?1 AND text_hash IS NULL
+
+-- name: search_set_vector
+UPDATE search_items SET vector = ?3, gen = {{search_next_gen}}
+WHERE id = ?1 AND text_hash = ?2 AND removed = 0
+
+-- name: search_meta_get
+SELECT value FROM search_meta WHERE key = ?1
+
+-- name: search_meta_set
+INSERT INTO search_meta (key, value) VALUES (?1, ?2) ON CONFLICT (key) DO UPDATE SET value = excluded.value
+
+-- name: search_clear_vectors
+UPDATE search_items SET vector = NULL, gen = {{search_next_gen}} WHERE vector IS NOT NULL
+
+-- name: search_counts
+SELECT count(*), coalesce(sum(text_hash IS NULL), 0), coalesce(sum(vector IS NULL), 0)
+FROM search_items WHERE removed = 0
+
+-- name: search_rebuild
+-- (after a copy: an item per memory and chunk, their texts and vectors pending)
+INSERT INTO search_items (kind, namespace, ref, seq, type, gen)
+SELECT 'memory', namespace, key, 0, type, 1 FROM memories
+UNION ALL
+SELECT 'chunk', d.namespace, c.document, c.seq, d.type, 1 FROM document_chunks c JOIN documents d ON d.id = c.document
