@@ -1,4 +1,4 @@
-"""``swarmstore`` CLI: init, demo, stats, mem, session, task, agent, worker, audit."""
+"""``swarmstore`` CLI: init, demo, stats, mem, session, task, agent, worker, audit, search, docs."""
 
 from __future__ import annotations
 
@@ -24,8 +24,10 @@ from .common import (
     parse_value,
 )
 from .copy import copy
+from .docs import docs_app
 from .errors import run_app
 from .output import console, emit_json, plain, short, show_page, table, when
+from .search import index, reindex, search
 from .tasks import agent_app, task_app, worker
 
 app = typer.Typer(
@@ -41,6 +43,10 @@ app.add_typer(task_app, name="task")
 app.add_typer(agent_app, name="agent")
 app.command()(worker)
 app.command()(copy)
+app.command()(search)
+app.add_typer(docs_app, name="docs")
+app.command()(index)
+app.command()(reindex)
 
 
 @app.callback()
