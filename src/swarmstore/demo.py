@@ -8,7 +8,9 @@ shows a progress bar while they run, and prints what happened.
 
 from __future__ import annotations
 
+import contextlib
 import os
+import shlex
 import subprocess
 import sys
 import threading
@@ -21,7 +23,8 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 from rich.tree import Tree
 
-from .models import Task, TaskNode
+from .errors import EmbedderUnavailable
+from .models import Hit, Task, TaskNode
 from .store import Store
 from .worker import TaskContext
 
@@ -37,6 +40,9 @@ FEATURES = ["login", "search", "billing", "export", "import", "audit-view", "sha
             "offline", "sync", "roles", "metrics", "feeds", "archive", "labels", "pins", "rate-limits",
             "status-page"]  # fmt: skip
 PARTS = ["model", "api", "ui", "docs"]
+# The closing search by meaning: no content word in common with the decision it finds ("storage").
+QUESTION = "which database do we use?"
+KEYWORDS = "SQLite"  # (what the demo searches without the embed extra)
 
 
 def seed(store: Store, project: str = "acme") -> list[str]:
@@ -117,6 +123,65 @@ def handle(task: Task, ctx: TaskContext) -> Any:
     return outcome
 
 
+class Recall(threading.Thread):
+    """The demo's search over its decisions. The model loads on this thread while the project is
+    seeded; the search runs once the decisions are stored and before the workers start, so that it
+    embeds the seeded memories only, not the swarm's hundreds of outcomes (a search embeds every
+    pending memory first)."""
+
+    def __init__(self, store: Store, namespace: str) -> None:
+        super().__init__(name="demo-recall", daemon=True)
+        self.store = store
+        self.namespace = namespace
+        self.mode = "hybrid"
+        self.query = QUESTION
+        self.hits: list[Hit] = []
+
+    def run(self) -> None:
+        with contextlib.suppress(Exception):  # (the search below says what went wrong)
+            self.store.search(self.query, prefix=self.namespace, k=1, mode="semantic")  # (loads the model)
+
+    def search(self) -> None:
+        """Search the decisions (by meaning; by keyword without the embed extra)."""
+        self.join()
+        try:
+            self.hits = self.store.search(self.query, prefix=self.namespace, k=3)
+        except EmbedderUnavailable:
+            self.mode, self.query = "keyword", KEYWORDS
+            self.hits = self.store.search(self.query, prefix=self.namespace, k=3, mode="keyword")
+
+    def show(self, console: Console) -> None:
+        """The hits as a table, and how to search by meaning when it was a keyword search."""
+        how = "by meaning" if self.mode != "keyword" else "by keyword"
+        t = Table(title=f"search {how} in {self.namespace}: {self.query!r}", title_justify="left")
+        for col in ("score", "key", "found by"):
+            t.add_column(col, no_wrap=True)
+        t.add_column("decision", overflow="fold")
+        for h in self.hits:
+            assert h.memory is not None
+            t.add_row(f"{h.score:.3f}", h.memory.key, "+".join(h.retrievers), str(h.memory.value))
+        console.print(t)
+        if self.mode == "keyword":
+            console.print(
+                "search by meaning needs the embed extra: pip install 'swarmstore[embed]'",
+                highlight=False,
+                markup=False,
+            )
+
+    def hint(self) -> str:
+        """The CLI command that runs this search again (over every memory and document)."""
+        return f"search {shlex.quote(self.query)}" + (" --mode keyword" if self.mode == "keyword" else "")
+
+    def summary(self) -> dict[str, Any]:
+        return {
+            "query": self.query,
+            "mode": self.mode,
+            "hits": [
+                {"key": h.memory.key, "score": h.score, "retrievers": list(h.retrievers)} for h in self.hits if h.memory
+            ],
+        }
+
+
 def _tree(node: TaskNode) -> Tree:
     colour = {"completed": "green", "failed": "red", "cancelled": "magenta", "running": "yellow"}
     t = node.task
@@ -161,8 +226,11 @@ def run_demo(
     ``cli``: how the closing hints spell the command (with its ``--db``)."""
     console = Console(quiet=quiet)
     t0 = time.perf_counter()
+    recall = Recall(store, "project:acme:decisions")
+    recall.start()
     sessions = seed(store)
     tasks, first_feature = plan_work(store, max(1, min(features, len(FEATURES))))
+    recall.search()
     console.print(f"seeded project acme; submitted {len(tasks)} tasks as one DAG; starting {workers} worker processes")
     env = worker_env()
     procs = [
@@ -237,6 +305,7 @@ def run_demo(
     for a in store.agents.list(alive_only=False):
         agents.add_row(a.name, a.status, str(done_by.get(a.id, 0)))
     console.print(agents)
+    recall.show(console)
     by = stats["by_status"]
     console.print(
         f"{by['completed']} of {total} tasks completed ({by['failed']} failed, {retries} retried after a failure) "
@@ -245,7 +314,13 @@ def run_demo(
         f"at [bold]{store.url}[/]"
     )
     console.print("next:", highlight=False)
-    for hint in (f"task tree {first_feature[-12:]}", "task stats", "mem ls project:acme", "agent ls --all"):
+    for hint in (
+        f"task tree {first_feature[-12:]}",
+        "task stats",
+        "mem ls project:acme",
+        "agent ls --all",
+        recall.hint(),
+    ):
         console.print(f"  {cli} {hint}", highlight=False, markup=False, soft_wrap=True)
     return {
         "sessions": sessions,
@@ -258,4 +333,5 @@ def run_demo(
         "rows": rows,
         "url": store.url,
         "feature_root": first_feature,
+        "search": recall.summary(),
     }

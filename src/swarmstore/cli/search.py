@@ -11,14 +11,15 @@ from typing import Annotated, Any
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
 
 import swarmstore
-from swarmstore.errors import InvalidInput, SwarmstoreError
+from swarmstore.errors import EmbedderUnavailable, InvalidInput, SwarmstoreError
 from swarmstore.models import Hit
 from swarmstore.search.text import text_of
 
 from .common import DbOpt, JsonOpt, db_path, db_url, opened
-from .output import console, emit_json, table
+from .output import NARROW, console, emit_json
 
 
 def search(
@@ -34,15 +35,27 @@ def search(
 ) -> None:
     """Memories and document chunks matching QUERY, best first (hybrid: by meaning, exact words lifted)."""
     with opened(db) as st:
-        hits = st.search(query, prefix=prefix, types=type_, k=k, mode=mode)
+        try:
+            hits = st.search(query, prefix=prefix, types=type_, k=k, mode=mode)
+        except EmbedderUnavailable as exc:
+            if "pip install" not in str(exc):
+                raise
+            raise EmbedderUnavailable(
+                f"search by meaning (--mode {mode}) needs the embed extra: pip install 'swarmstore[embed]'; "
+                "--mode keyword works without it"
+            ) from None
     if json_out:
         emit_json(hits)
         return
-    table(
-        f"{len(hits)} hits for {query!r} ({mode})",
-        ["score", "kind", "where", "found by", "text"],
-        [[f"{h.score:.3f}", h.kind, where(h), "+".join(h.retrievers), excerpt(h)] for h in hits],
-    )
+    wide = console.width >= NARROW  # (at 80 columns: no kind, which the place shows with its #)
+    t = Table(title=f"{len(hits)} hits for {query!r} ({mode})", title_justify="left")
+    for col in ("score", "kind", "where", "found by") if wide else ("score", "where", "found by"):
+        t.add_column(col, no_wrap=True)  # (the text wraps, the place stays whole to read and copy)
+    t.add_column("text", overflow="fold")
+    for h in hits:
+        row = [f"{h.score:.3f}", h.kind, where(h), "+".join(h.retrievers), excerpt(h)]
+        t.add_row(*(row if wide else row[:1] + row[2:]))
+    console.print(t)
 
 
 def where(hit: Hit) -> str:
