@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 
 import swarmstore
-from cli_helpers import assert_error, cli, dump
+from cli_helpers import SRC, assert_error, cli, dump
+from swarmstore.demo import DECISIONS
 
 
 def _hints(stdout: str) -> list[list[str]]:
@@ -40,10 +41,55 @@ def test_demo_twice_refuses_then_fresh_starts_over_and_its_hints_run(tmp_path: P
 
     hints = _hints(r.stdout)
     assert hints[0][2:4] == ["task", "tree"] and all(h[:2] == ["--db", db] for h in hints)
+    assert hints[-1][2:] == ["search", "which database do we use?"]
     for hint in hints:
         out = cli(*hint)
         assert out.returncode == 0, (hint, out.stderr)
     assert "feature: login" in cli(*hints[0]).stdout and "review login" in cli(*hints[0]).stdout
+
+
+def _search_rows(stdout: str) -> list[str]:
+    """The table rows of the demo's closing search."""
+    lines = stdout.splitlines()
+    start = next(i for i, line in enumerate(lines) if line.startswith("search by "))
+    return [line for line in lines[start + 4 :] if line.startswith("│")]
+
+
+def test_demo_ends_with_a_search_by_meaning_that_embeds_only_the_seeded_memories(tmp_path: Path) -> None:
+    db = str(tmp_path / "demo.db")
+    r = cli("demo", "--workers", "2", "--features", "2", db=db)
+    assert r.returncode == 0, r.stderr
+    assert "search by meaning in project:acme:decisions: 'which database do we use?'" in r.stdout
+    rows = _search_rows(r.stdout)
+    assert "storage" in rows[0] and "semantic" in rows[0] and "PostgreSQL" in rows[0], rows
+    question = {"which", "database", "do", "we", "use"}
+    assert not question & set(DECISIONS["storage"].lower().replace(";", "").split()), "no word in common"
+    with swarmstore.open(db) as st:
+        pending = st.engine.search.counts()["pending_vectors"]
+        outcomes = len(st.memory.list("project:acme:features", limit=1000)) + len(
+            st.memory.list("project:acme:release")
+        )
+    assert pending == outcomes == 11, "the search embedded the seeded memories only, not the swarm's outcomes"
+
+    summary = json.loads(cli("demo", "--workers", "2", "--features", "1", "--fresh", "--json", db=db).stdout)
+    assert summary["search"]["mode"] == "hybrid" and summary["search"]["hits"][0]["key"] == "storage"
+
+
+def test_demo_without_the_embed_extra_searches_by_keyword_and_says_how_to_enable_meaning(tmp_path: Path) -> None:
+    db = str(tmp_path / "demo.db")
+    missing = tmp_path / "missing"
+    missing.mkdir()
+    (missing / "sitecustomize.py").write_text("import sys\nsys.modules['onnxruntime'] = None  # as if not installed\n")
+    env = {"PYTHONPATH": os.pathsep.join([str(missing), SRC])}
+    r = cli("demo", "--workers", "2", "--features", "1", db=db, env=env)
+    assert r.returncode == 0, r.stderr
+    assert "search by keyword in project:acme:decisions: 'SQLite'" in r.stdout
+    assert "storage" in _search_rows(r.stdout)[0]
+    assert "search by meaning needs the embed extra: pip install 'swarmstore[embed]'" in r.stdout
+    hint = _hints(r.stdout)[-1]
+    assert hint[2:] == ["search", "SQLite", "--mode", "keyword"]
+    out = cli(*hint, env=env)
+    assert out.returncode == 0 and "project:acme:decisions/storage" in out.stdout, out.stderr
 
 
 def test_fresh_deletes_only_a_store(tmp_path: Path) -> None:
