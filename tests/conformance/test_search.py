@@ -174,3 +174,15 @@ def test_meaning_finds_a_paraphrase_with_no_word_in_common(store: Any) -> None:
     store.memory.put("project:acme:people", "lunch", "The team eats lunch at noon on Fridays.")
     assert keys(store.search("what did we decide about retrying failed requests?", k=1)) == ["retries"]
     assert keys(store.search("TELEMETRY_BIND", k=1)) == ["bind"]
+
+
+@pytest.mark.parametrize("mode", ["semantic", "hybrid"])
+def test_many_closer_deleted_entries_never_leave_a_search_short(wstore: Any, mode: str) -> None:
+    """More deleted entries nearer the query than one round of candidates holds: the search takes
+    more candidates until k live ones are found."""
+    wstore.memory.put_many([{"namespace": "a", "key": f"d{i:03}", "value": "sierra tango uniform"} for i in range(150)])
+    for i in range(150):
+        wstore.memory.delete("a", f"d{i:03}")
+    for i in range(3):
+        wstore.memory.put("a", f"live{i}", f"sierra word{i}")
+    assert sorted(keys(wstore.search("sierra tango uniform", mode=mode, k=3))) == ["live0", "live1", "live2"]
