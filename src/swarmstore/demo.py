@@ -134,26 +134,26 @@ class Recall(threading.Thread):
         self.store = store
         self.namespace = namespace
         self.mode = "hybrid"
-        self.query = QUESTION
+        self.question = QUESTION
         self.hits: list[Hit] = []
 
     def run(self) -> None:
         with contextlib.suppress(Exception):  # (the search below says what went wrong)
-            self.store.search(self.query, prefix=self.namespace, k=1, mode="semantic")  # (loads the model)
+            self.store.search(self.question, prefix=self.namespace, k=1, mode="semantic")  # (loads the model)
 
     def search(self) -> None:
         """Search the decisions (by meaning; by keyword without the embed extra)."""
         self.join()
         try:
-            self.hits = self.store.search(self.query, prefix=self.namespace, k=3)
+            self.hits = self.store.search(self.question, prefix=self.namespace, k=3)
         except EmbedderUnavailable:
-            self.mode, self.query = "keyword", KEYWORDS
-            self.hits = self.store.search(self.query, prefix=self.namespace, k=3, mode="keyword")
+            self.mode, self.question = "keyword", KEYWORDS
+            self.hits = self.store.search(self.question, prefix=self.namespace, k=3, mode="keyword")
 
     def show(self, console: Console) -> None:
         """The hits as a table, and how to search by meaning when it was a keyword search."""
         how = "by meaning" if self.mode != "keyword" else "by keyword"
-        t = Table(title=f"search {how} in {self.namespace}: {self.query!r}", title_justify="left")
+        t = Table(title=f"search {how} in {self.namespace}: {self.question!r}", title_justify="left")
         for col in ("score", "key", "found by"):
             t.add_column(col, no_wrap=True)
         t.add_column("decision", overflow="fold")
@@ -170,11 +170,11 @@ class Recall(threading.Thread):
 
     def hint(self) -> str:
         """The CLI command that runs this search again (over every memory and document)."""
-        return f"search {shlex.quote(self.query)}" + (" --mode keyword" if self.mode == "keyword" else "")
+        return f"search {shlex.quote(self.question)}" + (" --mode keyword" if self.mode == "keyword" else "")
 
     def summary(self) -> dict[str, Any]:
         return {
-            "query": self.query,
+            "query": self.question,
             "mode": self.mode,
             "hits": [
                 {"key": h.memory.key, "score": h.score, "retrievers": list(h.retrievers)} for h in self.hits if h.memory
