@@ -83,15 +83,29 @@ class SqliteSearchOps:
             return []
         import numpy as np
 
-        order = np.argsort(-scores, kind="stable")
         out: builtins.list[Candidate] = []
-        start, batch = 0, max(limit, _ROUND)
+        batch = max(limit, _ROUND)
+        # The best ``batch`` by a partial sort first (the common case needs no more); the rest
+        # sorted only if too many of those fail the checks below.
+        if batch < len(scores):
+            top = np.argpartition(-scores, batch)[:batch]
+            order = top[np.argsort(-scores[top], kind="stable")]
+        else:
+            order = np.argsort(-scores, kind="stable")
+        checked = np.zeros(len(scores), bool)
+        pos = 0
         # The matrix answered kind, namespace and type; liveness and metadata are checked on the
         # best candidates, round after round, until ``limit`` pass or none is left.
-        while len(out) < limit and start < len(order):
-            take = order[start : start + batch]
-            start += batch
+        while len(out) < limit:
+            if pos >= len(order):
+                rest = np.flatnonzero(~checked)
+                if not len(rest):
+                    break
+                order, pos = rest[np.argsort(-scores[rest], kind="stable")], 0
+            take = order[pos : pos + batch]
+            pos += len(take)
             batch *= 2
+            checked[take] = True
             by_id = {int(ids[j]): float(scores[j]) for j in take}
             live = self._live(builtins.list(by_id), spec, now)
             out += sorted(
@@ -118,7 +132,8 @@ class SqliteSearchOps:
     # -- indexing --------------------------------------------------------------------------------
 
     def pending(self, limit: int, texts_only: bool = False) -> builtins.list[PendingItem]:
-        return [_new(PendingItem, r) for r in self._run.query(self._q.search_pending, (texts_only, limit))]
+        sql = self._q.search_pending_texts if texts_only else self._q.search_pending_vectors
+        return [_new(PendingItem, r) for r in self._run.query(sql, (limit,))]
 
     def behind(self) -> bool:
         # (audit rows are read once: a range of them with no memory change only moves this
@@ -141,12 +156,13 @@ class SqliteSearchOps:
         seen = int((tx.execute(q.search_meta_get, ("audit_seen",)).fetchall() or [(0,)])[0][0])
         last = tx.execute(q.search_last_audit).fetchall()[0][0]
         changed = tx.execute(q.search_memory_changes, (seen, last)).fetchall()
+        marks = [(ns, key, type_) for ns, key, type_ in changed if type_ is not None]
+        if marks:
+            tx.executemany(q.search_mark_memory, marks)
         for namespace, key, type_ in changed:
             if type_ is None:  # (purged)
                 for (item,) in tx.execute(q.search_remove_memory, (namespace, key)).fetchall():
                     tx.execute(q.search_fts_delete, (item,))
-            else:
-                tx.execute(q.search_mark_memory, (namespace, key, type_))
         tx.execute(q.search_meta_set, ("audit_seen", str(last)))
         return len(changed)
 

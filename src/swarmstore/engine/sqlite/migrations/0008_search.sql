@@ -27,7 +27,9 @@ CREATE TABLE search_items (
     UNIQUE (kind, namespace, ref, seq)
 );
 CREATE INDEX search_items_gen ON search_items (gen);
-CREATE INDEX search_items_pending ON search_items (id) WHERE (vector IS NULL OR stale = 1) AND removed = 0;
+-- What indexing passes look for: texts to read (again), then vectors to embed.
+CREATE INDEX search_items_texts ON search_items (id) WHERE (stale = 1 OR text_hash IS NULL) AND removed = 0;
+CREATE INDEX search_items_vectors ON search_items (id) WHERE vector IS NULL AND removed = 0;
 
 -- Keyword index: BM25 over the items' text. (Not contentless: a contentless table that deletes
 -- needs SQLite 3.43, and older sqlite3 tools, Debian 12's 3.40 among them, could not read the file.)

@@ -46,18 +46,26 @@ ON CONFLICT (kind, namespace, ref, seq) DO UPDATE SET
     gen = excluded.gen
 RETURNING id
 
--- name: search_pending
--- ?1: items whose text is to be (re)read (new, or their entity changed); else items with their
--- text indexed and no vector. The memory's value or the chunk's text and heading come along.
+-- name: search_pending_cols
 SELECT i.id, i.kind, i.namespace, i.ref, i.seq, coalesce(m.value, c.text), c.heading,
        CASE WHEN i.stale THEN NULL ELSE i.text_hash END
 FROM search_items i
 LEFT JOIN memories m ON i.kind = 'memory' AND m.namespace = i.namespace AND m.key = i.ref
 LEFT JOIN document_chunks c ON i.kind = 'chunk' AND c.document = i.ref AND c.seq = i.seq
-WHERE (i.vector IS NULL OR i.stale = 1) AND i.removed = 0
-  AND (CASE WHEN ?1 THEN i.stale = 1 OR i.text_hash IS NULL ELSE i.stale = 0 AND i.text_hash IS NOT NULL END)
+
+-- name: search_pending_texts
+-- Items whose text is to be (re)read (new, or their entity changed), with the memory's value or
+-- the chunk's text and heading. (Each condition is its partial index's.)
+{{search_pending_cols}}
+WHERE (i.stale = 1 OR i.text_hash IS NULL) AND i.removed = 0 AND coalesce(m.value, c.text) IS NOT NULL
+ORDER BY i.id LIMIT ?1
+
+-- name: search_pending_vectors
+-- Items with their text indexed and no vector yet.
+{{search_pending_cols}}
+WHERE i.vector IS NULL AND i.removed = 0 AND i.stale = 0 AND i.text_hash IS NOT NULL
   AND coalesce(m.value, c.text) IS NOT NULL
-ORDER BY i.id LIMIT ?2
+ORDER BY i.id LIMIT ?1
 
 -- name: search_hashes
 -- (?1: a JSON list of item ids)
