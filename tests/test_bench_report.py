@@ -60,3 +60,45 @@ def test_command_line(tmp_path: Path) -> None:
     assert out == render(_run())
     bad = subprocess.run([sys.executable, "-m", "swarmstore.bench.report"], capture_output=True, text=True)
     assert bad.returncode == 2 and "usage" in bad.stderr
+
+
+def test_search_section() -> None:
+    data = _run()
+    row = Result("vector search", "op", 50, 4000.0, 6000.0, 250.0, None, "p50 <=20 ms", True, {"part": "search"}, True)
+    row.baseline = Result("raw", "op", 50, 2000.0, 3000.0, 500.0)
+    data["results"].append(row.as_dict())  # type: ignore[attr-defined]
+    kinds = {"n": 10, "r1": 0.5, "r5": 0.8, "mrr": 0.6, "r5_lo": 0.49, "r5_hi": 0.94}
+    data["search_quality"] = {
+        "passages": 30,
+        "queries": 20,
+        "modes": {m: {"paraphrase": kinds, "keyword": kinds} for m in ("keyword", "semantic", "hybrid")},
+        "hybrid_vs": {
+            "paraphrase": {
+                "against": "semantic",
+                "wins": 0,
+                "losses": 6,
+                "ties": 4,
+                "p": 0.03,
+                "worse_beyond_noise": True,
+                "target_r5": 0.75,
+                "r5_met": True,
+            },
+            "keyword": {
+                "against": "keyword",
+                "wins": 1,
+                "losses": 1,
+                "ties": 8,
+                "p": 1.0,
+                "worse_beyond_noise": False,
+                "target_r5": 0.95,
+                "r5_met": False,
+            },
+        },
+    }
+    md = render(data)
+    section = md[md.index("## Search") :]
+    assert "| hybrid | paraphrase | 10 | 0.500 | 0.800 | 0.49–0.94 | 0.600 |" in section
+    assert "on paraphrase queries: 0 better, 6 worse, 4 tied (sign test p = 0.03): **worse beyond noise**" in section
+    assert "target ≥ 0.95: **missed**" in section
+    assert "| vector search | 50 | 4,000.0 |" in section and "| 2.00x p50 | 2.00x |" in section
+    assert "- vector search" not in md, "search rows have other baselines than raw SQL: not in the SQL headline"

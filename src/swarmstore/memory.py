@@ -52,6 +52,11 @@ from .validation import as_list, decode_cursor, encode_cursor
 _MISSING: Any = object()
 
 
+def _no_text(value: Any) -> str:
+    """(engines that read a put's text later, from the stored value: nothing to compute now)"""
+    return ""
+
+
 def entity_id(namespace: str, key: str) -> str:
     """The audit log's id of a memory entry: ``namespace/key`` (namespaces never contain '/')."""
     return f"{namespace}/{key}"
@@ -168,6 +173,7 @@ class MemoryStore:
         self._now = ctx.now_us
         self._m = ctx.engine.memory
         self._searcher: Any = None  # (the store's SearchService, set by the store)
+        self._text = text_of if ctx.engine.search.index_on_write else _no_text
 
     # -- writes --------------------------------------------------------------------------------
 
@@ -196,7 +202,7 @@ class MemoryStore:
                 None if ttl is None else seconds_us(ttl, "ttl"),  # type: ignore[arg-type]
                 expected_version,
                 self._ctx.actor if actor is None else actor,
-                text_of(value),
+                self._text(value),
             ),
         )
 
@@ -235,7 +241,7 @@ class MemoryStore:
         prepared: list[MemoryPut] = []
         add = prepared.append
         limit, actor = self._ctx.max_value_bytes, self._ctx.actor
-        dumps, opts, reject = orjson.dumps, codec.OPTS, codec.reject
+        dumps, opts, reject, text = orjson.dumps, codec.OPTS, codec.reject, self._text
         for i, item in enumerate(items):
             # The common item ({namespace, key, value}, a namespace seen before, a plain value):
             # _prepare_item's checks inlined here, since per-item calls are a third of the time.
@@ -253,7 +259,7 @@ class MemoryStore:
                     except TypeError:
                         raw = b"null"  # (the slow path below says what is wrong)
                     if value is not _MISSING and b"null" not in raw and len(raw) <= limit:
-                        add(tuple.__new__(MemoryPut, (ns, key, raw.decode(), "semantic", None, None, None, actor, text_of(value))))
+                        add(tuple.__new__(MemoryPut, (ns, key, raw.decode(), "semantic", None, None, None, actor, text(value))))
                         continue
             try:
                 add(self._prepare_item(item))

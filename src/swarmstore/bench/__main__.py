@@ -10,6 +10,7 @@ import random
 import shutil
 import tempfile
 import time
+from typing import Any
 
 import apsw
 
@@ -34,8 +35,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument(
         "--only",
-        choices=("foundation", "aio", "tasks", "storm"),
-        help="run one part (aio runs on the foundation's rows)",
+        choices=("foundation", "aio", "tasks", "search", "storm"),
+        help="run one part (aio runs on the foundation's rows; search needs the embed extra)",
     )
     ap.add_argument("--storm-seconds", type=float, default=60.0, help="length of the SIGKILL storm (--only storm)")
     ap.add_argument(
@@ -46,6 +47,8 @@ def main(argv: list[str] | None = None) -> int:
         return _postgres(args.url, args.quick, args.seed, args.json)
     if args.only == "storm":  # (worker processes killed at random; not part of the full run)
         return storm.main(args.storm_seconds, args.dir, args.seed)
+    if args.only == "search":  # (its own stores: none of the foundation's data)
+        return _search_only(args.quick, args.seed, args.dir, args.json)
     scale = 0.05 if args.quick else args.scale
     n = 2_000 if args.quick else 20_000
     rnd = random.Random(args.seed)
@@ -84,6 +87,10 @@ def main(argv: list[str] | None = None) -> int:
             task_results = _tag(tasks.run(workdir, args.quick), "tasks")
             print(fmt_table(task_results))
             results += task_results
+        quality = None
+        if args.only is None:
+            quality, search_results = _search(workdir, args.quick, args.seed)
+            results += search_results
         if args.json:
             with open(args.json, "w") as f:
                 env = {
@@ -97,9 +104,43 @@ def main(argv: list[str] | None = None) -> int:
                     "memories": len(data["keys"]),
                     "sessions": len(data["sessions"]),
                 }
-                json.dump({"scale": scale, "n": n, "env": env, "results": [r.as_dict() for r in results]}, f, indent=2)
+                body = {"scale": scale, "n": n, "env": env, "results": [r.as_dict() for r in results]}
+                if quality is not None:
+                    body["search_quality"] = quality
+                json.dump(body, f, indent=2)
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
+    return 0
+
+
+def _search(workdir: str, quick: bool, seed: int) -> tuple[dict[str, Any], list[Result]]:
+    from . import search  # (numpy and the model: the embed extra)
+
+    print("\nsearch quality: the labelled set as memories, k=10 (hybrid against the better single retriever: "
+          "paired sign test)\n")  # fmt: skip
+    quality = search.quality(workdir)
+    print(search.fmt_quality(quality))
+    print("\nsearch speed (SQLite; raw: the baseline named in the row, alternating rounds)\n")
+    results = _tag(search.speed(workdir, quick, seed), "search")
+    print(fmt_table(results))
+    return quality, results
+
+
+def _search_only(quick: bool, seed: int, where: str | None, json_file: str | None) -> int:
+    workdir = tempfile.mkdtemp(prefix="swarmstore-bench-", dir=where)
+    try:
+        print(f"swarmstore {swarmstore.__version__} | SQLite {apsw.sqlite_lib_version()} (apsw) | "
+              f"Python {platform.python_version()} | {os.cpu_count()} CPUs")  # fmt: skip
+        quality, results = _search(workdir, quick, seed)
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+    if json_file:
+        with open(json_file, "w") as f:
+            env = {"swarmstore": swarmstore.__version__, "sqlite": apsw.sqlite_lib_version(),
+                   "python": platform.python_version(), "cpus": os.cpu_count(), "platform": platform.platform(),
+                   "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), "quick": quick}  # fmt: skip
+            body = {"env": env, "results": [r.as_dict() for r in results], "search_quality": quality}
+            json.dump(body, f, indent=2)
     return 0
 
 

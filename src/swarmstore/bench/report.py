@@ -80,7 +80,28 @@ TITLES = {
     "foundation": "Sessions and memory (sync API)",
     "aio": "The async API",
     "tasks": "The task queue",
+    "search": "Search",
 }
+
+SEARCH = """\
+Quality: the {passages} passages of the labelled set (`swarmstore/bench/search_eval.jsonl`) stored as
+memories in a fresh store with the default embedder, its {queries} queries run in each mode with
+k=10. *paraphrase* queries share no content word with their passage; *keyword* queries name an
+identifier or distinctive term of it. The R@5 interval is Wilson's at 95%. Hybrid is compared with
+the better single retriever of each kind by a paired sign test over the queries (worse beyond noise:
+more queries worse than better, p < 0.05).
+"""
+
+SEARCH_SPEED = """\
+Speed, each row beside its baseline in alternating rounds (the *note* names it): query embedding
+beside the bare ONNX session on the same token ids; the vector search (`engine.search.semantic`
+over random unit vectors written through the engine, a namespace filter keeping a tenth) beside
+numpy's `X @ q` + argpartition over the same matrix, unfiltered; indexing (`documents.add`) beside
+the embedder alone on the same chunks; the memory put beside raw SQL through apsw without and with
+the search item and FTS row, and the raw put with that row beside the one without (the keyword
+row's own cost, which the ≤1.5x target is about).
+"""
+QUALITY_COLUMNS = ("retriever", "queries", "n", "R@1", "R@5", "R@5 95% interval", "MRR")
 
 RAW_COLUMNS = (
     "operation", "n", "p50 µs", "p99 µs", "ops/s", "raw p50 µs", "raw p99 µs", "raw ops/s", "ratio", "p99 ratio",
@@ -168,12 +189,37 @@ def headline(results: list[dict[str, Any]]) -> list[str]:
     """One line per result compared with raw SQL: its ratio (reads: p50 and p99)."""
     out = []
     for r in results:
-        if r.get("part") == "aio" or r.get("extra", {}).get("part") == "aio" or r.get("ratio_to_raw") is None:
+        part = r.get("part") or r.get("extra", {}).get("part")
+        if part in ("aio", "search") or r.get("ratio_to_raw") is None:  # (search: other baselines than SQL)
             continue
         if r.get("ratio_basis") == "p50":
             out.append(f"- {r['name']}: {r['ratio_to_raw']:.2f}x raw at p50, {_ratio(r.get('ratio_p99'))} at p99")
         else:
             out.append(f"- {r['name']}: {r['ratio_to_raw']:.2f}x raw by throughput")
+    return out
+
+
+def search_quality(q: dict[str, Any]) -> list[str]:
+    """The search section's quality table and hybrid's comparisons, from the JSON's ``search_quality``."""
+    out = [SEARCH.format(passages=q["passages"], queries=q["queries"])]
+    out += [_cells(QUALITY_COLUMNS), "|---|---|" + "---:|" * (len(QUALITY_COLUMNS) - 2)]
+    for mode, kinds in q["modes"].items():
+        for kind, s in kinds.items():
+            interval = f"{s['r5_lo']:.2f}–{s['r5_hi']:.2f}"
+            out.append(
+                _cells([mode, kind, str(s["n"]), f"{s['r1']:.3f}", f"{s['r5']:.3f}", interval, f"{s['mrr']:.3f}"])
+            )
+    out.append("")
+    for kind, c in q["hybrid_vs"].items():
+        r5 = q["modes"]["hybrid"][kind]["r5"]
+        out.append(
+            f"- Hybrid against {c['against']} on {kind} queries: {c['wins']} better, {c['losses']} worse, "
+            f"{c['ties']} tied (sign test p = {c['p']:.2g}): "
+            f"{'**worse beyond noise**' if c['worse_beyond_noise'] else 'not worse beyond noise'}. "
+            f"Hybrid R@5 {r5:.3f} against the target ≥ {c['target_r5']}: "
+            f"{'met' if c['r5_met'] else '**missed**'}."
+        )
+    out.append("")
     return out
 
 
@@ -205,6 +251,9 @@ def render(data: dict[str, Any]) -> str:
         parts.setdefault(r.get("extra", {}).get("part", "other"), []).append(r)
     for part, rows in parts.items():
         lines.append(f"## {TITLES.get(part, part.capitalize())}\n")
+        if part == "search" and data.get("search_quality"):
+            lines += search_quality(data["search_quality"])
+            lines.append(SEARCH_SPEED)
         lines += _aio_table(rows) if part == "aio" else _raw_table(rows)
         lines.append("")
     return "\n".join(lines).rstrip() + "\n"

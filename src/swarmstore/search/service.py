@@ -117,38 +117,43 @@ class SearchService:
     # -- indexing --------------------------------------------------------------------------------
 
     def index_pending(self, texts_only: bool = False, progress: Progress | None = None) -> int:
-        """Index what is pending: keyword rows of texts not indexed yet and, unless ``texts_only``,
-        the vectors (embedded here, outside any write lock). Returns how many items it indexed."""
-        done = 0
+        """Index what is pending: first the texts (keyword rows) of new and changed entities, then,
+        unless ``texts_only`` or without an embedder, the vectors (embedded here, outside any write
+        lock). Returns how many items it indexed."""
+        search = self._e.search
         with self._indexing:
-            total = None
-            while True:
-                pending = self._e.search.pending(BATCH * 4, texts_only or self.embedder is None)
-                if not pending:
-                    return done
-                if total is None and progress is not None:
-                    total = self._e.search.counts()["pending_vectors"]
-                texts = [
-                    search_text(p.heading or "", p.source) if p.kind == "chunk" else text_of(orjson.loads(p.source))
-                    for p in pending
-                ]
-                fresh = [IndexedText(p.id, t) for p, t in zip(pending, texts, strict=True) if p.text_hash is None]
-                vectors: list[Vector] = []
-                if not texts_only and self.embedder is not None:
-                    embedded = self.embed(texts)
-                    vectors = [
-                        Vector(p.id, text_hash(t), embedded[i].tobytes())
-                        for i, (p, t) in enumerate(zip(pending, texts, strict=True))
-                    ]
-                docs = sorted({p.ref for p in pending if p.kind == "chunk"})
-                stored = self._e.write(partial(self._store_indexed, fresh=fresh, vectors=vectors, docs=docs))
-                if not fresh and not stored:  # (each one changed meanwhile: the next search's pass)
-                    return done
-                done += len(pending)
-                if progress is not None and total:
-                    progress(min(done, total), total)
-                if texts_only and not fresh:
-                    return done
+            if search.behind():
+                self._e.write(search.catch_up)
+            done = self._pass(True, None)
+            if not texts_only and self.embedder is not None:
+                done += self._pass(False, progress)
+            return done
+
+    def _pass(self, texts: bool, progress: Progress | None) -> int:
+        """Index pending texts (``texts``) or vectors, a batch per transaction, until none is left."""
+        done, total = 0, None
+        while True:
+            pending = self._e.search.pending(BATCH * 4, texts)
+            if not pending:
+                return done
+            if total is None and progress is not None:
+                total = self._e.search.counts()["pending_vectors"]
+            sources = [
+                search_text(p.heading or "", p.source) if p.kind == "chunk" else text_of(orjson.loads(p.source))
+                for p in pending
+            ]
+            fresh = [IndexedText(p.id, t) for p, t in zip(pending, sources, strict=True)] if texts else []
+            vectors: list[Vector] = []
+            if not texts:
+                embedded = self.embed(sources)
+                vectors = [Vector(p.id, text_hash(t), embedded[i].tobytes()) for i, (p, t) in enumerate(zip(pending, sources, strict=True))]
+            docs = sorted({p.ref for p in pending if p.kind == "chunk"})
+            stored = self._e.write(partial(self._store_indexed, fresh=fresh, vectors=vectors, docs=docs))
+            if not fresh and not stored:  # (each one changed meanwhile: the next search's pass)
+                return done
+            done += len(pending)
+            if progress is not None and total:
+                progress(min(done, total), total)
 
     def _store_indexed(self, tx: Any, fresh: list[IndexedText], vectors: list[Vector], docs: list[str]) -> int:
         """Write a pass's keyword rows and vectors: how many vectors were stored."""

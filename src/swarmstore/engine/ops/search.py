@@ -76,6 +76,8 @@ class Vector(NamedTuple):
 class SearchOps(Protocol):
     """The search index. Operations with ``tx`` run in the caller's write transaction."""
 
+    index_on_write: bool  # a memory put writes its item (True), or the next catch_up does
+
     def keyword(self, query: KeywordQuery, spec: SearchFilter, now: int, limit: int) -> list[Candidate]:
         """Live items matching the keyword query (each engine takes its form of it: ``fts5``,
         ``tsquery``), best first, at most ``limit``."""
@@ -86,9 +88,18 @@ class SearchOps(Protocol):
         best first, at most ``limit``."""
         ...
 
+    def behind(self) -> bool:
+        """Whether entities changed that the items do not follow yet (``catch_up`` then brings
+        them in). Engines that index a memory's text in its put's transaction: always False."""
+        ...
+
+    def catch_up(self, tx: Any) -> int:
+        """Bring the items up to the entities' changes (new or stale items, removed ones): how many."""
+        ...
+
     def pending(self, limit: int, texts_only: bool = False) -> list[PendingItem]:
-        """Items whose text (``text_hash`` None) or vector is not indexed yet, oldest first;
-        ``texts_only``: only those without their text."""
+        """With ``texts_only``, items whose text is to be indexed (``text_hash`` None); else items
+        with their text indexed and no vector yet. Oldest first."""
         ...
 
     def index_texts(self, tx: Any, items: Sequence[IndexedText]) -> None:

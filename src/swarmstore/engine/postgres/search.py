@@ -88,6 +88,8 @@ def _json(value: Any) -> str:
 class PgSearchOps:
     """``SearchOps`` on PostgreSQL. ``runner`` runs reads: the engine, or its async view."""
 
+    index_on_write = True  # (a put's tsvector costs it little here: its round trips dominate)
+
     def __init__(self, runner: Any) -> None:
         from .runner import QUERIES
 
@@ -139,6 +141,12 @@ class PgSearchOps:
             want *= 4
 
     # -- indexing --------------------------------------------------------------------------------
+
+    def behind(self) -> bool:
+        return False
+
+    def catch_up(self, tx: Any) -> int:
+        return 0
 
     def pending(self, limit: int, texts_only: bool = False) -> builtins.list[PendingItem]:
         return [_new(PendingItem, r) for r in self._run.query(self._q.search_pending, (texts_only, limit))]

@@ -25,10 +25,8 @@ from ..ops.memory import (
     live_version,
     snapshot,
 )
-from ..ops.search import text_hash
 from ..where import Where, purge_where
 from .audit import write_audit, write_audit_row, write_audit_rows
-from .search import index_memory, remove_memory
 
 _new = tuple.__new__  # a NamedTuple from a row without its Python-level __new__ (measured ~4x cheaper)
 _dumps, _Fragment = orjson.dumps, orjson.Fragment
@@ -114,7 +112,7 @@ class SqliteMemoryOps:
         expected = put.expected_version
         if expected is not None and live_version(self.get_any(tx, put.namespace, put.key), now) != expected:
             return None
-        ns, key, value, type_, metadata, ttl_us, _, actor, text = put
+        ns, key, value, type_, metadata, ttl_us, _, actor, _text = put
         expires = None if ttl_us is None else now + ttl_us
         version, meta, created_by, created_at, head, prev = tx.execute(
             self._q.memory_upsert, (ns, key, type_, value, metadata, actor, now, expires)
@@ -124,7 +122,6 @@ class SqliteMemoryOps:
         audit_row = (now, actor, "memory.put", "memory", eid, ns, _version_json(version), version,
                      snapshot(put, meta, expires), prev)  # fmt: skip
         _check_head(eid, write_audit_row(tx, audit_row), head)
-        index_memory(tx, self._q, ns, key, type_, text, text_hash(text))
         return _new(MemoryWritten, (version, meta, created_by, created_at, expires))
 
     def put_many(self, tx: Any, puts: Sequence[MemoryPut], now: int) -> list[MemoryWritten]:
@@ -179,10 +176,8 @@ class SqliteMemoryOps:
         updates: list[list[Any]] = []
         rows: list[list[Any]] = []  # (each insert or update's parameters, in order: its head comes last)
         add_record, add_row, add_out = records.append, rows.append, out.append
-        q = self._q
         for p in puts:
-            ns, key, value, type_, metadata, ttl_us, _, actor, text = p
-            index_memory(tx, q, ns, key, type_, text, text_hash(text))
+            ns, key, value, type_, metadata, ttl_us, _, actor, _text = p
             before = known.get((ns, key))
             expires = None if ttl_us is None else now + ttl_us
             row: list[Any] = [ns, key, type_, value, metadata, actor, now, expires, None]
@@ -239,8 +234,6 @@ class SqliteMemoryOps:
         if not gone:
             return 0
         tx.executemany(self._q.memory_forget_history, [(g[3],) for g in gone])
-        for ns, key, _, _ in gone:
-            remove_memory(tx, self._q, ns, key)
         # The purge row links to the key's chain and, unlike the key's other rows, is indexed:
         # the key's row (its head) is gone, so this is where its trail is found from now on.
         write_audit(tx, [change_record(now, actor, "memory.purge", ns, k, v, head) for ns, k, v, head in gone])

@@ -53,6 +53,8 @@ def _json(value: Any) -> str:
 class SqliteSearchOps:
     """``SearchOps`` on SQLite. ``runner`` runs reads: the engine, or the async API's view of it."""
 
+    index_on_write = False  # (the audit log says what changed: see migrations/0008_search.sql)
+
     def __init__(self, runner: Any) -> None:
         from .engine import QUERIES
 
@@ -81,15 +83,29 @@ class SqliteSearchOps:
             return []
         import numpy as np
 
-        order = np.argsort(-scores, kind="stable")
         out: builtins.list[Candidate] = []
-        start, batch = 0, max(limit, _ROUND)
+        batch = max(limit, _ROUND)
+        # The best ``batch`` by a partial sort first (the common case needs no more); the rest
+        # sorted only if too many of those fail the checks below.
+        if batch < len(scores):
+            top = np.argpartition(-scores, batch)[:batch]
+            order = top[np.argsort(-scores[top], kind="stable")]
+        else:
+            order = np.argsort(-scores, kind="stable")
+        checked = np.zeros(len(scores), bool)
+        pos = 0
         # The matrix answered kind, namespace and type; liveness and metadata are checked on the
         # best candidates, round after round, until ``limit`` pass or none is left.
-        while len(out) < limit and start < len(order):
-            take = order[start : start + batch]
-            start += batch
+        while len(out) < limit:
+            if pos >= len(order):
+                rest = np.flatnonzero(~checked)
+                if not len(rest):
+                    break
+                order, pos = rest[np.argsort(-scores[rest], kind="stable")], 0
+            take = order[pos : pos + batch]
+            pos += len(take)
             batch *= 2
+            checked[take] = True
             by_id = {int(ids[j]): float(scores[j]) for j in take}
             live = self._live(builtins.list(by_id), spec, now)
             out += sorted(
@@ -116,14 +132,57 @@ class SqliteSearchOps:
     # -- indexing --------------------------------------------------------------------------------
 
     def pending(self, limit: int, texts_only: bool = False) -> builtins.list[PendingItem]:
-        return [_new(PendingItem, r) for r in self._run.query(self._q.search_pending, (texts_only, limit))]
+        sql = self._q.search_pending_texts if texts_only else self._q.search_pending_vectors
+        return [_new(PendingItem, r) for r in self._run.query(sql, (limit,))]
+
+    def behind(self) -> bool:
+        # (audit rows are read once: a range of them with no memory change only moves this
+        # process's mark; the stored one moves with the next catch-up)
+        last = self._run.query(self._q.search_last_audit)[0][0]
+        seen = max(self._seen(), self._shared.get("audit_checked", 0))
+        if last <= seen:
+            return False
+        if self._run.query(self._q.search_memory_changes, (seen, last)):
+            return True
+        self._shared["audit_checked"] = last
+        return False
+
+    def _seen(self) -> int:
+        rows = self._run.query(self._q.search_meta_get, ("audit_seen",))
+        return int(rows[0][0]) if rows else 0
+
+    def catch_up(self, tx: Any) -> int:
+        q = self._q
+        seen = int((tx.execute(q.search_meta_get, ("audit_seen",)).fetchall() or [(0,)])[0][0])
+        last = tx.execute(q.search_last_audit).fetchall()[0][0]
+        changed = tx.execute(q.search_memory_changes, (seen, last)).fetchall()
+        marks = [(ns, key, type_) for ns, key, type_ in changed if type_ is not None]
+        if marks:
+            tx.executemany(q.search_mark_memory, marks)
+        for namespace, key, type_ in changed:
+            if type_ is None:  # (purged)
+                for (item,) in tx.execute(q.search_remove_memory, (namespace, key)).fetchall():
+                    tx.execute(q.search_fts_delete, (item,))
+        tx.execute(q.search_meta_set, ("audit_seen", str(last)))
+        return len(changed)
 
     def index_texts(self, tx: Any, items: Sequence[IndexedText]) -> None:
         from ..ops.search import text_hash
 
+        q = self._q
+        old = dict(tx.execute(q.search_hashes, (_json([i.id for i in items]),)).fetchall())
+        same, changed = [], []
         for item_id, text in items:
-            if tx.execute(self._q.search_set_text, (item_id, text_hash(text))).getconnection().changes():
-                tx.execute(self._q.search_fts_insert, (item_id, text))
+            digest = text_hash(text)
+            if old.get(item_id) == digest:
+                same.append((item_id,))  # (the same text: its keyword row and vector stay)
+            else:
+                changed.append((item_id, digest, text))
+        if same:
+            tx.executemany(q.search_clear_stale, same)
+        if changed:
+            tx.executemany(q.search_set_text, [(i, d) for i, d, _ in changed])
+            tx.executemany(q.search_fts_put, [(i, t) for i, _, t in changed])
 
     def set_vectors(self, tx: Any, vectors: Sequence[Vector]) -> int:
         conn = tx.getconnection()
@@ -149,17 +208,3 @@ class SqliteSearchOps:
     def counts(self) -> dict[str, int]:
         items, texts, vectors = self._run.query(self._q.search_counts)[0]
         return {"items": items, "pending_texts": texts, "pending_vectors": vectors}
-
-
-def index_memory(tx: Any, q: Any, namespace: str, key: str, type_: str, text: str, hash_: bytes) -> None:
-    """A put's search item, in its transaction: its keyword row (re)written unless the item kept
-    its vector (the same text as before, already embedded); a new text's vector becomes pending."""
-    item, kept = tx.execute(q.search_upsert_memory, (namespace, key, type_, hash_)).fetchall()[0]
-    if not kept:
-        tx.execute(q.search_fts_put, (item, text))
-
-
-def remove_memory(tx: Any, q: Any, namespace: str, key: str) -> None:
-    """A purged key's item: its keyword row deleted, the item marked removed."""
-    for (item,) in tx.execute(q.search_remove_memory, (namespace, key)).fetchall():
-        tx.execute(q.search_fts_delete, (item,))
