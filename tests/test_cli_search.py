@@ -190,3 +190,20 @@ def test_reindex_switches_embedders_with_a_progress_bar_and_index_embeds_what_is
     assert_error(cli("reindex", "--embedder", "toy_embedders:re", db=db, cwd=TESTS), "not callable")
     assert_error(cli("reindex", db=str(tmp_path / "none.db")), "no store")
     assert not (tmp_path / "none.db").exists()
+
+
+def test_a_store_of_another_embedder_still_works_with_the_commands_that_do_not_embed(tmp_path: Path) -> None:
+    """Only search by meaning needs the store's own embedder: listing and keyword search work."""
+    sys.path.insert(0, TESTS)
+    import swarmstore
+    from toy_embedders import WordsEmbedder
+
+    db = str(tmp_path / "s.db")
+    with swarmstore.open(db, embedder=WordsEmbedder()) as st:
+        st.memory.put("p", "k", "alpha bravo")
+        st.index()
+    r = cli("mem", "ls", db=db)
+    assert r.returncode == 0 and "alpha bravo" in r.stdout, r.stderr
+    r = cli("search", "alpha", "--mode", "keyword", db=db)
+    assert r.returncode == 0 and "p/k" in r.stdout, r.stderr
+    assert_error(cli("search", "alpha", db=db), "swarmstore reindex")

@@ -77,7 +77,7 @@ def demo(
     url = db_url(db)
     if fresh:
         forget_store(url)
-    with opened(db, create=True) as st:
+    with opened(db, create=True, embedder="default") as st:
         held = store_contents(st)
         if held:
             again = cli_prefix(url) + " demo --fresh"

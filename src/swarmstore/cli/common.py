@@ -55,9 +55,11 @@ def make_private_dirs(directory: str) -> None:
 
 
 @contextmanager
-def opened(db: str | None, create: bool = False, write: bool = False) -> Iterator[Store]:
+def opened(db: str | None, create: bool = False, write: bool = False, embedder: Any = None) -> Iterator[Store]:
     """The selected store. ``create``: make it if missing (implies ``write``). ``write``: the
-    command changes the store, so a read-only file is refused before anything runs."""
+    command changes the store, so a read-only file is refused before anything runs. ``embedder``:
+    for the commands that embed text ("default": the shipped model); the others open the store
+    without one, so a store whose vectors another embedder made still works with them."""
     url = db_url(db)
     path = db_path(url)
     if path is not None:
@@ -65,7 +67,7 @@ def opened(db: str | None, create: bool = False, write: bool = False) -> Iterato
             make_private_dirs(os.path.dirname(os.path.abspath(path)))
         elif not os.path.exists(path):
             raise SwarmstoreError(f"no store at {path} (run `swarmstore init` or pass --db)")
-    store = swarmstore.open(url)
+    store = swarmstore.open(url, embedder=embedder)
     try:
         if (create or write) and getattr(store.engine, "readonly", False):
             raise SwarmstoreError(

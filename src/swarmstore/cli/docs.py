@@ -49,7 +49,7 @@ def docs_add(
     meta = None if metadata is None else parse_json(metadata, "metadata")
     doc_id = id_ if id_ is not None else Path(path).as_posix()
     text = read_text(path)
-    with opened(db, create=True) as st:
+    with opened(db, create=True, embedder="default") as st:
         doc = st.documents.add(doc_id, text, title=title, type=type_, namespace=namespace, metadata=meta)
     if json_out:
         emit_json(doc)
@@ -71,7 +71,7 @@ def docs_sync(
 ) -> int:
     """Make the documents synced from DIRECTORY match its files: new and changed ones indexed,
     removed ones removed, unchanged ones left alone. Exit status 1 if a file failed."""
-    with opened(db, create=True) as st:
+    with opened(db, create=True, embedder="default") as st:
         report = st.documents.sync(directory, glob, namespace)
     _show_sync(directory, report, json_out)
     if report.failed:

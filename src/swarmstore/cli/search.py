@@ -34,7 +34,7 @@ def search(
     json_out: JsonOpt = False,
 ) -> None:
     """Memories and document chunks matching QUERY, best first (hybrid: by meaning, exact words lifted)."""
-    with opened(db) as st:
+    with opened(db, embedder=None if mode == "keyword" else "default") as st:
         try:
             hits = st.search(query, prefix=prefix, types=type_, k=k, mode=mode)
         except EmbedderUnavailable as exc:
@@ -142,7 +142,7 @@ def reindex(
 def index(db: DbOpt = None, json_out: JsonOpt = False) -> None:
     """Index what is pending (texts, then vectors with the default embedder if installed)."""
     t0 = time.perf_counter()
-    with opened(db, write=True) as st, progress_bar("index", json_out) as progress:
+    with opened(db, write=True, embedder="default") as st, progress_bar("index", json_out) as progress:
         n = st.index(progress)
     _done("indexed", n, time.perf_counter() - t0, json_out)
 
