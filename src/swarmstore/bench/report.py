@@ -97,9 +97,10 @@ Speed, each row beside its baseline in alternating rounds (the *note* names it):
 beside the bare ONNX session on the same token ids; the vector search (`engine.search.semantic`
 over random unit vectors written through the engine, a namespace filter keeping a tenth) beside
 numpy's `X @ q` + argpartition over the same matrix, unfiltered; indexing (`documents.add`) beside
-the embedder alone on the same chunks; the memory put beside raw SQL through apsw without and with
-the search item and FTS row, and the raw put with that row beside the one without (the keyword
-row's own cost, which the ≤1.5x target is about).
+the embedder alone on the same chunks; the memory put with its share of the batch that indexes it
+(every 100 puts) beside raw SQL through apsw without any search row, and the raw put with an FTS5
+row written in its own transaction beside the one without (FTS5's own cost, the floor of the
+≤1.5x target).
 """
 QUALITY_COLUMNS = ("retriever", "queries", "n", "R@1", "R@5", "R@5 95% interval", "MRR")
 

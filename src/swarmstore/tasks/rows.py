@@ -95,6 +95,8 @@ class TaskService:
 
     def _fetch(self, tx: Any, ids: Sequence[str], now: int) -> list[Task]:
         """The tasks, in the order of ``ids``, as this transaction sees them."""
+        if len(ids) == 1:  # (a lone submit: a point read, not a JSON list of one)
+            return [self._fetch_one(tx, ids[0], now)]
         by_id = {t.id: t for t in (as_task(r, now) for r in self._e.tasks.read_many(tx, ids))}
         return [by_id[i] for i in ids]
 

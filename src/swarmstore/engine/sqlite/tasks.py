@@ -141,7 +141,10 @@ class SqliteTaskOps:
             row[_DEPS] = _dumps(task.deps).decode()  # (JSON text, for json_each)
             row.append(head)
             rows.append(row)
-        tx.executemany(Q.task_insert, rows)
+        if len(rows) == 1:  # (a lone submit: execute costs less than an executemany of one)
+            tx.execute(Q.task_insert, rows[0])
+        else:
+            tx.executemany(Q.task_insert, rows)
         if edges:
             tx.executemany(Q.task_dep_insert, edges)
 
