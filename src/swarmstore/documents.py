@@ -16,7 +16,7 @@ from .boundary import checked
 from .clock import to_dt
 from .context import Context
 from .engine.ops.documents import DocumentRow, DocumentWrite, NewChunk
-from .engine.ops.search import SearchFilter, text_hash
+from .engine.ops.search import text_hash
 from .errors import InvalidInput, NotFound, SwarmstoreError
 from .models import Document, DocumentChunk, Hit, Page, SyncReport
 from .params import (
@@ -38,7 +38,7 @@ from .params import (
 )
 from .search.chunking import chunk_text
 from .search.service import SearchService
-from .validation import as_list, decode_cursor, encode_cursor
+from .validation import decode_cursor, encode_cursor
 
 MARKDOWN = (".md", ".markdown", ".mdx")
 
@@ -223,5 +223,4 @@ class Documents:
         filters: Object | None = None,
     ) -> builtins.list[Hit]:
         """Document chunks matching ``query`` (see ``store.search``)."""
-        spec = SearchFilter(("chunk",), prefix or "", None if types is None else tuple(as_list(types)), filters)
-        return self._search.search(query, spec, k, mode)
+        return self._search.find(("chunk",), query, prefix, types, k, mode, filters)

@@ -20,7 +20,6 @@ from .clock import _US, EPOCH, from_dt, opt_dt, seconds_us, to_dt
 from .context import Context
 from .engine.base import Batchable
 from .engine.ops.memory import MemoryPurge, MemoryPut, MemoryRow, MemoryVersionRow, live_version
-from .engine.ops.search import SearchFilter
 from .errors import Conflict, InvalidInput, NotFound
 from .models import Hit, Memory, Page
 from .namespaces import _VALID as _VALID_NS
@@ -47,7 +46,7 @@ from .params import (
     When,
 )
 from .search.text import text_of
-from .validation import as_list, decode_cursor, encode_cursor
+from .validation import decode_cursor, encode_cursor
 
 _MISSING: Any = object()
 
@@ -419,8 +418,7 @@ class MemoryStore:
         filters: Object | None = None,
     ) -> builtins.list[Hit]:
         """Live entries matching ``query``, best first (``hit.memory``); see ``store.search``."""
-        spec = SearchFilter(("memory",), prefix or "", None if types is None else tuple(as_list(types)), filters)
-        return self._searcher.search(query, spec, k, mode)  # type: ignore[no-any-return]
+        return self._searcher.find(("memory",), query, prefix, types, k, mode, filters)  # type: ignore[no-any-return]
 
     @checked
     def namespaces(self, prefix: Prefix = "", max_depth: Depth | None = None) -> builtins.list[str]:

@@ -13,7 +13,7 @@ from .context import DEFAULT_MAX_VALUE_BYTES, Context
 from .documents import Documents, as_document
 from .engine import open_engine
 from .engine.base import Engine
-from .engine.ops.search import Candidate, SearchFilter
+from .engine.ops.search import Candidate
 from .memory import MemoryStore, memory_model
 from .models import DocumentChunk, Hit
 from .params import K, Names, Object, Prefix, Query, SearchMode
@@ -22,7 +22,7 @@ from .search.service import SearchService, resolve_embedder
 from .search.text import text_of
 from .sessions import Sessions
 from .tasks import Tasks
-from .validation import as_list, check_int, opt_name
+from .validation import check_int, opt_name
 
 
 class Store:
@@ -83,8 +83,7 @@ class Store:
         "hybrid" (by meaning, exact keyword matches lifted). ``prefix`` (namespaces), ``types``
         (memory or document types) and ``filters`` (equality on metadata keys) are applied before
         ranking. Deleted and expired memories never appear."""
-        spec = SearchFilter(("memory", "chunk"), prefix or "", None if types is None else tuple(as_list(types)), filters)
-        return self._search.search(query, spec, k, mode)
+        return self._search.find(("memory", "chunk"), query, prefix, types, k, mode, filters)
 
     def index(self, progress: Any = None) -> int:
         """Index what is pending (texts, then vectors if an embedder is set): how many items."""

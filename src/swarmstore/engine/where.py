@@ -9,6 +9,7 @@ from ..namespaces import children_range
 from .ops.agents import AgentFilter
 from .ops.audit import AuditFilter
 from .ops.memory import MemoryPurge
+from .ops.search import SearchFilter
 from .ops.tasks import TaskFilter
 
 
@@ -113,4 +114,17 @@ def purge_where(spec: MemoryPurge, now: int, where: Where) -> Where | None:
     if spec.prefix:
         lo, hi = children_range(spec.prefix)
         where.add("(namespace = ? OR (namespace >= ? AND namespace < ?))", spec.prefix, lo, hi)
+    return where
+
+
+def search_item_where(spec: SearchFilter, where: Where) -> Where:
+    """The conditions of a search's filter that an index item's own columns answer (``search_items
+    i``): its kind, namespace prefix (segment-exact) and type."""
+    if len(spec.kinds) == 1:
+        where.add("i.kind = ?", spec.kinds[0])
+    if spec.prefix:
+        lo, hi = children_range(spec.prefix)
+        where.add("(i.namespace = ? OR (i.namespace >= ? AND i.namespace < ?))", spec.prefix, lo, hi)
+    if spec.types is not None:
+        where.one_of("i.type", spec.types)
     return where

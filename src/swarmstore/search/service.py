@@ -19,6 +19,7 @@ from ..context import Context
 from ..engine.ops.search import Candidate, IndexedText, SearchFilter, Vector, text_hash
 from ..errors import EmbedderMismatch, EmbedderUnavailable
 from ..models import DocumentChunk, Hit, Memory
+from ..validation import as_list
 from .chunking import search_text
 from .fusion import fuse
 from .query import keyword_query
@@ -84,6 +85,13 @@ class SearchService:
         return np.ascontiguousarray(out, np.float32)
 
     # -- search ----------------------------------------------------------------------------------
+
+    def find(
+        self, kinds: tuple[str, ...], query: str, prefix: str | None, types: Any, k: int, mode: str, filters: Any
+    ) -> list[Hit]:
+        """A public search's checked arguments, for the entities of ``kinds``."""
+        spec = SearchFilter(kinds, prefix or "", None if types is None else tuple(as_list(types)), filters)
+        return self.search(query, spec, k, mode)
 
     def search(self, query: str, spec: SearchFilter, k: int, mode: str) -> list[Hit]:
         now = self._ctx.now_us()

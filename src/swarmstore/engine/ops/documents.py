@@ -10,6 +10,8 @@ import builtins
 from collections.abc import Sequence
 from typing import Any, NamedTuple, Protocol
 
+from .audit import AuditRecord
+
 DocumentRow = tuple[
     str, str, str | None, str | None, str, str, str, int, str, str | None, str | None, str | None, str | None, int, int
 ]  # fmt: skip
@@ -53,6 +55,15 @@ class DocumentWrite(NamedTuple):
     error: str | None
     origin: str | None  # the folder it was synced from (absolute path), or None
     actor: str | None
+
+
+def document_record(
+    now: int, actor: str | None, action: str, doc_id: str, namespace: str, detail: dict[str, Any]
+) -> AuditRecord:
+    """A document change's audit row (every engine's)."""
+    return tuple.__new__(
+        AuditRecord, (now, actor, action, "document", doc_id, namespace or None, detail, None, None, None)
+    )
 
 
 class DocumentOps(Protocol):

@@ -6,16 +6,11 @@ import builtins
 from collections.abc import Sequence
 from typing import Any
 
-from ..ops.audit import AuditRecord
-from ..ops.documents import ChunkRow, DocumentRow, DocumentWrite, NewChunk
+from ..ops.documents import ChunkRow, DocumentRow, DocumentWrite, NewChunk, document_record
 from .audit import write_audit
 from .search import vector_text, words
 
 _new = tuple.__new__
-
-
-def _record(now: int, actor: str | None, action: str, doc_id: str, namespace: str, detail: dict[str, Any]) -> AuditRecord:
-    return _new(AuditRecord, (now, actor, action, "document", doc_id, namespace or None, detail, None, None, None))
 
 
 class PgDocumentOps:
@@ -86,7 +81,7 @@ class PgDocumentOps:
         tx.execute(q.search_remove_chunks, (doc.namespace, doc.id, len(chunks)))
         action = "document.update" if old else "document.add"
         detail = {"sha256": doc.sha256, "chunks": len(chunks), "status": doc.status}
-        write_audit(tx, [_record(now, doc.actor, action, doc.id, doc.namespace, detail)], read_ids=False)
+        write_audit(tx, [document_record(now, doc.actor, action, doc.id, doc.namespace, detail)], read_ids=False)
         return True
 
     def remove(self, tx: Any, doc_id: str, now: int, actor: str | None) -> bool:
@@ -97,7 +92,7 @@ class PgDocumentOps:
         namespace, chunks = rows[0]
         tx.execute(q.document_chunks_delete, (doc_id,))
         tx.execute(q.search_remove_chunks, (namespace, doc_id, 0))
-        write_audit(tx, [_record(now, actor, "document.remove", doc_id, namespace, {"chunks": chunks})], read_ids=False)
+        write_audit(tx, [document_record(now, actor, "document.remove", doc_id, namespace, {"chunks": chunks})], read_ids=False)
         return True
 
     def refresh_status(self, tx: Any, doc_ids: Sequence[str], error: str | None) -> None:

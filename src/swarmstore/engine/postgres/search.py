@@ -14,10 +14,9 @@ import struct
 from collections.abc import Sequence
 from typing import Any
 
-from ...namespaces import children_range
 from ...search.query import KeywordQuery, fold, word_tokens
 from ..ops.search import Candidate, IndexedText, PendingItem, SearchFilter, Vector
-from ..where import Where
+from ..where import Where, search_item_where
 
 _new = tuple.__new__
 # At most this much of a text is indexed for keywords: a tsvector holds less than 1 MB, and a
@@ -55,19 +54,7 @@ def vector_text(vector: bytes | None) -> str | None:
 def _filters(spec: SearchFilter, now: int, where: Where) -> Where:
     """The conditions of ``spec`` on ``search_items i`` joined to its entities (``_JOINS``)."""
     _entity_filters(spec, now, where)
-    return _item_filters(spec, where)
-
-
-def _item_filters(spec: SearchFilter, where: Where) -> Where:
-    """The conditions of ``spec`` an item's own columns answer: kind, namespace, type."""
-    if len(spec.kinds) == 1:
-        where.add("i.kind = ?", spec.kinds[0])
-    if spec.prefix:
-        lo, hi = children_range(spec.prefix)
-        where.add("(i.namespace = ? OR (i.namespace >= ? AND i.namespace < ?))", spec.prefix, lo, hi)
-    if spec.types is not None:
-        where.one_of("i.type", spec.types)
-    return where
+    return search_item_where(spec, where)
 
 
 def _entity_filters(spec: SearchFilter, now: int, where: Where) -> Where:
@@ -123,7 +110,7 @@ class PgSearchOps:
         # its entity before ranking cost 2.4x the scan, measured at 100,000 vectors.)
         near = Where("%s", arrays=True)
         near.add("i.vector IS NOT NULL AND vector_dims(i.vector) = ?", len(v))
-        _item_filters(spec, near)
+        search_item_where(spec, near)
         live = Where("%s", arrays=True)
         _entity_filters(spec, now, live)
         ok = " AND ".join(live.conditions)

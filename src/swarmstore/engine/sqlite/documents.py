@@ -6,15 +6,10 @@ import builtins
 from collections.abc import Sequence
 from typing import Any
 
-from ..ops.audit import AuditRecord
-from ..ops.documents import ChunkRow, DocumentRow, DocumentWrite, NewChunk
+from ..ops.documents import ChunkRow, DocumentRow, DocumentWrite, NewChunk, document_record
 from .audit import write_audit
 
 _new = tuple.__new__
-
-
-def _record(now: int, actor: str | None, action: str, doc_id: str, namespace: str, detail: dict[str, Any]) -> AuditRecord:
-    return _new(AuditRecord, (now, actor, action, "document", doc_id, namespace or None, detail, None, None, None))
 
 
 class SqliteDocumentOps:
@@ -79,7 +74,7 @@ class SqliteDocumentOps:
         _remove_items(tx, q, doc.namespace, doc.id, len(chunks))
         action = "document.update" if old else "document.add"
         detail = {"sha256": doc.sha256, "chunks": len(chunks), "status": doc.status}
-        write_audit(tx, [_record(now, doc.actor, action, doc.id, doc.namespace, detail)])
+        write_audit(tx, [document_record(now, doc.actor, action, doc.id, doc.namespace, detail)])
         return True
 
     def remove(self, tx: Any, doc_id: str, now: int, actor: str | None) -> bool:
@@ -90,7 +85,7 @@ class SqliteDocumentOps:
         namespace, chunks = rows[0]
         tx.execute(q.document_chunks_delete, (doc_id,))
         _remove_items(tx, q, namespace, doc_id, 0)
-        write_audit(tx, [_record(now, actor, "document.remove", doc_id, namespace, {"chunks": chunks})])
+        write_audit(tx, [document_record(now, actor, "document.remove", doc_id, namespace, {"chunks": chunks})])
         return True
 
     def refresh_status(self, tx: Any, doc_ids: Sequence[str], error: str | None) -> None:

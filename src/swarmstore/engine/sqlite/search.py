@@ -8,10 +8,9 @@ import threading
 from collections.abc import Sequence
 from typing import Any
 
-from ...namespaces import children_range
 from ...search.query import KeywordQuery
 from ..ops.search import Candidate, IndexedText, PendingItem, SearchFilter, Vector
-from ..where import Where
+from ..where import Where, search_item_where
 
 _new = tuple.__new__
 _ITEM = "SELECT i.id, i.kind, i.namespace, i.ref, i.seq"
@@ -31,13 +30,7 @@ _ROUND = 64  # semantic candidates checked per round (more rounds only when many
 def _filters(spec: SearchFilter, now: int, where: Where) -> Where:
     """The conditions of ``spec`` on ``search_items i`` joined to its entities (``_JOINS``)."""
     where.add(_LIVE, now)
-    if len(spec.kinds) == 1:
-        where.add("i.kind = ?", spec.kinds[0])
-    if spec.prefix:
-        lo, hi = children_range(spec.prefix)
-        where.add("(i.namespace = ? OR (i.namespace >= ? AND i.namespace < ?))", spec.prefix, lo, hi)
-    if spec.types is not None:
-        where.one_of("i.type", spec.types)
+    search_item_where(spec, where)
     for key, value in (spec.metadata or {}).items():
         path = '$."' + key.replace('"', '""') + '"'
         where.add("coalesce(m.metadata, d.metadata) -> ? = json(?)", path, _json(value))
