@@ -28,6 +28,7 @@ from swarmstore.engine.postgres.runner import QUERIES as Q
 from swarmstore.ids import new_id
 from swarmstore.namespaces import children_range
 
+from . import postgres_search
 from .harness import Result, measure_pair
 from .tasks import CYCLER
 
@@ -245,7 +246,7 @@ def run(url: str, quick: bool, seed: int = 1) -> list[Result]:
     n = 500 if quick else 5_000
     out: list[Result] = []
     with bench_database(url) as db:
-        store = swarmstore.open(db)
+        store = swarmstore.open(db, embedder=None)
         t0 = time.perf_counter()
         data = build(store, 2_000 if quick else 50_000, 100 if quick else 5_000, 100 if quick else 5_000, rnd)
         print(f"data: {len(data['keys']):,} memories, {len(data['sessions']):,} sessions, "
@@ -253,6 +254,7 @@ def run(url: str, quick: bool, seed: int = 1) -> list[Result]:
         with psycopg.connect(db, autocommit=True, prepare_threshold=None) as conn:
             out += _reads(store, conn, data, n, rnd)
             out += _writes(store, conn, data, n // 2, rnd)
+            out += postgres_search.run(store, conn, quick, seed)
         per_run = 500 if quick else 10_000
         rates: dict[int, float] = {}
         raw_rates: dict[int, float] = {}
