@@ -31,13 +31,10 @@ def run(store: swarmstore.Store, conn: psycopg.Connection[Any], quick: bool, see
              for i in range(lo, min(count, lo + 5_000))]
         )  # fmt: skip
     store.index()  # (the texts: PostgreSQL wrote them with the puts; nothing to embed without an embedder)
-    matrix = rng.standard_normal((count, DIM), dtype=np.float32)
-    matrix /= np.linalg.norm(matrix, axis=1, keepdims=True)
-    row = 0
-    e.write(lambda tx: e.search.set_embedder(tx, "bench-random", DIM))
-    while pending := e.search.pending(5_000):
-        vectors = [Vector(p.id, p.text_hash or b"", matrix[row + j].tobytes()) for j, p in enumerate(pending)]
-        row += len(vectors)
+    while pending := e.search.pending(5_000):  # (every item gets a random unit vector)
+        block = rng.standard_normal((len(pending), DIM), dtype=np.float32)
+        block /= np.linalg.norm(block, axis=1, keepdims=True)
+        vectors = [Vector(p.id, p.text_hash or b"", block[j].tobytes()) for j, p in enumerate(pending)]
         e.write(lambda tx, v=vectors: e.search.set_vectors(tx, v))  # type: ignore[misc]
     queries = rng.standard_normal((32, DIM), dtype=np.float32)
     queries /= np.linalg.norm(queries, axis=1, keepdims=True)
