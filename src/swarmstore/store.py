@@ -87,7 +87,7 @@ class Store:
 
     def index(self, progress: Any = None) -> int:
         """Index what is pending (texts, then vectors if an embedder is set): how many items."""
-        return self._search.index_pending(progress=progress)
+        return self._search.index_pending(progress=progress, strict=True)
 
     def reindex(self, progress: Any = None) -> int:
         """Embed every memory and chunk again with this store's embedder (after changing it)."""

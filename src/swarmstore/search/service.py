@@ -17,7 +17,7 @@ import orjson
 
 from ..context import Context
 from ..engine.ops.search import Candidate, IndexedText, SearchFilter, Vector, text_hash
-from ..errors import EmbedderMismatch, EmbedderUnavailable
+from ..errors import EmbedderMismatch, EmbedderUnavailable, ReadOnly
 from ..models import DocumentChunk, Hit, Memory
 from ..validation import as_list
 from .chunking import search_text
@@ -124,17 +124,22 @@ class SearchService:
 
     # -- indexing --------------------------------------------------------------------------------
 
-    def index_pending(self, texts_only: bool = False, progress: Progress | None = None) -> int:
+    def index_pending(self, texts_only: bool = False, progress: Progress | None = None, strict: bool = False) -> int:
         """Index what is pending: first the texts (keyword rows) of new and changed entities, then,
         unless ``texts_only`` or without an embedder, the vectors (embedded here, outside any write
         lock). Returns how many items it indexed."""
         search = self._e.search
         with self._indexing:
-            if search.behind():
-                self._e.write(search.catch_up)
-            done = self._pass(True, None)
-            if not texts_only and self.embedder is not None:
-                done += self._pass(False, progress)
+            try:
+                if search.behind():
+                    self._e.write(search.catch_up)
+                done = self._pass(True, None)
+                if not texts_only and self.embedder is not None:
+                    done += self._pass(False, progress)
+            except ReadOnly:  # (a search of a read-only store: what is indexed already)
+                if strict:
+                    raise
+                return 0
             return done
 
     def _pass(self, texts: bool, progress: Progress | None) -> int:
@@ -178,7 +183,7 @@ class SearchService:
         """Embed every item again with this store's embedder (after a change of embedder)."""
         embedder = self.require_embedder()
         self._e.write(lambda tx: self._e.search.set_embedder(tx, embedder.name, embedder.dim))
-        return self.index_pending(progress=progress)
+        return self.index_pending(progress=progress, strict=True)
 
 
 def _unique(candidates: list[Candidate]) -> list[Candidate]:
