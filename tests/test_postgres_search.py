@@ -274,3 +274,43 @@ def test_the_async_engine_view_searches_and_writes_documents(open_store: Any) ->
     assert sorted((c.kind, c.ref) for c in found) == [("chunk", "a.md"), ("memory", "k")]
     assert read[0][1].text == "deploy on tuesdays"
     assert counts == {"items": 2, "pending_texts": 0, "pending_vectors": 2}
+
+
+def test_past_hnsw_min_vectors_an_hnsw_index_is_built_and_searches_go_through_it(open_store: Any, pg_url: str) -> None:
+    """Below the threshold no index (an exact scan); past it, the index pass builds one per
+    dimension, the query plan walks it, and the answers (a small set: recall is exact) and the
+    filters before ranking stay those of the exact search."""
+    words = [f"w{i}" for i in range(40)]
+
+    class Random:
+        name, dim = "random-16", 16
+
+        def embed(self, texts: Sequence[str]) -> Any:
+            out = np.stack([np.random.default_rng(abs(hash(t)) % 2**32).standard_normal(16) for t in texts])
+            return (out / np.linalg.norm(out, axis=1, keepdims=True)).astype(np.float32)
+
+    st = open_store(embedder=Random(), hnsw_min_vectors=50)
+    st.memory.put_many([{"namespace": f"n{i % 2}", "key": f"k{i}", "value": words[i]} for i in range(40)])
+    st.index()
+    index = "search_items_hnsw_16"
+    with psycopg.connect(pg_url.split("?")[0], autocommit=True) as conn:
+        def exists() -> bool:
+            return bool(conn.execute("SELECT 1 FROM pg_indexes WHERE schemaname = %s AND indexname = %s",
+                                     (_schema(pg_url), index)).fetchall())  # fmt: skip
+        assert not exists()  # (40 vectors: below 50)
+        exact = [h.memory.key for h in st.search("w7", mode="semantic", k=5)]
+        st.memory.put_many([{"namespace": "n2", "key": f"x{i}", "value": f"extra {i}"} for i in range(20)])
+        st.index()
+        assert exists()
+        conn.execute(sql.SQL("SET search_path = {}, public").format(sql.Identifier(_schema(pg_url))))
+        conn.execute("SET enable_seqscan = off")
+        plan = " ".join(r[0] for r in conn.execute(
+            "EXPLAIN SELECT id FROM search_items i WHERE vector_dims(i.vector) = 16 AND i.vector IS NOT NULL"
+            " ORDER BY i.vector::vector(16) <=> %s::vector(16) LIMIT 5", ("[" + ",".join(["0.25"] * 16) + "]",)
+        ).fetchall())  # fmt: skip
+        assert index in plan
+    hits = st.search("w7", mode="semantic", k=5)
+    assert hits[0].memory.key == exact[0] == "k7"  # (its own text: the nearest)
+    filtered = st.search("w7", mode="semantic", prefix="n1", k=5)  # (k7 is in n1; 20 keys there)
+    assert len(filtered) == 5 and all(h.memory.namespace == "n1" for h in filtered)
+    assert filtered[0].memory.key == "k7"

@@ -135,7 +135,10 @@ class SearchService:
                     self._e.write(search.catch_up)
                 done = self._pass(True, None)
                 if not texts_only and self.embedder is not None:
-                    done += self._pass(False, progress)
+                    vectors = self._pass(False, progress)
+                    if vectors:
+                        search.maintain()
+                    done += vectors
             except ReadOnly:  # (a search of a read-only store: what is indexed already)
                 if strict:
                     raise

@@ -110,6 +110,11 @@ class SearchOps(Protocol):
         """Store embeddings (of items whose text still has that hash): how many were stored."""
         ...
 
+    def maintain(self) -> None:
+        """After vectors were stored, outside any transaction: build what searches of this size
+        need (PostgreSQL: an HNSW index past ``hnsw_min_vectors``; SQLite: nothing)."""
+        ...
+
     def embedder(self) -> tuple[str, int] | None:
         """The name and dimension of the embedder the stored vectors were made with (None: none yet)."""
         ...

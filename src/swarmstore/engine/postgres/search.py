@@ -12,11 +12,13 @@ import builtins
 import re
 import struct
 from collections.abc import Sequence
+from functools import partial
 from typing import Any
 
 from ...search.query import KeywordQuery, fold, word_tokens
 from ..ops.search import Candidate, IndexedText, PendingItem, SearchFilter, Vector
 from ..where import Where, search_item_where
+from .config import HNSW_MIN_VECTORS
 
 _new = tuple.__new__
 # At most this much of a text is indexed for keywords: a tsvector holds less than 1 MB, and a
@@ -51,6 +53,14 @@ def vector_text(vector: bytes | None) -> str | None:
     return "[" + ",".join(map(repr, struct.unpack(f"<{len(vector) // 4}f", vector))) + "]"
 
 
+def _approximate(tx: Any, sql: str, params: list[Any], ef: int) -> list[Any]:
+    """An HNSW search in its own transaction: the index walked on until the filters let enough
+    rows through (pgvector's iterative scan), at least ``ef`` candidates."""
+    tx.execute("SET LOCAL hnsw.iterative_scan = relaxed_order")
+    tx.execute(f"SET LOCAL hnsw.ef_search = {max(40, min(int(ef), 1000))}")
+    return tx.execute(sql, params).fetchall()  # type: ignore[no-any-return]
+
+
 def _filters(spec: SearchFilter, now: int, where: Where) -> Where:
     """The conditions of ``spec`` on ``search_items i`` joined to its entities (``_JOINS``)."""
     _entity_filters(spec, now, where)
@@ -82,6 +92,9 @@ class PgSearchOps:
 
         self._run = runner
         self._q = QUERIES
+        engine = getattr(runner, "engine", runner)  # (the async view's engine, or the engine)
+        self._hnsw_min = getattr(getattr(engine, "config", None), "hnsw_min_vectors", HNSW_MIN_VECTORS)
+        self._hnsw: set[int] = set()  # dimensions known to have their index
 
     # -- searches --------------------------------------------------------------------------------
 
@@ -115,17 +128,46 @@ class PgSearchOps:
         _entity_filters(spec, now, live)
         ok = " AND ".join(live.conditions)
         want = max(4 * limit, 64)
+        dim = len(v)
+        hnsw = self._has_hnsw(dim)
         while True:
-            sql = (
-                f"WITH c AS ({_ITEM}, i.vector <=> q.v AS d FROM (SELECT %s::vector AS v) q CROSS JOIN search_items i"
-                f"{near.clause()} ORDER BY d, i.id LIMIT %s) "
-                f"SELECT i.id, i.kind, i.namespace, i.ref, i.seq, (1 - i.d)::float8, {ok} FROM c i{_JOINS} ORDER BY i.d, i.id"
-            )
-            rows = self._run.query(sql, [text, *near.params, want, *live.params])
+            if hnsw:  # (the index's expression and predicate, and the query vector as a parameter)
+                order = f"i.vector::vector({dim}) <=> %s::vector({dim})"
+                sql = (
+                    f"WITH c AS ({_ITEM}, {order} AS d FROM search_items i{near.clause()} ORDER BY {order} LIMIT %s) "
+                    f"SELECT i.id, i.kind, i.namespace, i.ref, i.seq, (1 - i.d)::float8, {ok} FROM c i{_JOINS} "
+                    "ORDER BY i.d, i.id"
+                )
+                params = [text, *near.params, text, want, *live.params]
+                rows = self._run.read_snapshot(partial(_approximate, sql=sql, params=params, ef=want))
+            else:
+                sql = (
+                    f"WITH c AS ({_ITEM}, i.vector <=> q.v AS d FROM (SELECT %s::vector AS v) q CROSS JOIN search_items i"
+                    f"{near.clause()} ORDER BY d, i.id LIMIT %s) "
+                    f"SELECT i.id, i.kind, i.namespace, i.ref, i.seq, (1 - i.d)::float8, {ok} FROM c i{_JOINS} "
+                    "ORDER BY i.d, i.id"
+                )
+                rows = self._run.query(sql, [text, *near.params, want, *live.params])
             found = [_new(Candidate, r[:6]) for r in rows if r[6]]
             if len(found) >= limit or len(rows) < want:  # (enough, or every candidate was checked)
                 return found[:limit]
             want *= 4
+
+    def _has_hnsw(self, dim: int) -> bool:
+        if dim not in self._hnsw and self._run.query(self._q.search_hnsw_exists, (f"search_items_hnsw_{dim}",)):
+            self._hnsw.add(dim)
+        return dim in self._hnsw
+
+    def maintain(self) -> None:
+        """An HNSW index per vector dimension once a store holds ``hnsw_min_vectors`` of them:
+        built CONCURRENTLY (writers go on), outside any transaction."""
+        for dim, count in self._run.query(self._q.search_vector_counts):
+            if count >= self._hnsw_min and not self._has_hnsw(int(dim)):
+                d = int(dim)
+                self._run.query(
+                    f"CREATE INDEX CONCURRENTLY IF NOT EXISTS search_items_hnsw_{d} ON search_items "
+                    f"USING hnsw ((vector::vector({d})) vector_cosine_ops) WHERE vector_dims(vector) = {d}"
+                )
 
     # -- indexing --------------------------------------------------------------------------------
 

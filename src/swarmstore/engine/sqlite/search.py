@@ -128,6 +128,9 @@ class SqliteSearchOps:
         sql = self._q.search_pending_texts if texts_only else self._q.search_pending_vectors
         return [_new(PendingItem, r) for r in self._run.query(sql, (limit,))]
 
+    def maintain(self) -> None:
+        return None  # (the vector matrix needs no index)
+
     def behind(self) -> bool:
         # (audit rows are read once: a range of them with no memory change only moves this
         # process's mark; the stored one moves with the next catch-up)

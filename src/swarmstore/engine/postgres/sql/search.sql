@@ -80,3 +80,9 @@ INSERT INTO search_items (kind, namespace, ref, seq, type)
 SELECT 'memory', namespace, key, 0, type FROM memories
 UNION ALL
 SELECT 'chunk', d.namespace, c.document, c.seq, d.type FROM document_chunks c JOIN documents d ON d.id = c.document
+
+-- name: search_hnsw_exists
+SELECT 1 FROM pg_indexes WHERE schemaname = current_schema() AND indexname = %s
+
+-- name: search_vector_counts
+SELECT vector_dims(vector), count(*) FROM search_items WHERE vector IS NOT NULL GROUP BY 1
