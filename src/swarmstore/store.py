@@ -150,7 +150,7 @@ def open(url: str, **options: Any) -> Store:
     ``"swarm.db"`` or ``"sqlite:///path/swarm.db"`` use the embedded SQLite engine (options
     ``synchronous`` ("normal" or "full"), ``busy_timeout_ms``...); ``"postgresql://user@host/db"``
     the PostgreSQL engine (options ``schema`` (also ``?schema=`` in the URL), ``pool_min``,
-    ``pool_max``, ``pool_timeout``, ``connect_timeout``; needs ``pip install "swarmstore[postgres]"``).
+    ``pool_max``, ``pool_timeout``, ``connect_timeout``, ``hnsw_min_vectors``; needs ``pip install "swarmstore[postgres]"``).
     Store options: ``max_value_bytes``
     (default 1 MiB), ``actor`` (default actor recorded in the audit log), ``retry_base_seconds``
     (first retry backoff of a failed task, default 1 s), ``max_task_depth`` (longest allowed

@@ -36,6 +36,7 @@ def run(store: swarmstore.Store, conn: psycopg.Connection[Any], quick: bool, see
         block /= np.linalg.norm(block, axis=1, keepdims=True)
         vectors = [Vector(p.id, p.text_hash or b"", block[j].tobytes()) for j, p in enumerate(pending)]
         e.write(lambda tx, v=vectors: e.search.set_vectors(tx, v))  # type: ignore[misc]
+    e.search.maintain()  # (as the indexing pass does: past hnsw_min_vectors, the HNSW index)
     queries = rng.standard_normal((32, DIM), dtype=np.float32)
     queries /= np.linalg.norm(queries, axis=1, keepdims=True)
     texts = [vector_text(q.tobytes()) for q in queries]
@@ -53,7 +54,7 @@ def run(store: swarmstore.Store, conn: psycopg.Connection[Any], quick: bool, see
         m,
         3,
     )
-    r.read, r.target, r.ok = True, "p50 <=20 ms (exact; the bare pgvector scan beside it)", r.p50_us <= 20_000
+    r.read, r.target, r.ok = True, "p50 <=20 ms (beside the bare exact pgvector scan)", r.p50_us <= 20_000
     r.baseline = b
     out.append(r)
     kq = keyword_query("retry backoff")
