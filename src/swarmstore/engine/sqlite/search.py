@@ -69,9 +69,7 @@ class SqliteSearchOps:
         return [_new(Candidate, r) for r in self._run.query(sql, params)]
 
     def semantic(self, vector: Any, spec: SearchFilter, now: int, limit: int) -> builtins.list[Candidate]:
-        np_vector = vector
-        index = self._index()
-        ids, scores = index.search(np_vector, spec.kinds, spec.prefix, spec.types, len(np_vector))
+        ids, scores = self._index().search(vector, spec.kinds, spec.prefix, spec.types, len(vector))
         if not len(ids):
             return []
         import numpy as np

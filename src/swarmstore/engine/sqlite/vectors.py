@@ -50,8 +50,8 @@ class VectorIndex:
 
     def search(self, vector: Any, kinds: tuple[str, ...], prefix: str, types: tuple[str, ...] | None,
                dim: int) -> tuple[Any, Any]:  # fmt: skip
-        """Item ids and cosine scores of every matching item, best first (lazily: the caller
-        reads as many as it needs from the front; see ``top``)."""
+        """Item ids and cosine scores of every matching item, unsorted (the caller takes the best
+        few by a partial sort)."""
         with self._lock:
             self._refresh(dim)
             np = self._np
