@@ -309,7 +309,7 @@ def test_past_hnsw_min_vectors_an_hnsw_index_is_built_and_searches_go_through_it
             " ORDER BY i.vector::vector(16) <=> %s::vector(16) LIMIT 5", ("[" + ",".join(["0.25"] * 16) + "]",)
         ).fetchall())  # fmt: skip
         assert index in plan
-    hits = st.search("w7", mode="semantic", k=5)
+    hits = st.search("w7", mode="semantic", k=5)  # (the whole store: through the index)
     assert hits[0].memory.key == exact[0] == "k7"  # (its own text: the nearest)
     filtered = st.search("w7", mode="semantic", prefix="n1", k=5)  # (k7 is in n1; 20 keys there)
     assert len(filtered) == 5 and all(h.memory.namespace == "n1" for h in filtered)

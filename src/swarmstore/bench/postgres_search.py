@@ -57,6 +57,17 @@ def run(store: swarmstore.Store, conn: psycopg.Connection[Any], quick: bool, see
     r.read, r.target, r.ok = True, "p50 <=20 ms (beside the bare exact pgvector scan)", r.p50_us <= 20_000
     r.baseline = b
     out.append(r)
+    everything = SearchFilter(("memory", "chunk"))
+    bare_all = "SELECT id FROM search_items WHERE vector IS NOT NULL ORDER BY vector <=> %s::vector LIMIT 10"
+    r, b = measure_pair(
+        f"vector search, {count:,} x {DIM}, unfiltered (HNSW)",
+        lambda i: e.search.semantic(queries[i % 32], everything, now_us(), 10),
+        lambda i: conn.execute(bare_all, (texts[i % 32],)).fetchall(),
+        m,
+        3,
+    )
+    r.read, r.baseline = True, b
+    out.append(r)
     kq = keyword_query("retry backoff")
     assert kq is not None
     bare_kw = (
