@@ -35,3 +35,30 @@ def test_the_matrix_grows_past_its_first_capacity(tmp_path: Path) -> None:
         for i in (7, 1500, 2999):  # (rows before, across and after the first growth of the matrix)
             hits = st.search(f"word{i} common", mode="semantic", k=3)
             assert f"k{i}" in keys(hits) and hits[0].score > 0.999
+
+
+def test_an_indexing_pass_never_overwrites_a_newer_text_another_process_indexed(tmp_path: Path) -> None:
+    """Process a reads a pending text; b puts a new value and indexes it; a's late write of the old
+    text must be skipped (found by review: it overwrote b's keyword row and the key was lost)."""
+    import orjson
+
+    from swarmstore.engine.ops.search import IndexedText
+    from swarmstore.search.text import text_of
+
+    path = str(tmp_path / "swarm.db")
+    with swarmstore.open(path, embedder=None) as a, swarmstore.open(path, embedder=None) as b:
+        a.memory.put("n", "k", "alpha retries backoff")
+        e = a.engine
+        e.write(e.search.catch_up)
+        [stale] = e.search.pending(10, True)  # (a has read the first value)
+        b.memory.put("n", "k", "bravo telemetry bind")
+        assert keys(b.search("bravo", mode="keyword")) == ["k"]  # (b indexed the second one)
+        late = IndexedText(stale.id, text_of(orjson.loads(stale.source)), stale.source)
+        e.write(lambda tx: e.search.index_texts(tx, [late]))
+        assert keys(b.search("bravo", mode="keyword")) == ["k"]
+        assert keys(b.search("alpha", mode="keyword")) == []
+        b.memory.put("n", "k", "charlie")  # (and a pass whose source is still current does write)
+        e.write(e.search.catch_up)
+        [fresh] = e.search.pending(10, True)
+        e.write(lambda tx: e.search.index_texts(tx, [IndexedText(fresh.id, "charlie", fresh.source)]))
+        assert keys(a.search("charlie", mode="keyword")) == ["k"]

@@ -158,7 +158,7 @@ class SearchService:
                 search_text(p.heading or "", p.source) if p.kind == "chunk" else text_of(orjson.loads(p.source))
                 for p in pending
             ]
-            fresh = [IndexedText(p.id, t) for p, t in zip(pending, sources, strict=True)] if texts else []
+            fresh = [IndexedText(p.id, t, p.source) for p, t in zip(pending, sources, strict=True)] if texts else []
             vectors: list[Vector] = []
             if not texts:
                 embedded = self.embed(sources)

@@ -59,10 +59,13 @@ class PendingItem(NamedTuple):
 
 
 class IndexedText(NamedTuple):
-    """An item's text to index now (its keyword row; its vector becomes pending)."""
+    """An item's text to index now (its keyword row; its vector becomes pending), and the
+    ``source`` it was made from (``PendingItem.source``): engines skip an item whose source has
+    changed since (another writer's newer text is indexed by a later pass, never overwritten)."""
 
     id: int
     text: str
+    source: str
 
 
 class Vector(NamedTuple):

@@ -6,6 +6,7 @@ import builtins
 from collections.abc import Sequence
 from typing import Any
 
+from ...search.chunking import search_text
 from ..ops.documents import ChunkRow, DocumentRow, DocumentWrite, NewChunk, document_record
 from .audit import write_audit
 from .search import vector_text, words
@@ -75,7 +76,7 @@ class PgDocumentOps:
             )  # fmt: skip
             tx.execute(
                 q.search_upsert_chunks,
-                (doc.namespace, doc.id, doc.type, seqs, [c.text_hash for c in chunks], [words(c.text) for c in chunks],
+                (doc.namespace, doc.id, doc.type, seqs, [c.text_hash for c in chunks], [words(search_text(c.heading, c.text)) for c in chunks],
                  [vector_text(c.vector) for c in chunks]),
             )  # fmt: skip
         tx.execute(q.search_remove_chunks, (doc.namespace, doc.id, len(chunks)))

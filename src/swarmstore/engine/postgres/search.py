@@ -152,8 +152,13 @@ class PgSearchOps:
                 )
                 rows = self._run.query(sql, [text, *near.params, want, *live.params])
             found = [_new(Candidate, r[:6]) for r in rows if r[6]]
-            if len(found) >= limit or len(rows) < want:  # (enough, or every candidate was checked)
+            if len(found) >= limit:
                 return found[:limit]
+            if len(rows) < want:
+                if not hnsw:  # (every candidate was checked)
+                    return found
+                hnsw = False  # (the graph walk may stop short of every match: scan exactly)
+                continue
             want *= 4
 
     def _has_hnsw(self, dim: int) -> bool:

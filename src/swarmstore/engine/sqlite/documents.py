@@ -6,6 +6,7 @@ import builtins
 from collections.abc import Sequence
 from typing import Any
 
+from ...search.chunking import search_text
 from ..ops.documents import ChunkRow, DocumentRow, DocumentWrite, NewChunk, document_record
 from .audit import write_audit
 
@@ -70,7 +71,7 @@ class SqliteDocumentOps:
             item = tx.execute(
                 q.search_upsert_chunk, (doc.namespace, doc.id, seq, doc.type, c.text_hash, c.vector)
             ).fetchall()[0][0]
-            tx.execute(q.search_fts_put, (item, c.text))
+            tx.execute(q.search_fts_put, (item, search_text(c.heading, c.text)))
         _remove_items(tx, q, doc.namespace, doc.id, len(chunks))
         action = "document.update" if old else "document.add"
         detail = {"sha256": doc.sha256, "chunks": len(chunks), "status": doc.status}

@@ -25,6 +25,7 @@ _LIVE = (
 )
 _MAKING = threading.Lock()
 _ROUND = 64  # semantic candidates checked per round (more rounds only when many are filtered out)
+_MAX_ROUND = 8192
 
 
 def _filters(spec: SearchFilter, now: int, where: Where) -> Where:
@@ -95,7 +96,7 @@ class SqliteSearchOps:
                 order, pos = rest[np.argsort(-scores[rest], kind="stable")], 0
             take = order[pos : pos + batch]
             pos += len(take)
-            batch *= 2
+            batch = min(2 * batch, _MAX_ROUND)  # (a round's ids are bound one a variable)
             checked[take] = True
             by_id = {int(ids[j]): float(scores[j]) for j in take}
             live = self._live(builtins.list(by_id), spec, now)
@@ -166,17 +167,17 @@ class SqliteSearchOps:
         q = self._q
         old = dict(tx.execute(q.search_hashes, (_json([i.id for i in items]),)).fetchall())
         same, changed = [], []
-        for item_id, text in items:
+        for item_id, text, source in items:
             digest = text_hash(text)
             if old.get(item_id) == digest:
-                same.append((item_id,))  # (the same text: its keyword row and vector stay)
+                same.append((item_id, None, source))  # (the same text: its keyword row and vector stay)
             else:
-                changed.append((item_id, digest, text))
+                changed.append((item_id, digest, source, text))
         if same:
             tx.executemany(q.search_clear_stale, same)
-        if changed:
-            tx.executemany(q.search_set_text, [(i, d) for i, d, _ in changed])
-            tx.executemany(q.search_fts_put, [(i, t) for i, _, t in changed])
+        for item_id, digest, source, text in changed:
+            if tx.execute(q.search_set_text, (item_id, digest, source)).fetchall():
+                tx.execute(q.search_fts_put, (item_id, text))
 
     def set_vectors(self, tx: Any, vectors: Sequence[Vector]) -> int:
         conn = tx.getconnection()

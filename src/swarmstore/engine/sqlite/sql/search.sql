@@ -72,12 +72,22 @@ ORDER BY i.id LIMIT ?1
 SELECT i.id, i.text_hash FROM json_each(?1) CROSS JOIN search_items i ON i.id = json_each.value
 
 -- name: search_set_text
--- An item's new text: its vector becomes pending.
-UPDATE search_items SET text_hash = ?2, vector = NULL, stale = 0, gen = {{search_next_gen}} WHERE id = ?1
+-- An item's new text: its vector becomes pending. Only while it is still pending and its entity
+-- still holds the source the text was made from (?3): a newer put's text is never overwritten.
+UPDATE search_items SET text_hash = ?2, vector = NULL, stale = 0, gen = {{search_next_gen}}
+WHERE id = ?1 AND (stale = 1 OR text_hash IS NULL) AND {{search_source_is}}
+RETURNING id
 
 -- name: search_clear_stale
 -- An item whose entity changed but not its text: its keyword row and vector stay.
-UPDATE search_items SET stale = 0 WHERE id = ?1
+UPDATE search_items SET stale = 0 WHERE id = ?1 AND stale = 1 AND {{search_source_is}}
+
+-- name: search_source_is
+-- (the item's entity holds ?3 now: the memory's value, or the chunk's text)
+coalesce((SELECT m.value FROM memories m WHERE search_items.kind = 'memory'
+              AND m.namespace = search_items.namespace AND m.key = search_items.ref),
+         (SELECT c.text FROM document_chunks c WHERE search_items.kind = 'chunk'
+              AND c.document = search_items.ref AND c.seq = search_items.seq)) = ?3
 
 -- name: search_set_vector
 UPDATE search_items SET vector = ?3, gen = {{search_next_gen}}
