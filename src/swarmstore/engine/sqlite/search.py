@@ -118,7 +118,7 @@ class SqliteSearchOps:
             from .vectors import VectorIndex
 
             with _MAKING:
-                index = self._shared.get("vectors") or self._shared.setdefault("vectors", VectorIndex(self._shared["query"]))
+                index = self._shared.get("vectors") or self._shared.setdefault("vectors", VectorIndex(self._shared["query"], self._q))
         return index
 
     # -- indexing --------------------------------------------------------------------------------

@@ -3,8 +3,8 @@ matrix, searched exactly with one matrix-vector product (numpy; ~4 ms for 100,00
 where sqlite-vec's scalar build took ~45 ms).
 
 The matrix mirrors ``search_items``: before each search it reads the rows whose ``gen`` is above
-the last one it saw (a write bumps it; other processes' writes too), and reloads whole when the
-table's ``epoch`` changed (rows deleted for good). Filters the matrix can answer (kind, namespace
+the last one it saw (a write bumps it; other processes' writes too; a removed item stays as a row
+marked removed, so that this sees it). Filters the matrix can answer (kind, namespace
 prefix, type) are masks applied before ranking; the engine checks the rest on the best candidates.
 """
 
@@ -22,18 +22,18 @@ _KINDS = {"memory": 0, "chunk": 1}
 class VectorIndex:
     """The vectors of one store, for one process. Thread-safe."""
 
-    def __init__(self, query: Callable[[str, Any], list[Any]]) -> None:
+    def __init__(self, query: Callable[[str, Any], list[Any]], queries: Any) -> None:
         import numpy as np  # (here: numpy is the embed extra's, imported only by semantic search)
 
         self._np = np
         self._query = query
+        self._q = queries
         self._lock = threading.Lock()
-        self._reset(0, "")
+        self._reset(0)
 
-    def _reset(self, dim: int, epoch: str) -> None:
+    def _reset(self, dim: int) -> None:
         np = self._np
         self._dim = dim
-        self._epoch = epoch
         self._gen = 0
         self._n = 0
         self._row: dict[int, int] = {}  # item id -> row of the matrix
@@ -75,20 +75,12 @@ class VectorIndex:
             return self._ids[idx], scores[idx]
 
     def _refresh(self, dim: int) -> None:
-        top, epoch = self._query(
-            "SELECT (SELECT coalesce(max(gen), 0) FROM search_items), "
-            "(SELECT coalesce((SELECT value FROM search_meta WHERE key = 'epoch'), ''))",
-            (),
-        )[0]
-        if epoch != self._epoch or dim != self._dim:
-            self._reset(dim, epoch)
+        top = self._query(self._q.search_top_gen, ())[0][0]
+        if dim != self._dim:
+            self._reset(dim)
         if top <= self._gen:
             return
-        rows = self._query(
-            "SELECT id, kind, namespace, type, vector, removed FROM search_items WHERE gen > ? ORDER BY gen",
-            (self._gen,),
-        )
-        self._apply(rows)
+        self._apply(self._query(self._q.search_changed_items, (self._gen,)))
         self._gen = top
 
     def _apply(self, rows: list[Any]) -> None:

@@ -36,8 +36,7 @@ CREATE INDEX search_items_vectors ON search_items (id) WHERE vector IS NULL AND 
 CREATE VIRTUAL TABLE search_fts USING fts5(text, tokenize = 'porter unicode61 remove_diacritics 2');
 
 -- The embedder the vectors were made with ('embedder', 'dim'); 'audit_seen', the last audit row
--- whose memory changes the items follow; 'epoch', bumped when rows of search_items are deleted
--- for good (vector caches then reload whole).
+-- whose memory changes the items follow.
 CREATE TABLE search_meta (
     key   TEXT PRIMARY KEY,
     value TEXT NOT NULL

@@ -3,9 +3,6 @@
 -- name: search_next_gen
 (SELECT coalesce(max(gen), 0) + 1 FROM search_items)
 
--- name: search_fts_insert
-INSERT INTO search_fts (rowid, text) VALUES (?1, ?2)
-
 -- name: search_fts_put
 -- (REPLACE drops the rowid's previous row, if any)
 INSERT OR REPLACE INTO search_fts (rowid, text) VALUES (?1, ?2)
@@ -112,3 +109,10 @@ INSERT INTO search_items (kind, namespace, ref, seq, type, gen)
 SELECT 'memory', namespace, key, 0, type, 1 FROM memories
 UNION ALL
 SELECT 'chunk', d.namespace, c.document, c.seq, d.type, 1 FROM document_chunks c JOIN documents d ON d.id = c.document
+
+-- name: search_top_gen
+-- (the in-process vector index: the generation of the last change, then the rows changed since)
+SELECT coalesce(max(gen), 0) FROM search_items
+
+-- name: search_changed_items
+SELECT id, kind, namespace, type, vector, removed FROM search_items WHERE gen > ?1 ORDER BY gen
