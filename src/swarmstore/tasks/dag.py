@@ -13,7 +13,7 @@ from ..models import Task
 from ..params import Flag, Id, Ids, Name, Reason
 from ..validation import as_list
 from .ranking import UNBLOCK_BONUS
-from .rows import FINISHED, OPEN, TaskService, as_task
+from .rows import FINISHED, OPEN, TaskService
 
 
 def propagate(e: Engine, tx: Any, root: str, status: str, now: int) -> None:
@@ -49,10 +49,7 @@ class Dag(TaskService):
         def op(tx: Any) -> Task:
             ops = self._e.tasks
             now = self._now()
-            row = ops.lock(tx, task_id)
-            if row is None:
-                raise NotFound(f"task {task_id!r} not found")
-            task = as_task(row, now)
+            task = self._fetch_one(tx, task_id, now, lock=True)
             if task.status == "cancelled":
                 return task
             if task.status in FINISHED:
@@ -81,10 +78,7 @@ class Dag(TaskService):
         def op(tx: Any) -> Task:
             ops = self._e.tasks
             now = self._now()
-            row = ops.lock(tx, task_id)
-            if row is None:
-                raise NotFound(f"task {task_id!r} not found")
-            task = as_task(row, now)
+            task = self._fetch_one(tx, task_id, now, lock=True)
             if task.status not in ("failed", "cancelled"):
                 raise InvalidTransition(
                     f"task {task_id} is {task.status}; only failed or cancelled tasks can be retried"

@@ -100,8 +100,11 @@ class TaskService:
         by_id = {t.id: t for t in (as_task(r, now) for r in self._e.tasks.read_many(tx, ids))}
         return [by_id[i] for i in ids]
 
-    def _fetch_one(self, tx: Any, task_id: str, now: int) -> Task:
-        row = self._e.tasks.read(tx, task_id)
+    def _fetch_one(self, tx: Any, task_id: str, now: int, lock: bool = False) -> Task:
+        """The task as this transaction sees it (``lock``: its row locked for the change that
+        follows, on engines that lock rows), or NotFound."""
+        ops = self._e.tasks
+        row = ops.lock(tx, task_id) if lock else ops.read(tx, task_id)
         if row is None:
             raise NotFound(f"task {task_id!r} not found")
         return as_task(row, now)
