@@ -16,6 +16,7 @@ from typing import Any, NamedTuple, Protocol
 
 import orjson
 
+from ...namespaces import children_range
 from .audit import AuditRecord
 
 MemoryRow = tuple[str, str, str, str, int, str, str | None, int, int, int | None, int | None, str | None]
@@ -31,6 +32,37 @@ def live_version(row: MemoryRow | None, now: int) -> int:
         return 0
     _ns, _key, _value, _type, version, _meta, _by, _at, _upd, expires_at, deleted_at, _upd_by = row
     return version if deleted_at is None and (expires_at is None or expires_at > now) else 0
+
+
+_TOP = "~"  # sorts after every namespace character
+
+
+def namespace_range(prefix: str) -> tuple[str, str]:
+    """The namespaces strictly under ``prefix`` ("" is every namespace): from ``lo`` (inclusive)
+    to ``hi`` (exclusive)."""
+    return children_range(prefix) if prefix else ("", _TOP)
+
+
+class ListBounds(NamedTuple):
+    """Where a live listing resumes: the prefix's own namespace from ``after_key`` (while
+    ``exact``), then the namespaces under it from (``from_ns``, ``from_key``) up to ``hi``. Two
+    ranges in one statement: an equality seek on the key, then a range of namespaces."""
+
+    exact: bool
+    after_key: str
+    from_ns: str
+    from_key: str
+    hi: str
+
+
+def list_bounds(prefix: str, after: tuple[str, str] | None) -> ListBounds:
+    """The bounds of a page of ``list_live`` after the entry ``after`` (None: the first page)."""
+    lo, hi = namespace_range(prefix)
+    if after is None:
+        return ListBounds(bool(prefix), "", lo, "", hi)
+    if after[0] == prefix:
+        return ListBounds(bool(prefix), after[1], lo, "", hi)
+    return ListBounds(False, "", after[0], after[1], hi)
 
 
 class MemoryVersionRow(NamedTuple):

@@ -13,15 +13,23 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from ...namespaces import children_range
 from ..ops.audit import AuditRecord
-from ..ops.memory import MemoryPurge, MemoryPut, MemoryRow, MemoryVersionRow, MemoryWritten, change_record, snapshot
+from ..ops.memory import (
+    MemoryPurge,
+    MemoryPut,
+    MemoryRow,
+    MemoryVersionRow,
+    MemoryWritten,
+    change_record,
+    list_bounds,
+    namespace_range,
+    snapshot,
+)
 from ..where import Where, purge_where
 from .audit import write_audit
 from .search import index_memories, remove_memories
 
 _new = tuple.__new__  # a NamedTuple from a row without its Python-level __new__
-_TOP = "~"  # sorts after every namespace character
 
 
 class PgMemoryOps:
@@ -55,13 +63,7 @@ class PgMemoryOps:
     def list_live(
         self, prefix: str, now: int, limit: int, type: str | None = None, after: tuple[str, str] | None = None
     ) -> list[MemoryRow]:
-        lo, hi = children_range(prefix) if prefix else ("", _TOP)
-        exact, after_key, from_ns, from_key = bool(prefix), "", lo, ""
-        if after is not None:
-            if after[0] == prefix:
-                after_key = after[1]
-            else:
-                exact, from_ns, from_key = False, after[0], after[1]
+        exact, after_key, from_ns, from_key, hi = list_bounds(prefix, after)
         rows = self._run.query(
             self._q.memory_list,
             {"prefix": prefix, "after_key": after_key, "exact": exact, "now": now, "type": type,
@@ -70,7 +72,7 @@ class PgMemoryOps:
         return rows  # type: ignore[no-any-return]
 
     def namespaces(self, prefix: str, now: int) -> list[str]:
-        lo, hi = children_range(prefix) if prefix else ("", _TOP)
+        lo, hi = namespace_range(prefix)
         rows = self._run.query(self._q.memory_namespaces, {"prefix": prefix, "lo": lo, "hi": hi, "now": now})
         return sorted(r[0] for r in rows)  # (code point order: the columns' "C" collation)
 

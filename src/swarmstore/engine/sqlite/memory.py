@@ -13,7 +13,6 @@ from typing import Any
 import orjson
 
 from ... import errors
-from ...namespaces import children_range
 from ..ops.audit import AuditRecord
 from ..ops.memory import (
     MemoryPurge,
@@ -22,7 +21,9 @@ from ..ops.memory import (
     MemoryVersionRow,
     MemoryWritten,
     change_record,
+    list_bounds,
     live_version,
+    namespace_range,
     snapshot,
 )
 from ..where import Where, purge_where
@@ -32,7 +33,6 @@ _new = tuple.__new__  # a NamedTuple from a row without its Python-level __new__
 _dumps, _Fragment = orjson.dumps, orjson.Fragment
 # A put's audit detail, {"version": n}, as JSON text: encoded once for the common versions.
 _VERSION_JSON = [_dumps({"version": v}).decode() for v in range(1024)]
-_TOP = "~"  # sorts after every namespace character
 
 
 def _linked(tx: Any, record: AuditRecord, head: int) -> None:
@@ -82,15 +82,7 @@ class SqliteMemoryOps:
     def list_live(
         self, prefix: str, now: int, limit: int, type: str | None = None, after: tuple[str, str] | None = None
     ) -> list[MemoryRow]:
-        # Two ranges in one statement: the prefix's own namespace (an equality seek on the key)
-        # and the namespaces under it, "prefix:" up to "prefix;" (see children_range).
-        lo, hi = children_range(prefix) if prefix else ("", _TOP)
-        exact, after_key, from_ns, from_key = bool(prefix), "", lo, ""
-        if after is not None:
-            if after[0] == prefix:
-                after_key = after[1]
-            else:
-                exact, from_ns, from_key = False, after[0], after[1]
+        exact, after_key, from_ns, from_key, hi = list_bounds(prefix, after)
         rows = self._query(self._list_sql, (prefix, after_key, exact, now, type, from_ns, from_key, hi, limit))
         return rows  # type: ignore[no-any-return]
 
@@ -98,7 +90,7 @@ class SqliteMemoryOps:
         out: list[str] = []
         if prefix and self._run.query(self._q.memory_exact_namespace, (prefix, now)):
             out.append(prefix)
-        last, hi = children_range(prefix) if prefix else ("", _TOP)
+        last, hi = namespace_range(prefix)
         while True:  # one index seek per namespace: jump past all keys of the one just found
             rows = self._run.query(self._q.memory_next_namespace, (last, hi, now))
             if not rows:
