@@ -15,7 +15,6 @@ import pytest
 import swarmstore
 from swarmstore.clock import ManualClock
 from swarmstore.errors import InvalidInput, NotFound, PermissionDenied
-from swarmstore.memory import precedence
 from sync_over_async import SyncOverAsync
 from toy_embedders import WordsEmbedder
 
@@ -130,7 +129,7 @@ def test_a_listing_holds_only_readable_entries_and_its_pages_are_full(store: Any
 
 
 def test_resolve_takes_the_most_specific_scope_and_checks_each(store: Any, view: Any) -> None:
-    chain = precedence(session="S1", user="alice", app="swarm", project="acme")
+    chain = swarmstore.precedence(session="S1", user="alice", app="swarm", project="acme")
     assert chain == ["temp:S1", "session:S1", "user:alice", "app:swarm", "project:acme"]
     store.memory.put("project:acme", "model", "small")
     store.memory.put("app:swarm", "model", "medium")
