@@ -220,9 +220,17 @@ def test_a_view_claims_as_its_actor_and_only_from_its_queues(store: Any, view: A
     task = view.tasks.submit("research it", queue="research")
     denied(store, view.tasks.claim, queues=["finance"])
     denied(store, view.tasks.claim, "someone-else", queues=["research"])
+    after = view.tasks.submit("then this", queue="research", depends_on=[task.id])
     [claimed] = view.tasks.claim(queues=["research"])
     assert claimed.id == task.id and claimed.worker_id == "agent:planner"
+    view.tasks.heartbeat(task.id, claimed.lease_token)
     assert view.tasks.complete(task.id, claimed.lease_token, {"ok": 1}).status == "completed"
+    [second] = view.tasks.claim(queues=["research"])
+    view.tasks.fail(second.id, second.lease_token, "no luck", retry=False)
+    trail = [(e.action, e.actor) for e in store.audit.list(limit=100).items if not e.action.startswith("access.")]
+    assert {a for a, _ in trail} >= {"task.claim", "task.heartbeat", "task.complete", "task.ready", "task.fail"}
+    assert {who for _, who in trail} == {"agent:planner"}  # every row the view's steps wrote names it
+    assert store.tasks.get(after.id).status == "failed"
 
 
 def test_a_tree_shows_only_the_views_subtasks(store: Any, view: Any) -> None:

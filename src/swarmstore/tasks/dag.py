@@ -16,8 +16,9 @@ from .ranking import UNBLOCK_BONUS
 from .rows import FINISHED, OPEN, TaskService
 
 
-def propagate(e: Engine, tx: Any, root: str, status: str, now: int) -> None:
-    """A task ended without completing: apply each open dependant's failure policy, transitively."""
+def propagate(e: Engine, tx: Any, root: str, status: str, now: int, actor: str | None) -> None:
+    """A task ended without completing: apply each open dependant's failure policy, transitively
+    (audited as ``actor``'s doing: whoever ended it)."""
     ops = e.tasks
     frontier = [(root, status)]
     while frontier:
@@ -30,7 +31,7 @@ def propagate(e: Engine, tx: Any, root: str, status: str, now: int) -> None:
             reason = f"dependency {tid} {why}"
             if ops.end(tx, [dep.id], new_status, reason, now):
                 action = f"task.{'cancel' if new_status == 'cancelled' else 'fail'}"
-                ops.audit(tx, [task_record(now, None, action, dep.id, {"reason": reason})])
+                ops.audit(tx, [task_record(now, actor, action, dep.id, {"reason": reason})])
                 frontier.append((dep.id, new_status))
 
 
@@ -62,7 +63,7 @@ class Dag(TaskService):
                 detail = {"reason": reason_below}
                 records += [task_record(now, actor, "task.cancel", tid, detail) for tid in below]
             else:
-                propagate(self._e, tx, task_id, "cancelled", now)
+                propagate(self._e, tx, task_id, "cancelled", now, actor)
             ops.audit(tx, records)
             return self._fetch_one(tx, task_id, now)
 

@@ -99,11 +99,12 @@ class Leases(TaskService):
 
     def _claim_in(self, tx: Any, now: int, spec: ClaimSpec) -> list[Task]:
         """The claim, inside the caller's transaction."""
-        self._rescue(tx, now)
+        self._rescue(tx, now, spec.worker_id)
         return [as_task(r, now) for r in self._e.tasks.claim(tx, now, spec, secrets.token_hex(12))]
 
-    def _rescue(self, tx: Any, now: int) -> int:
-        """Give tasks whose lease expired back to the queue (or fail them after their last attempt)."""
+    def _rescue(self, tx: Any, now: int, actor: str | None) -> int:
+        """Give tasks whose lease expired back to the queue (or fail them after their last attempt),
+        audited as ``actor``'s doing (the claiming worker, or the store's actor)."""
         ops = self._e.tasks
         expired = ops.expired(tx, now)
         for x in expired:
@@ -112,14 +113,14 @@ class Leases(TaskService):
                 action = "task.rescue"
             else:
                 ops.finish_running(tx, x.id, None, now, "failed", "lease expired on the last attempt", now, False)
-                propagate(self._e, tx, x.id, "failed", now)
+                propagate(self._e, tx, x.id, "failed", now, actor)
                 action = "task.fail"
-            ops.audit(tx, [task_record(now, None, action, x.id, {"attempt": x.attempt, "reason": "lease expired"})])
+            ops.audit(tx, [task_record(now, actor, action, x.id, {"attempt": x.attempt, "reason": "lease expired"})])
         return len(expired)
 
     def rescue_expired(self) -> int:
         """Rescue tasks whose lease expired now (claims and workers also do it); returns how many."""
-        return self._e.write(lambda tx: self._rescue(tx, self._now()))
+        return self._e.write(lambda tx: self._rescue(tx, self._now(), self._ctx.actor))
 
     @checked
     def heartbeat(self, task_id: Id, lease_token: Name, lease_seconds: Seconds | None = None) -> Task:
@@ -247,10 +248,10 @@ class Leases(TaskService):
                 action = "task.retry"
             else:
                 ops.finish_running(tx, task_id, lease_token, now, "failed", error, now, False)
-                propagate(self._e, tx, task_id, "failed", now)
+                propagate(self._e, tx, task_id, "failed", now, task.worker_id)
                 detail = {"attempt": attempt, "error": error[:200]}
                 action = "task.fail"
-            ops.audit(tx, [task_record(now, None, action, task_id, detail)])
+            ops.audit(tx, [task_record(now, task.worker_id, action, task_id, detail)])
             return self._fetch_one(tx, task_id, now)
 
         return self._e.write(op)
@@ -264,7 +265,7 @@ class Leases(TaskService):
             now = self._now()
             if not ops.finish_running(tx, task_id, lease_token, now, "ready", None, now, True):
                 raise self._lease_problem(tx, task_id, lease_token)
-            ops.audit(tx, [task_record(now, None, "task.release", task_id)])
+            ops.audit(tx, [task_record(now, self._ctx.actor, "task.release", task_id)])
             return self._fetch_one(tx, task_id, now)
 
         return self._e.write(op)

@@ -201,7 +201,7 @@ class PgTaskOps:
         if row is None:
             return False
         [aid] = write_audit(
-            tx, [AuditRecord(now, None, "task.heartbeat", _TASK, task_id, None, None, None, None, row[0])]
+            tx, [AuditRecord(now, row[1], "task.heartbeat", _TASK, task_id, None, None, None, None, row[0])]
         )
         self._set_heads(tx, {task_id: aid})
         return True
@@ -210,16 +210,16 @@ class PgTaskOps:
         row = tx.execute(Q.pg_task_complete, (result, now, now, task_id, token)).fetchone()
         if row is None:
             return None
-        dependants, head = row
+        dependants, head, worker = row  # (the lease holder acts: the audit's actor)
         released: builtins.list[tuple[str, int | None, str]] = []
         if dependants:
             got = tx.execute(Q.pg_task_release_dependants, {"id": task_id, "now": now}).fetchall()
             released = sorted((r[0], r[2], r[3]) for r in got if r[1] == "ready")
         records = [
-            AuditRecord(now, None, "task.complete", _TASK, task_id, None, {"released": len(released)}, None, None, head)
+            AuditRecord(now, worker, "task.complete", _TASK, task_id, None, {"released": len(released)}, None, None, head)
         ]
         after = {"after": task_id}
-        records += [AuditRecord(now, None, "task.ready", _TASK, r, None, after, None, None, h) for r, h, _q in released]
+        records += [AuditRecord(now, worker, "task.ready", _TASK, r, None, after, None, None, h) for r, h, _q in released]
         ids = write_audit(tx, records)
         self._set_heads(tx, {r.entity_id: aid for r, aid in zip(records, ids, strict=True)})
         self._wake(tx, (q for _r, _h, q in released))

@@ -189,7 +189,7 @@ class SqliteTaskOps:
         if not rows:
             return False
         [aid] = write_audit(
-            tx, [AuditRecord(now, None, "task.heartbeat", _TASK, task_id, None, None, None, None, rows[0][0])]
+            tx, [AuditRecord(now, rows[0][1], "task.heartbeat", _TASK, task_id, None, None, None, None, rows[0][0])]
         )
         tx.execute(Q.task_set_audit_head, (task_id, aid))
         return True
@@ -198,15 +198,15 @@ class SqliteTaskOps:
         rows = tx.execute(Q.task_lease_check, (task_id,)).fetchall()
         if not rows or rows[0][0] != "running" or rows[0][1] != token:
             return None
-        _status, _token, dependants, head = rows[0]
+        _status, _token, dependants, head, worker = rows[0]  # (the lease holder acts: the audit's actor)
         released: builtins.list[tuple[str, int | None]] = []
         if dependants:
             released = [(r[0], r[2]) for r in tx.execute(Q.task_release_dependants, (task_id, now)) if r[1] == "ready"]
-        records = [_new(AuditRecord, (now, None, "task.complete", _TASK, task_id, None, {"released": len(released)},
+        records = [_new(AuditRecord, (now, worker, "task.complete", _TASK, task_id, None, {"released": len(released)},
                                       None, None, head))]  # fmt: skip
         if released:
             after = {"after": task_id}
-            records += [AuditRecord(now, None, "task.ready", _TASK, r, None, after, None, None, h) for r, h in released]
+            records += [AuditRecord(now, worker, "task.ready", _TASK, r, None, after, None, None, h) for r, h in released]
         ids = write_audit(tx, records)
         tx.execute(Q.task_complete, (task_id, result, now, ids[0]))
         if released:

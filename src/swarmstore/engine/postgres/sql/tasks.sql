@@ -121,14 +121,14 @@ FOR UPDATE SKIP LOCKED
 UPDATE tasks
 SET lease_expires_at = LEAST(%(now)s + coalesce(%(lease)s, lease_us), started_at + timeout_us), updated_at = %(now)s
 WHERE id = %(id)s AND status = 'running' AND lease_token = %(token)s
-RETURNING audit_head
+RETURNING audit_head, worker_id
 
 -- name: pg_task_complete
 -- (a stale lease or a cancelled task matches nothing: nothing is written)
 UPDATE tasks
 SET status = 'completed', result = %s::jsonb, finished_at = %s, updated_at = %s, lease_expires_at = NULL
 WHERE id = %s AND status = 'running' AND lease_token = %s
-RETURNING dependants, audit_head
+RETURNING dependants, audit_head, worker_id
 
 -- name: pg_task_release_step
 UPDATE tasks

@@ -82,12 +82,12 @@ LIMIT 1000
 UPDATE tasks
 SET lease_expires_at = min(?3 + coalesce(?4, lease_us), started_at + timeout_us), updated_at = ?3
 WHERE id = ?1 AND status = 'running' AND lease_token = ?2
-RETURNING audit_head
+RETURNING audit_head, worker_id
 
 -- name: task_lease_check
 -- A completion's check, before it writes anything (a refused one writes nothing): the task's
--- lease, how many wait for it, and the chain head its audit row links to.
-SELECT status, lease_token, dependants, audit_head FROM tasks WHERE id = ?
+-- lease, how many wait for it, the chain head its audit row links to, and the lease holder.
+SELECT status, lease_token, dependants, audit_head, worker_id FROM tasks WHERE id = ?
 
 -- name: task_complete
 -- (after task_lease_check and its audit row ?5, under the write lock: the task is running)
