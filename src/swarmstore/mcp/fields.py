@@ -37,10 +37,10 @@ Key = Annotated[
     Field(description="The entry's key inside its namespace, e.g. 'db-choice' (printable, at most 1024 characters)."),
 ]
 Value = Annotated[Any, Field(description="Any JSON value: an object, array, string, number, true/false or null.")]
-MemoryType = Annotated[
-    Literal["semantic", "episodic", "procedural"],
-    Field(description="semantic: facts and decisions; episodic: what happened; procedural: how to do things."),
-]
+MemoryKind = Literal["semantic", "episodic", "procedural"]
+MEMORY_KINDS = "semantic: facts and decisions; episodic: what happened; procedural: how to do things."
+MemoryType = Annotated[MemoryKind, Field(description=MEMORY_KINDS)]
+OptMemoryType = Annotated[MemoryKind | None, Field(description="Only entries of this type. " + MEMORY_KINDS)]
 Metadata = Annotated[dict[str, Any] | None, Field(description="A JSON object of extra fields (optional).")]
 Limit = Annotated[int, Field(description="How many items at most in this page (1 to 10000).")]
 Cursor = Annotated[

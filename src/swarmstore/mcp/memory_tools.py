@@ -16,10 +16,12 @@ from .fields import (
     K,
     Key,
     Limit,
+    MemoryKind,
     MemoryType,
     Metadata,
     Mode,
     Namespace,
+    OptMemoryType,
     OptPrefix,
     Prefix,
     Query,
@@ -67,7 +69,7 @@ def register(server: MCPServer, calls: Calls) -> None:
         return plain(await calls(memory.get, namespace, key, version))  # type: ignore[no-any-return]
 
     async def memory_list(
-        prefix: Prefix = "", type: MemoryType | None = None, limit: Limit = 50, cursor: Cursor = None
+        prefix: Prefix = "", type: OptMemoryType = None, limit: Limit = 50, cursor: Cursor = None
     ) -> dict[str, Any]:
         """List current entries under a namespace prefix, in (namespace, key) order, one page at a time:
         `items`, and `next_cursor` (pass it back as `cursor` for the next page; null when there is no more)."""
@@ -94,7 +96,7 @@ def register(server: MCPServer, calls: Calls) -> None:
     async def memory_search(
         query: Query,
         prefix: OptPrefix = None,
-        types: Annotated[list[MemoryType] | None, Field(description="Only these memory types.")] = None,
+        types: Annotated[list[MemoryKind] | None, Field(description="Only these memory types.")] = None,
         k: K = 10,
         mode: Mode = "hybrid",
         filters: Filters = None,
