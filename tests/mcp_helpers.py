@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import os
 from typing import Any
+
+from cli_helpers import SRC
+
+ACTOR = "agent:planner"
 
 TOOLS = {
     "memory_put", "memory_get", "memory_list", "memory_namespaces", "memory_history", "memory_delete",
@@ -29,3 +34,14 @@ async def refused(client: Any, tool: str, kind: str, **args: Any) -> str:
     assert text.startswith(f"{kind}: "), text
     assert "\n" not in text and "Traceback" not in text, text
     return str(text)
+
+
+def server_args(db: str, *extra: str) -> list[str]:
+    """``swarmstore mcp`` on the store ``db`` as ``ACTOR`` (after the Python executable)."""
+    return ["-m", "swarmstore.cli", "mcp", "--db", db, "--actor", ACTOR, "--embedder", "none", *extra]
+
+
+def server_env() -> dict[str, str]:
+    """The environment a server subprocess needs to import this checkout's swarmstore."""
+    paths = [SRC, *os.environ.get("PYTHONPATH", "").split(os.pathsep)]
+    return {"PYTHONPATH": os.pathsep.join(p for p in paths if p)}

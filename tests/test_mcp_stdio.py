@@ -21,11 +21,9 @@ pytest.importorskip("mcp")
 from mcp import Client, StdioServerParameters
 
 import swarmstore
-from cli_helpers import SRC
-from mcp_helpers import TOOLS, ok, refused
+from mcp_helpers import ACTOR, TOOLS, ok, refused, server_args, server_env
 from swarmstore import Store
 
-ACTOR = "agent:planner"
 RULES = [
     "--read", "project:acme:*", "--write", "project:acme:scratch:*", "--queue", "research",
     "--sessions", "myapp:*",
@@ -33,23 +31,12 @@ RULES = [
 HAS_SCOPED = hasattr(Store, "scoped")
 
 
-def server_args(db: str, *extra: str) -> list[str]:
-    return ["-m", "swarmstore.cli", "mcp", "--db", db, "--actor", ACTOR, "--embedder", "none", *extra]
-
-
-def server_env() -> dict[str, str]:
-    paths = [SRC, *os.environ.get("PYTHONPATH", "").split(os.pathsep)]
-    return {"PYTHONPATH": os.pathsep.join(p for p in paths if p)}
-
-
 def over_stdio(db: str, body: Callable[[Any], Awaitable[None]], *extra: str) -> None:
     params = StdioServerParameters(command=sys.executable, args=server_args(db, *extra), env=server_env())
 
     async def main() -> None:
-        with open(os.devnull, "w") as errlog:  # (the server's stderr: its logs)
-            async with Client(params, read_timeout_seconds=60) as client:
-                await body(client)
-        del errlog
+        async with Client(params, read_timeout_seconds=60) as client:
+            await body(client)
 
     anyio.run(main)
 
