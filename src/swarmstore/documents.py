@@ -12,6 +12,7 @@ from typing import Any
 import orjson
 
 from . import codec
+from .access import Grant
 from .boundary import checked
 from .clock import to_dt
 from .context import Context
@@ -150,10 +151,14 @@ class Documents:
         self, prefix: str = "", type: Name | None = None, limit: Limit = 100, cursor: PageCursor | None = None
     ) -> Page[Document]:
         """Documents whose id starts with ``prefix`` (a path prefix), in id order."""
+        return self._list(prefix, type, limit, cursor, None)
+
+    def _list(self, prefix: object, type: str | None, limit: int, cursor: str | None, allowed: Grant | None) -> Page[Document]:
+        """``list``, of the documents whose namespace ``allowed`` admits (None: all)."""
         if not isinstance(prefix, str):
             raise InvalidInput("prefix", f"expected a string, got {builtins.type(prefix).__name__}")
         after = None if cursor is None else decode_cursor(cursor, "documents", (str,))[0]
-        rows = self._e.documents.list(prefix, type, after, limit + 1)
+        rows = self._e.documents.list(prefix, type, after, limit + 1, allowed)
         items = [as_document(r) for r in rows[:limit]]
         nxt = encode_cursor("documents", items[-1].id) if len(rows) > limit else None
         return Page(items, nxt)

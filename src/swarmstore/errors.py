@@ -72,3 +72,18 @@ class EmbedderUnavailable(SwarmstoreError):
 class EmbedderMismatch(SwarmstoreError):
     """The store's vectors were made by another embedder (name or dimension) than the one given: run
     ``swarmstore reindex`` to re-embed them with the new one."""
+
+
+class PermissionDenied(SwarmstoreError, PermissionError):
+    """A scoped view's rules do not allow the call (``store.scoped``): nothing was changed, and the
+    refusal is in the audit log (action ``access.denied``). ``action`` is "read" or "write",
+    ``kind`` what was refused ("memory", "document", "queue", "session", "actor"...), ``name`` the
+    namespace, queue or session, ``rules`` the view's rules of that kind."""
+
+    def __init__(self, actor: str, action: str, kind: str, name: str, rules: str) -> None:
+        self.actor = actor
+        self.action = action
+        self.kind = kind
+        self.name = name
+        self.rules = rules
+        super().__init__(f"{actor} may not {action} {kind} {name!r}: no rule admits it (rules: {rules})")

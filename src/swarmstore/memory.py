@@ -23,7 +23,7 @@ from .engine.ops.memory import MemoryPurge, MemoryPut, MemoryRow, MemoryVersionR
 from .errors import Conflict, InvalidInput, NotFound
 from .models import Hit, Memory, Page
 from .namespaces import _VALID as _VALID_NS
-from .namespaces import MAX_KEY
+from .namespaces import MAX_KEY, check_namespace
 from .params import (
     Batch,
     Count,
@@ -36,6 +36,7 @@ from .params import (
     MemoryKinds,
     Name,
     Namespace,
+    Namespaces,
     Object,
     PageCursor,
     Prefix,
@@ -421,9 +422,35 @@ class MemoryStore:
         return self._searcher.find(("memory",), query, prefix, types, k, mode, filters)  # type: ignore[no-any-return]
 
     @checked
+    def resolve(self, key: Key, scopes: Namespaces) -> Memory:
+        """The live entry ``key`` of the first namespace of ``scopes`` that holds it: list them most
+        specific first (``precedence(...)`` makes the usual temp > session > user > app > project
+        chain). ``memory.namespace`` says which one answered; NotFound if none holds the key."""
+        now = self._now()
+        for namespace in scopes:
+            row = self._m.get(namespace, key, now)
+            if row is not None:
+                return memory_model(row)
+        raise NotFound(f"memory {key!r} not found in {', '.join(scopes)}")
+
+    @checked
     def namespaces(self, prefix: Prefix = "", max_depth: Depth | None = None) -> builtins.list[str]:
         """Namespaces under ``prefix`` (itself included) that hold live entries, in order."""
-        out = self._m.namespaces(prefix, self._now())
-        if max_depth is not None:
-            out = sorted({":".join(ns.split(":")[:max_depth]) for ns in out})
-        return out
+        return truncated(self._m.namespaces(prefix, self._now()), max_depth)
+
+
+def truncated(namespaces: builtins.list[str], max_depth: int | None) -> builtins.list[str]:
+    """``namespaces`` cut to their first ``max_depth`` segments (None: as they are), in order."""
+    if max_depth is None:
+        return namespaces
+    return sorted({":".join(ns.split(":")[:max_depth]) for ns in namespaces})
+
+
+def precedence(
+    *, session: str | None = None, user: str | None = None, app: str | None = None, project: str | None = None
+) -> builtins.list[str]:
+    """The namespaces an agent's lookup walks, most specific first: ``temp:<session>``,
+    ``session:<session>``, ``user:<user>``, ``app:<app>``, ``project:<project>`` (those given),
+    for ``memory.resolve(key, precedence(...))``."""
+    chain = [("temp", session), ("session", session), ("user", user), ("app", app), ("project", project)]
+    return [check_namespace(f"{scope}:{name}", scope) for scope, name in chain if name is not None]

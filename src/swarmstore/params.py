@@ -72,6 +72,7 @@ OptionalId = Annotated[str | None, Check(opt_name, "an id, or null for none")]
 EntityId = Annotated[str, Check(lambda v, f: check_name(v, f, 2048), "an audited entity's id")]
 Namespace = Annotated[str, Check(check_namespace, "segments of [A-Za-z0-9_.-] joined by ':'")]
 Prefix = Annotated[str, Check(check_prefix, "a namespace, or '' for all")]
+Namespaces = Annotated[Sequence[str], Check(lambda v, f: _namespaces(v, f), "a list of namespaces, most specific first")]
 Key = Annotated[str, Check(check_key, "a printable key, at most 1024 characters")]
 IdempotencyKey = Annotated[str, Check(lambda v, f: check_name(v, f, 512), "a printable key, at most 512 characters")]
 Text = Annotated[str, Check(check_text, "non-blank text, at most 4000 characters")]
@@ -123,3 +124,12 @@ def _folder(value: object, field: str) -> str:
     if not isinstance(value, (str, os.PathLike)):
         raise InvalidInput(field, f"expected a folder path, got {type(value).__name__}")
     return os.fspath(value)
+
+
+def _namespaces(value: object, field: str) -> list[str]:
+    if isinstance(value, str) or not isinstance(value, Iterable):
+        raise InvalidInput(field, "expected a list of namespaces")
+    out = [check_namespace(v, field) for v in value]
+    if not 1 <= len(out) <= 64:
+        raise InvalidInput(field, "give 1 to 64 namespaces")
+    return out

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from types import TracebackType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .agents import Agents
 from .audit import Audit
@@ -23,6 +24,9 @@ from .search.text import text_of
 from .sessions import Sessions
 from .tasks import Tasks
 from .validation import check_int, opt_name
+
+if TYPE_CHECKING:
+    from .scoped import ScopedStore
 
 
 class Store:
@@ -84,6 +88,32 @@ class Store:
         (memory or document types) and ``filters`` (equality on metadata keys) are applied before
         ranking. Deleted and expired memories never appear."""
         return self._search.find(("memory", "chunk"), query, prefix, types, k, mode, filters)
+
+    def scoped(
+        self,
+        actor: str,
+        *,
+        read: Iterable[str] | str | None = None,
+        write: Iterable[str] | str | None = None,
+        queues: Iterable[str] | str | None = None,
+        sessions: Iterable[str] | str | None = None,
+        bind: Mapping[str, str] | None = None,
+    ) -> ScopedStore:
+        """A view of this store for ``actor``, limited by rules (patterns of segments joined by ':';
+        ``*`` stands for one segment, or, last, for one or more; ``{name}`` is filled from
+        ``bind``, ``{actor}`` from ``actor``):
+
+        - ``read`` / ``write``: the memory and document namespaces it may read / write (writing
+          implies reading), e.g. ``["project:acme:*", "user:{user}"]``;
+        - ``queues``: the task queues it may use (submit, claim, read...), e.g. ``["research"]``;
+        - ``sessions``: the sessions it may use, as ``app:user`` (``"chat:*"``: every user's).
+
+        The view has this store's API. Every audit row it writes names ``actor``; a call outside
+        the rules raises PermissionDenied, changes nothing and is audited (``access.denied``).
+        A kind without rules is closed to the view."""
+        from .scoped import ScopedStore, scope_of
+
+        return ScopedStore(self, scope_of(self, actor, read, write, queues, sessions, bind))
 
     def index(self, progress: Any = None) -> int:
         """Index what is pending (texts, then vectors if an embedder is set): how many items."""

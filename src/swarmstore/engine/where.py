@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from ..access import Grant
 from ..namespaces import children_range
 from .ops.agents import AgentFilter
 from .ops.audit import AuditFilter
@@ -45,6 +46,17 @@ class Where:
         else:
             self.add(f"{column} IN ({', '.join('?' * len(values))})", *values)
 
+    def admitted(self, column: str, grant: Grant | None) -> None:
+        """``column`` is a name ``grant`` admits (a scoped view's rules), unless ``grant`` is None."""
+        if grant is not None and not grant.everything:
+            condition, values = grant.condition(column, self.regexp)
+            self.add(condition, *values)
+
+    @property
+    def regexp(self) -> str:
+        """The engine's regular expression match operator (SQLite's calls ``access.sql_regexp``)."""
+        return "REGEXP" if self.placeholder == "?" else "~"
+
     def below(self, column: str, value: Any) -> None:
         """``column < value`` (a keyset page's bound), unless ``value`` is None (the first page)."""
         if value is not None:
@@ -70,6 +82,7 @@ def task_where(spec: TaskFilter, before: str | None, where: Where) -> Where:
             where.add("status NOT IN ('ready', 'running')")  # (the partial index tasks_status)
     for column in _TASK_COLUMNS:
         where.equal(column, getattr(spec, column))
+    where.admitted("queue", spec.queues)
     where.below("id", before)
     return where
 
@@ -127,4 +140,5 @@ def search_item_where(spec: SearchFilter, where: Where) -> Where:
         where.add("(i.namespace = ? OR (i.namespace >= ? AND i.namespace < ?))", spec.prefix, lo, hi)
     if spec.types is not None:
         where.one_of("i.type", spec.types)
+    where.admitted("i.namespace", spec.allowed)
     return where

@@ -15,6 +15,7 @@ from typing import Any
 
 import orjson
 
+from ..access import Grant
 from ..context import Context
 from ..engine.ops.search import Candidate, IndexedText, SearchFilter, Vector, text_hash
 from ..errors import EmbedderMismatch, EmbedderUnavailable, ReadOnly
@@ -87,10 +88,19 @@ class SearchService:
     # -- search ----------------------------------------------------------------------------------
 
     def find(
-        self, kinds: tuple[str, ...], query: str, prefix: str | None, types: Any, k: int, mode: str, filters: Any
+        self,
+        kinds: tuple[str, ...],
+        query: str,
+        prefix: str | None,
+        types: Any,
+        k: int,
+        mode: str,
+        filters: Any,
+        allowed: Grant | None = None,
     ) -> list[Hit]:
-        """A public search's checked arguments, for the entities of ``kinds``."""
-        spec = SearchFilter(kinds, prefix or "", None if types is None else tuple(as_list(types)), filters)
+        """A public search's checked arguments, for the entities of ``kinds`` (in the namespaces
+        ``allowed`` admits: a scoped view's)."""
+        spec = SearchFilter(kinds, prefix or "", None if types is None else tuple(as_list(types)), filters, allowed)
         return self.search(query, spec, k, mode)
 
     def search(self, query: str, spec: SearchFilter, k: int, mode: str) -> list[Hit]:

@@ -39,6 +39,10 @@ class Reads(TaskService):
     ) -> Page[Task]:
         """Tasks matching every given filter, newest first."""
         spec = TaskFilter(None if status is None else as_list(status), queue, agent_type, parent, session_id)
+        return self._page(spec, limit, cursor)
+
+    def _page(self, spec: TaskFilter, limit: int, cursor: str | None) -> Page[Task]:
+        """A page of ``list``'s (checked) filters."""
         before = None if cursor is None else decode_cursor(cursor, "tasks", (str,))[0]
         rows = self._e.tasks.list(spec, before, limit + 1)
         now = self._now()

@@ -8,9 +8,12 @@ from __future__ import annotations
 
 import builtins
 from collections.abc import Sequence
-from typing import Any, NamedTuple, Protocol
+from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
 
 from .audit import AuditRecord
+
+if TYPE_CHECKING:
+    from ...access import Grant
 
 DocumentRow = tuple[
     str, str, str | None, str | None, str, str, str, int, str, str | None, str | None, str | None, str | None, int, int
@@ -71,8 +74,11 @@ class DocumentOps(Protocol):
 
     def get(self, doc_id: str) -> DocumentRow | None: ...
 
-    def list(self, prefix: str, type: str | None, after: str | None, limit: int) -> builtins.list[DocumentRow]:
-        """Documents whose id starts with ``prefix``, in id order, after ``after``."""
+    def list(
+        self, prefix: str, type: str | None, after: str | None, limit: int, allowed: Grant | None = None
+    ) -> builtins.list[DocumentRow]:
+        """Documents whose id starts with ``prefix``, in id order, after ``after``; only those whose
+        namespace ``allowed`` admits, if given (a scoped view's)."""
         ...
 
     def chunks(self, doc_id: str) -> builtins.list[ChunkRow]: ...

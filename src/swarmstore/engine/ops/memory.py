@@ -157,6 +157,14 @@ class MemoryOps(Protocol):
         order, after the entry ``after`` (a page's last), at most ``limit``."""
         ...
 
+    def list_range(
+        self, start: tuple[str, str], hi: str, regex: str | None, now: int, limit: int, type: str | None = None
+    ) -> list[MemoryRow]:
+        """Live rows after (namespace, key) ``start`` in namespaces below ``hi`` that match
+        ``regex`` (if given), in (namespace, key) order, at most ``limit``: one range of a scoped
+        view's listing (``access.Grant.ranges``)."""
+        ...
+
     def namespaces(self, prefix: str, now: int) -> list[str]:
         """The namespaces under ``prefix`` (itself included) holding live rows, in order."""
         ...

@@ -14,6 +14,7 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
 
 if TYPE_CHECKING:
+    from ...access import Grant
     from ...search.query import KeywordQuery
 
 
@@ -30,6 +31,7 @@ class SearchFilter(NamedTuple):
     prefix: str = ""
     types: tuple[str, ...] | None = None
     metadata: Mapping[str, Any] | None = None
+    allowed: Grant | None = None  # a scoped view's readable namespaces (None: all)
 
 
 class Candidate(NamedTuple):

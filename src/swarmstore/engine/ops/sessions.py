@@ -7,7 +7,10 @@ from __future__ import annotations
 
 import builtins
 from collections.abc import Mapping, Sequence
-from typing import Any, NamedTuple, Protocol
+from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
+
+if TYPE_CHECKING:
+    from ...access import SessionGrant
 
 
 class SessionRow(NamedTuple):
@@ -35,6 +38,7 @@ class SessionFilter(NamedTuple):
     user: str | None = None
     project: str | None = None
     statuses: Sequence[str] | None = None
+    allowed: SessionGrant | None = None  # a scoped view's session rules (None: all)
 
 
 class AppendTarget(NamedTuple):

@@ -10,9 +10,12 @@ from __future__ import annotations
 import builtins
 import hashlib
 from collections.abc import Mapping, Sequence
-from typing import Any, NamedTuple, Protocol
+from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
 
 from .audit import AuditRecord
+
+if TYPE_CHECKING:
+    from ...access import Grant
 
 _new = tuple.__new__
 
@@ -122,6 +125,7 @@ class TaskFilter(NamedTuple):
     agent_type: str | None = None
     parent_id: str | None = None
     session_id: str | None = None
+    queues: Grant | None = None  # a scoped view's queue rules
 
 
 def task_record(

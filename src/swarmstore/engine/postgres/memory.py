@@ -71,6 +71,14 @@ class PgMemoryOps:
         )  # fmt: skip
         return rows  # type: ignore[no-any-return]
 
+    def list_range(
+        self, start: tuple[str, str], hi: str, regex: str | None, now: int, limit: int, type: str | None = None
+    ) -> list[MemoryRow]:
+        return self._run.query(  # type: ignore[no-any-return]
+            self._q.memory_list_range,
+            {"from_ns": start[0], "from_key": start[1], "hi": hi, "regex": regex, "now": now, "type": type, "limit": limit},
+        )
+
     def namespaces(self, prefix: str, now: int) -> list[str]:
         lo, hi = namespace_range(prefix)
         rows = self._run.query(self._q.memory_namespaces, {"prefix": prefix, "lo": lo, "hi": hi, "now": now})

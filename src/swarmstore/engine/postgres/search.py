@@ -132,7 +132,7 @@ class PgSearchOps:
         # The HNSW index serves searches of the whole store (or of one kind); a namespace or type
         # filter scans exactly, which it makes cheap, where a walk of the graph through it was
         # measured 10x slower (6 ms against 62 ms for a tenth of 100,000 vectors).
-        hnsw = not spec.prefix and spec.types is None and self._has_hnsw(dim)
+        hnsw = not spec.prefix and spec.types is None and spec.allowed is None and self._has_hnsw(dim)
         while True:
             if hnsw:  # (the index's expression and predicate, and the query vector as a parameter)
                 order = f"i.vector::vector({dim}) <=> %s::vector({dim})"

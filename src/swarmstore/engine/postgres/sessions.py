@@ -57,6 +57,9 @@ class PgSessionOps:
             where.equal(column, value)
         if spec.statuses is not None:
             where.one_of("status", spec.statuses)
+        if spec.allowed is not None:
+            condition, values = spec.allowed.condition("app", '"user"', where.regexp)
+            where.add(condition, *values)
         where.below("id", before)
         return [_new(SessionRow, r) for r in self._run.query(*where.query(self._q.session_select, "id DESC", limit))]
 

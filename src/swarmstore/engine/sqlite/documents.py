@@ -6,8 +6,10 @@ import builtins
 from collections.abc import Sequence
 from typing import Any
 
+from ...access import Grant
 from ...search.chunking import search_text
 from ..ops.documents import ChunkRow, DocumentRow, DocumentWrite, NewChunk, document_record
+from ..where import Where
 from .audit import write_audit
 
 _new = tuple.__new__
@@ -26,8 +28,16 @@ class SqliteDocumentOps:
         rows = self._run.query(self._q.document_get, (doc_id,))
         return rows[0] if rows else None
 
-    def list(self, prefix: str, type: str | None, after: str | None, limit: int) -> builtins.list[DocumentRow]:
-        return self._run.query(self._q.document_list, (prefix, after or "", type, limit))  # type: ignore[no-any-return]
+    def list(
+        self, prefix: str, type: str | None, after: str | None, limit: int, allowed: Grant | None = None
+    ) -> builtins.list[DocumentRow]:
+        if allowed is None:
+            return self._run.query(self._q.document_list, (prefix, after or "", type, limit))  # type: ignore[no-any-return]
+        where = Where()
+        where.add("id > ? AND id >= ? AND id < ? || char(1114111)", after or "", prefix, prefix)
+        where.equal("type", type)
+        where.admitted("namespace", allowed)
+        return self._run.query(*where.query(f"SELECT {self._q.document_cols} FROM documents", "id", limit))  # type: ignore[no-any-return]
 
     def chunks(self, doc_id: str) -> builtins.list[ChunkRow]:
         return [_new(ChunkRow, r) for r in self._run.query(self._q.document_chunks, (doc_id,))]

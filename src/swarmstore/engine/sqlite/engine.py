@@ -16,6 +16,7 @@ from typing import Any, TypeVar
 import apsw
 
 from ... import errors
+from ...access import sql_regexp
 from ..base import Capabilities, Cursor, Row, load_migrations, load_queries
 from . import files
 from .agents import SqliteAgentOps
@@ -146,6 +147,8 @@ class SqliteEngine(Checkpoints):
         conn.execute(f"PRAGMA wal_autocheckpoint={self._autockpt}")
         conn.execute(f"PRAGMA mmap_size={self._mmap}")
         conn.execute("PRAGMA journal_size_limit=67108864")
+        # ``x REGEXP r``: a scoped view's rules with a '*' inside them (see access.Grant.condition)
+        conn.create_scalar_function("regexp", sql_regexp, 2, deterministic=True)
         return conn
 
     def _connect_writer(self) -> apsw.Connection:

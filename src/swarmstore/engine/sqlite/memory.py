@@ -86,6 +86,11 @@ class SqliteMemoryOps:
         rows = self._query(self._list_sql, (prefix, after_key, exact, now, type, from_ns, from_key, hi, limit))
         return rows  # type: ignore[no-any-return]
 
+    def list_range(
+        self, start: tuple[str, str], hi: str, regex: str | None, now: int, limit: int, type: str | None = None
+    ) -> list[MemoryRow]:
+        return self._run.query(self._q.memory_list_range, (*start, hi, regex, now, type, limit))  # type: ignore[no-any-return]
+
     def namespaces(self, prefix: str, now: int) -> list[str]:
         out: list[str] = []
         if prefix and self._run.query(self._q.memory_exact_namespace, (prefix, now)):

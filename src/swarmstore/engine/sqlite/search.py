@@ -70,7 +70,7 @@ class SqliteSearchOps:
         return [_new(Candidate, r) for r in self._run.query(sql, params)]
 
     def semantic(self, vector: Any, spec: SearchFilter, now: int, limit: int) -> builtins.list[Candidate]:
-        ids, scores = self._index().search(vector, spec.kinds, spec.prefix, spec.types, len(vector))
+        ids, scores = self._index().search(vector, spec.kinds, spec.prefix, spec.types, len(vector), spec.allowed)
         if not len(ids):
             return []
         import numpy as np
@@ -86,7 +86,7 @@ class SqliteSearchOps:
             order = np.argsort(-scores, kind="stable")
         checked = np.zeros(len(scores), bool)
         pos = 0
-        # The matrix answered kind, namespace and type; liveness and metadata are checked on the
+        # The matrix answered kind, namespace (and a view's rules) and type; liveness and metadata are checked on the
         # best candidates, round after round, until ``limit`` pass or none is left.
         while len(out) < limit:
             if pos >= len(order):
@@ -106,7 +106,7 @@ class SqliteSearchOps:
         return out[:limit]
 
     def _live(self, ids: builtins.list[int], spec: SearchFilter, now: int) -> dict[int, tuple[Any, ...]]:
-        where = _filters(spec._replace(prefix="", types=None), now, Where())
+        where = _filters(spec._replace(prefix="", types=None, allowed=None), now, Where())
         where.add(f"i.id IN ({', '.join('?' * len(ids))})", *ids)
         rows = self._run.query(f"{_ITEM} FROM search_items i{_JOINS}{where.clause()}", where.params)
         return {r[0]: r for r in rows}

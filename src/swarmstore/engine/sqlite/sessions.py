@@ -74,6 +74,11 @@ class SqliteSessionOps:
                 + " ORDER BY id DESC LIMIT ?"
             )
             self._lists[key] = sql
+        if spec.allowed is not None:  # (a scoped view's rules: their values bound after the shape's)
+            cond, values = spec.allowed.condition("app", "user", "REGEXP")
+            head, order = sql.rsplit(" ORDER BY ", 1)
+            sql = f"{head}{' AND ' if len(shape) else ' WHERE '}{cond} ORDER BY {order}"
+            params += values
         params.append(limit)
         return [_new(SessionRow, r) for r in self._run.query(sql, params)]
 

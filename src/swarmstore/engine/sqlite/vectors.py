@@ -14,6 +14,7 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
+from ...access import Grant
 from ...namespaces import children_range
 
 _KINDS = {"memory": 0, "chunk": 1}
@@ -49,7 +50,7 @@ class VectorIndex:
         self._type_code: dict[str | None, int] = {}
 
     def search(self, vector: Any, kinds: tuple[str, ...], prefix: str, types: tuple[str, ...] | None,
-               dim: int) -> tuple[Any, Any]:  # fmt: skip
+               dim: int, allowed: Grant | None = None) -> tuple[Any, Any]:  # fmt: skip
         """Item ids and cosine scores of every matching item, unsorted (the caller takes the best
         few by a partial sort)."""
         with self._lock:
@@ -64,6 +65,9 @@ class VectorIndex:
                 ok = np.fromiter(
                     (ns == prefix or lo <= ns < hi for ns in self._namespaces), bool, len(self._namespaces)
                 )
+                mask &= ok[self._ns[:n]] if len(ok) else False
+            if allowed is not None:  # (a scoped view's readable namespaces)
+                ok = np.fromiter(map(allowed.admits, self._namespaces), bool, len(self._namespaces))
                 mask &= ok[self._ns[:n]] if len(ok) else False
             if types is not None:
                 ok = np.fromiter((t in types for t in self._types), bool, len(self._types))

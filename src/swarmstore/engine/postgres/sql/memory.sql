@@ -148,3 +148,12 @@ WITH RECURSIVE chain(id) AS (
     SELECT a.prev FROM chain JOIN audit a ON a.id = chain.id WHERE a.prev IS NOT NULL
 )
 UPDATE audit SET snapshot = NULL FROM chain WHERE audit.id = chain.id AND audit.snapshot IS NOT NULL
+
+-- name: memory_list_range
+-- One range of a scoped view's listing: from a (namespace, key), namespaces below hi, matching
+-- the regular expression if given (a rule with a '*' inside it). An index range scan.
+SELECT {{memory_cols}} FROM memories
+WHERE (namespace, key) > (%(from_ns)s, %(from_key)s) AND namespace < %(hi)s
+  AND (%(regex)s::text IS NULL OR namespace ~ %(regex)s::text) AND deleted_at IS NULL
+  AND (expires_at IS NULL OR expires_at > %(now)s) AND (%(type)s::text IS NULL OR type = %(type)s::text)
+ORDER BY namespace, key LIMIT %(limit)s
