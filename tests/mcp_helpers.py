@@ -11,7 +11,7 @@ ACTOR = "agent:planner"
 
 TOOLS = {
     "memory_put", "memory_get", "memory_list", "memory_namespaces", "memory_history", "memory_delete",
-    "memory_restore", "memory_search",
+    "memory_restore", "memory_search", "memory_resolve",
     "session_create", "session_get", "session_append_event", "session_get_state", "session_set_state",
     "documents_search",
     "task_submit", "task_get", "task_list", "task_claim", "task_heartbeat", "task_complete", "task_fail",

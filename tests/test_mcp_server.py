@@ -20,6 +20,7 @@ from swarmstore.errors import NotFound
 from swarmstore.mcp import build_server
 
 ACTOR = "agent:tester"
+EVERYTHING: dict[str, Any] = {"read": "*", "write": "*", "queues": "*", "sessions": "*:*"}
 Body = Callable[[Any, Any], Awaitable[None]]
 
 
@@ -28,12 +29,15 @@ def view_kind(request: pytest.FixtureRequest) -> str:
     return str(request.param)
 
 
-def serve(url: str, kind: str, body: Body) -> None:
-    """Run ``body(client, store)``: a client of a server over a view of the store at ``url`` (the sync
-    ``Store`` or the ``AsyncStore``), and a separate plain store to check what the tools did."""
+def serve(url: str, kind: str, body: Body, rules: dict[str, Any] | None = None) -> None:
+    """Run ``body(client, store)``: a client of a server over a scoped view (``rules``, by default
+    everything) of the store at ``url`` (the sync ``Store``'s, or the ``AsyncStore``'s: the store itself
+    while it has no views), and a separate plain store to check what the tools did."""
 
     async def main() -> None:
-        view: Any = (swarmstore.open if kind == "sync" else aio.open)(url, embedder=None, actor=ACTOR)
+        opened: Any = (swarmstore.open if kind == "sync" else aio.open)(url, embedder=None, actor=ACTOR)
+        scoped = getattr(opened, "scoped", None)
+        view = opened if scoped is None else scoped(ACTOR, **(rules or EVERYTHING))
         check = swarmstore.open(url, embedder=None)
         try:
             async with Client(build_server(view, actor=ACTOR)) as client:
@@ -41,9 +45,9 @@ def serve(url: str, kind: str, body: Body) -> None:
         finally:
             check.close()
             if kind == "sync":
-                view.close()
+                opened.close()
             else:
-                await view.aclose()
+                await opened.aclose()
 
     anyio.run(main)
 
@@ -76,7 +80,9 @@ def test_memory_tools_change_the_store(store_url: str, view_kind: str) -> None:
         assert m2["version"] == 2 and store.memory.get("project:acme", "db").value == "postgres"
 
         assert (await ok(client, "memory_get", namespace="project:acme", key="db"))["value"] == "postgres"
-        assert (await ok(client, "memory_get", namespace="project:acme", key="db", version=1))["value"] == {"pick": "sqlite"}
+        assert (await ok(client, "memory_get", namespace="project:acme", key="db", version=1))["value"] == {
+            "pick": "sqlite"
+        }
         page = await ok(client, "memory_list", prefix="project:acme", limit=1)
         assert [i["key"] for i in page["items"]] == ["db"] and page["next_cursor"]
         page2 = await ok(client, "memory_list", prefix="project:acme", limit=1, cursor=page["next_cursor"])
@@ -216,3 +222,61 @@ def test_resources_browse_namespaces_and_a_task_tree(store_url: str) -> None:
             await client.read_resource("swarmstore://tasks/nope/tree")
 
     serve(store_url, "async", body)
+
+
+RULES: dict[str, Any] = {
+    "read": ["project:acme:*", "user:{user}"],
+    "write": ["project:acme:scratch:*"],
+    "queues": ["research"],
+    "sessions": ["myapp:{user}"],
+    "bind": {"user": "alice"},
+}
+
+
+def test_a_scoped_view_refuses_and_hides_what_its_rules_do_not_admit(store_url: str, view_kind: str) -> None:
+    if view_kind == "async" and not hasattr(aio.AsyncStore, "scoped"):
+        pytest.xfail("the async store has no scoped views yet")
+
+    async def body(client: Any, store: Any) -> None:
+        import orjson
+
+        store.memory.put("project:acme:decisions", "db", "sqlite")
+        store.memory.put("project:other", "secret", "s3cr3t")
+        store.memory.put("user:bob", "lang", "de")
+        before = store.memory.history("project:acme:decisions", "db")
+
+        assert (await ok(client, "memory_get", namespace="project:acme:decisions", key="db"))["value"] == "sqlite"
+        msg = await refused(
+            client, "memory_put", "PermissionDenied", namespace="project:acme:decisions", key="db", value="mongo"
+        )
+        assert "project:acme:decisions" in msg and ACTOR in msg
+        await refused(client, "memory_get", "PermissionDenied", namespace="project:other", key="secret")
+        await refused(client, "memory_delete", "PermissionDenied", namespace="project:acme:decisions", key="db")
+        await refused(client, "memory_history", "PermissionDenied", namespace="user:bob", key="lang")
+        await refused(client, "task_submit", "PermissionDenied", summary="x", queue="ops")
+        await refused(client, "session_create", "PermissionDenied", app="myapp", user="bob")
+        await ok(client, "memory_put", namespace="project:acme:scratch:a", key="k", value=1)
+
+        assert (await ok(client, "memory_namespaces"))["namespaces"] == [
+            "project:acme:decisions",
+            "project:acme:scratch:a",
+        ]
+        keys = [(m["namespace"], m["key"]) for m in (await ok(client, "memory_list", limit=1000))["items"]]
+        assert keys == [("project:acme:decisions", "db"), ("project:acme:scratch:a", "k")]
+        hits = (await ok(client, "memory_search", query="s3cr3t", mode="keyword"))["hits"]
+        assert hits == []
+        assert orjson.loads((await client.read_resource("swarmstore://namespaces")).contents[0].text) == [
+            "project:acme:decisions",
+            "project:acme:scratch:a",
+        ]
+        rules = orjson.loads((await client.read_resource("swarmstore://access")).contents[0].text)["rules"]
+        assert "user:alice" in str(rules) and "project:acme:scratch:*" in str(rules)
+        hidden = orjson.loads((await client.read_resource("swarmstore://memory/project:other")).contents[0].text)
+        assert hidden["items"] == []  # (a listing outside the rules is empty, not an error)
+
+        assert store.memory.history("project:acme:decisions", "db") == before
+        assert store.tasks.list().items == [] and store.sessions.list().items == []
+        denied = store.audit.list(action="access.denied", limit=100).items
+        assert len(denied) >= 6 and {a.actor for a in denied} == {ACTOR}
+
+    serve(store_url, view_kind, body, RULES)

@@ -1,27 +1,38 @@
-"""``serve(url, actor, rules)``: open the async store, scope it, and serve it until the client leaves."""
+"""``serve(url, actor, rules)``: open the store, scope it, and serve the view until the client leaves."""
 
 from __future__ import annotations
 
 import logging
 import sys
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
 import anyio
+import anyio.to_thread
 
 from .. import aio
+from ..store import open as open_store
 from .serve import run_http, run_stdio
 from .server import build_server
 
-log = logging.getLogger("swarmstore.mcp")
 
-
-def scope(store: Any, actor: str, rules: dict[str, Any]) -> Any:
-    """The view the agent gets: ``store.scoped(actor, **rules)``."""
-    scoped = getattr(store, "scoped", None)
-    if scoped is None:  # (until access control lands: say so loudly, on stderr)
-        print("swarmstore mcp: warning: this build has no access control; serving the whole store", file=sys.stderr)
-        return store
-    return scoped(actor, **rules)
+@asynccontextmanager
+async def scoped_view(url: str, actor: str, rules: dict[str, Any], embedder: Any) -> AsyncIterator[Any]:
+    """The agent's view: the async store's (calls awaited on the loop) when it has views, else the
+    sync store's (calls on worker threads); closed on exit."""
+    if hasattr(aio.AsyncStore, "scoped"):
+        astore = aio.open(url, actor=actor, embedder=embedder)
+        try:
+            yield getattr(astore, "scoped")(actor, **rules)  # noqa: B009 (not on every version's AsyncStore)
+        finally:
+            await astore.aclose()
+        return
+    store = open_store(url, actor=actor, embedder=embedder)
+    try:
+        yield store.scoped(actor, **rules)
+    finally:
+        await anyio.to_thread.run_sync(store.close)
 
 
 def serve(
@@ -39,14 +50,11 @@ def serve(
     logging.basicConfig(level=logging.WARNING, stream=sys.stderr, format="swarmstore mcp: %(levelname)s %(message)s")
 
     async def main() -> None:
-        store = aio.open(url, actor=actor, embedder=embedder)
-        try:
-            server = build_server(scope(store, actor, rules), actor=actor)
+        async with scoped_view(url, actor, rules, embedder) as view:
+            server = build_server(view, actor=actor)
             if http:
                 await run_http(server, host, port, token)
             else:
                 await run_stdio(server)
-        finally:
-            await store.aclose()
 
     anyio.run(main)
