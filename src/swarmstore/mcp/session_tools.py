@@ -17,7 +17,8 @@ StateKey = Annotated[
     Field(
         description=(
             "A state key. Its prefix picks the scope: no prefix = this session only; 'temp:' = dropped when the "
-            "session ends; 'user:' = shared by the user's sessions of this app; 'app:' = shared by the whole app."
+            "next event is appended; 'user:' = shared by the user's sessions of this app; 'app:' = shared by the "
+            "whole app."
         )
     ),
 ]
