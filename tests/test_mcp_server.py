@@ -99,6 +99,13 @@ def test_memory_tools_change_the_store(store_url: str, view_kind: str) -> None:
 
         hits = (await ok(client, "memory_search", query="fast", mode="keyword"))["hits"]
         assert [h["memory"]["key"] for h in hits] == ["n1"]
+        if "memory_resolve" in {t.name for t in (await client.list_tools()).tools}:
+            await ok(client, "memory_put", namespace="user:alice", key="db", value="duckdb")
+            got = await ok(client, "memory_resolve", key="db", scopes=["session:s1", "user:alice", "project:acme"])
+            assert (got["namespace"], got["value"]) == ("user:alice", "duckdb")
+            got = await ok(client, "memory_resolve", key="db", scopes=["session:s1", "project:acme"])
+            assert got["namespace"] == "project:acme"
+            await refused(client, "memory_resolve", "NotFound", key="db", scopes=["session:s1"])
         audit = store.audit.list(entity="memory", limit=100).items
         assert audit and {a.actor for a in audit} == {ACTOR}
 
