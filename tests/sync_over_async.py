@@ -28,6 +28,20 @@ class _Service:
         return call
 
 
+class _View:
+    """An AsyncScopedStore, driven like a ScopedStore."""
+
+    def __init__(self, owner: SyncOverAsync, view: Any) -> None:
+        self._owner = owner
+        self.view = view
+        for name in ("sessions", "memory", "tasks", "agents", "audit", "documents"):
+            setattr(self, name, _Service(owner, getattr(view, name)))
+        self.actor = view.actor
+
+    def search(self, query: str, **options: Any) -> Any:
+        return self._owner.run(self.view.search(query, **options))
+
+
 class SyncOverAsync:
     def __init__(self, url: str, **options: Any) -> None:
         self._loop = asyncio.new_event_loop()
@@ -47,6 +61,9 @@ class SyncOverAsync:
 
     def search(self, query: str, **options: Any) -> Any:
         return self.run(self.astore.search(query, **options))
+
+    def scoped(self, actor: str, **rules: Any) -> _View:
+        return _View(self, self.astore.scoped(actor, **rules))
 
     def index(self) -> Any:
         return self.run(self.astore.index())

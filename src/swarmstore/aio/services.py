@@ -124,6 +124,7 @@ class AsyncMemory(_AsyncService):
     history = _awaitable(MemoryStore.history, reads=True)
     list = _awaitable(MemoryStore.list, reads=True)
     namespaces = _awaitable(MemoryStore.namespaces, reads=True)
+    resolve = _awaitable(MemoryStore.resolve, reads=True)
     delete = _awaitable(MemoryStore.delete, tail_write=True)
     restore = _awaitable(MemoryStore.restore, tail_write=True)
     purge = _awaitable(MemoryStore.purge, tail_write=True)

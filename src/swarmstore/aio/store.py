@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from types import TracebackType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..agents import Agents
 from ..audit import Audit
@@ -20,6 +20,9 @@ from ..tasks import Tasks
 from .group import GroupWriter
 from .services import AsyncAgents, AsyncAudit, AsyncDocuments, AsyncMemory, AsyncSessions, AsyncTasks
 from .view import LocalView
+
+if TYPE_CHECKING:
+    from .scoped import AsyncScopedStore
 
 
 def _remote_view(engine: Any) -> Any:
@@ -63,6 +66,13 @@ class AsyncStore:
     async def search(self, query: str, **options: Any) -> list[Hit]:
         """``Store.search``, on a thread (embedding the query is CPU work: never on the loop)."""
         return await asyncio.to_thread(self._store.search, query, **options)
+
+    def scoped(self, actor: str, **rules: Any) -> AsyncScopedStore:
+        """A view for ``actor`` within rules: ``Store.scoped``'s arguments (``read``, ``write``,
+        ``queues``, ``sessions``, ``bind``), each method awaitable."""
+        from .scoped import AsyncScopedStore
+
+        return AsyncScopedStore(self, actor, **rules)
 
     async def index(self, progress: Any = None) -> int:
         """``Store.index`` (embeds what is pending), on a thread."""

@@ -38,11 +38,11 @@ __all__ = ["Rules", "Scope", "ScopedStore", "scope_of"]
 def scope_of(
     store: Store,
     actor: object,
-    read: Patterns,
-    write: Patterns,
-    queues: Patterns,
-    sessions: Patterns,
-    bind: Mapping[str, Any] | None,
+    read: Patterns = None,
+    write: Patterns = None,
+    queues: Patterns = None,
+    sessions: Patterns = None,
+    bind: Mapping[str, Any] | None = None,
 ) -> Scope:
     """A view's checked actor and rules over ``store``."""
     from ..validation import check_name

@@ -66,10 +66,16 @@ class ScopedTasks:
 
     # -- working -------------------------------------------------------------------------------
 
-    def claim(self, worker_id: Any, queues: Any = ("default",), **options: Any) -> builtins.list[Task]:
+    def _worker(self, worker_id: Any, queues: Any) -> str:
+        """A view claims as its actor (the claim's audit row and the lease name the worker)."""
+        self._s.own(worker_id)
         for q in check_names(queues, "queues"):
             self._s.queue(q)
-        return self._t.claim(worker_id, queues, **options)
+        return self._s.actor
+
+    def claim(self, worker_id: Any = None, queues: Any = ("default",), **options: Any) -> builtins.list[Task]:
+        """``store.tasks.claim`` from queues the view may use; the worker is the view's actor."""
+        return self._t.claim(self._worker(worker_id, queues), queues, **options)
 
     def heartbeat(self, task_id: Any, lease_token: Any, lease_seconds: Any = None) -> Task:
         self._check(task_id)
@@ -81,8 +87,7 @@ class ScopedTasks:
 
     def complete_and_claim(self, task_id: Any, lease_token: Any, result: Any = None, **options: Any) -> builtins.list[Task]:
         self._check(task_id)
-        for q in check_names(options.get("queues", ("default",)), "queues"):
-            self._s.queue(q)
+        options["worker_id"] = self._worker(options.get("worker_id"), options.get("queues", ("default",)))
         return self._t.complete_and_claim(task_id, lease_token, result, **options)
 
     def complete_many(self, items: Any, **options: Any) -> Completions:
@@ -92,8 +97,7 @@ class ScopedTasks:
                 if isinstance(item, Sequence) and not isinstance(item, str) and item:
                     self._check(item[0])
         if options.get("claim"):
-            for q in check_names(options.get("queues", ("default",)), "queues"):
-                self._s.queue(q)
+            options["worker_id"] = self._worker(options.get("worker_id"), options.get("queues", ("default",)))
         return self._t.complete_many(batch, **options)
 
     def fail(self, task_id: Any, lease_token: Any, error: Any, retry: Any = True) -> Task:
