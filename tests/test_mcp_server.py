@@ -31,13 +31,12 @@ def view_kind(request: pytest.FixtureRequest) -> str:
 
 def serve(url: str, kind: str, body: Body, rules: dict[str, Any] | None = None) -> None:
     """Run ``body(client, store)``: a client of a server over a scoped view (``rules``, by default
-    everything) of the store at ``url`` (the sync ``Store``'s, or the ``AsyncStore``'s: the store itself
-    while it has no views), and a separate plain store to check what the tools did."""
+    everything) of the store at ``url`` (the sync ``Store``'s or the ``AsyncStore``'s), and a separate
+    plain store to check what the tools did."""
 
     async def main() -> None:
         opened: Any = (swarmstore.open if kind == "sync" else aio.open)(url, embedder=None, actor=ACTOR)
-        scoped = getattr(opened, "scoped", None)
-        view = opened if scoped is None else scoped(ACTOR, **(rules or EVERYTHING))
+        view = opened.scoped(ACTOR, **(rules or EVERYTHING))
         check = swarmstore.open(url, embedder=None)
         try:
             async with Client(build_server(view, actor=ACTOR)) as client:
@@ -241,9 +240,6 @@ RULES: dict[str, Any] = {
 
 
 def test_a_scoped_view_refuses_and_hides_what_its_rules_do_not_admit(store_url: str, view_kind: str) -> None:
-    if view_kind == "async" and not hasattr(aio.AsyncStore, "scoped"):
-        pytest.xfail("the async store has no scoped views yet")
-
     async def body(client: Any, store: Any) -> None:
         import orjson
 

@@ -5,7 +5,7 @@ and back, beside baselines measured in alternating rounds:
 * the same view's ``memory.get`` called directly in this process (what the store costs).
 
 Two servers are measured, the two ways ``build_server`` can call a view: the sync scoped view
-(each call on a worker thread) and the async store (awaited on the event loop). Needs the ``mcp``
+(each call on a worker thread) and the async store's scoped view (awaited on the event loop). Needs the ``mcp``
 extra. ``python -m swarmstore.bench --only mcp``.
 """
 
@@ -53,12 +53,8 @@ def _serve(kind: str, db: str) -> None:
             with swarmstore.open(db, embedder=None) as store:
                 await run_stdio(build_server(store.scoped("agent:bench", **RULES)))
         else:
-            astore = aio.open(db, embedder=None, actor="agent:bench")
-            view = getattr(astore, "scoped", None)
-            try:
-                await run_stdio(build_server(astore if view is None else view("agent:bench", **RULES)))
-            finally:
-                await astore.aclose()
+            async with aio.open(db, embedder=None) as astore:
+                await run_stdio(build_server(astore.scoped("agent:bench", **RULES)))
 
     anyio.run(main)
 
@@ -128,7 +124,7 @@ def run(quick: bool = False, where: str | None = None) -> list[Result]:
         shutil.rmtree(workdir, ignore_errors=True)
     count = len(measured[0][0])
     sync_r, async_r, trivial, direct = (_result(name, s, t, count, False) for name, (s, t) in zip(
-        ("mcp memory_get, sync view", "mcp memory_get, async store", "mcp trivial tool", "view.memory.get direct"),
+        ("mcp memory_get, sync view", "mcp memory_get, async view", "mcp trivial tool", "view.memory.get direct"),
         measured, strict=True))  # fmt: skip
     out = []
     for r in (sync_r, async_r):
@@ -145,7 +141,7 @@ def run(quick: bool = False, where: str | None = None) -> list[Result]:
 def main(quick: bool, where: str | None) -> list[Result]:
     """Run and print the part (``--only mcp``, or within the full run when the extra is installed)."""
     print("\nMCP server: one tool call over stdio (ratio: p50 over the SDK's trivial tool, same rounds; "
-          "sync view: calls on threads; async store: awaited on the loop)\n")  # fmt: skip
+          "sync view: calls on threads; async view: awaited on the loop)\n")  # fmt: skip
     results = run(quick, where)
     print(fmt_table(results))
     return results
