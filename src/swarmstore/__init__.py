@@ -5,6 +5,7 @@ from __future__ import annotations
 from . import errors
 from .aio import AsyncStore, AsyncWorker
 from .clock import ManualClock
+from .memory import precedence
 from .models import (
     Agent,
     AuditEntry,
@@ -21,6 +22,7 @@ from .models import (
     Task,
     TaskNode,
 )
+from .scoped import ScopedStore
 from .search.embedder import Embedder
 from .store import Store, open, reindex
 from .worker import TaskContext, Worker, WorkerStats
@@ -40,6 +42,7 @@ __all__ = [
     "Memory",
     "Page",
     "PruneResult",
+    "ScopedStore",
     "Session",
     "Store",
     "SyncReport",
@@ -50,6 +53,7 @@ __all__ = [
     "WorkerStats",
     "errors",
     "open",
+    "precedence",
     "reindex",
 ]
 __version__ = "0.1.0"

@@ -237,6 +237,11 @@ class SessionGrant:
     def admits(self, app: str, user: str) -> bool:
         return any((a is None or a == app) and u.admits(user) for a, u in self.rules)
 
+    def whole_app(self, app: str) -> bool:
+        """Whether every user's sessions of ``app`` are admitted (needed to change its ``app:``
+        state, which every session of the app shares)."""
+        return any((a is None or a == app) and u.everything for a, u in self.rules)
+
     def __str__(self) -> str:
         return ", ".join(f"{a or '*'}:{u.text}" for a, u in self.rules) or "(none)"
 

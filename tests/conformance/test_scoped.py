@@ -15,7 +15,6 @@ import pytest
 import swarmstore
 from swarmstore.clock import ManualClock
 from swarmstore.errors import InvalidInput, NotFound, PermissionDenied
-from swarmstore.memory import precedence
 from sync_over_async import SyncOverAsync
 from toy_embedders import WordsEmbedder
 
@@ -38,7 +37,8 @@ def denied(store: Any, fn: Any, *args: Any, **kwargs: Any) -> PermissionDenied:
     with pytest.raises(PermissionDenied) as info:
         fn(*args, **kwargs)
     row = store.audit.list(limit=1).items[0]
-    assert (row.action, row.actor, row.entity_id) == ("access.denied", "agent:planner", info.value.name)
+    assert (row.action, row.actor, row.entity_id) == ("access.denied", info.value.actor, info.value.name)
+    assert info.value.actor.startswith("agent:")
     return info.value
 
 
@@ -130,7 +130,7 @@ def test_a_listing_holds_only_readable_entries_and_its_pages_are_full(store: Any
 
 
 def test_resolve_takes_the_most_specific_scope_and_checks_each(store: Any, view: Any) -> None:
-    chain = precedence(session="S1", user="alice", app="swarm", project="acme")
+    chain = swarmstore.precedence(session="S1", user="alice", app="swarm", project="acme")
     assert chain == ["temp:S1", "session:S1", "user:alice", "app:swarm", "project:acme"]
     store.memory.put("project:acme", "model", "small")
     store.memory.put("app:swarm", "model", "medium")
@@ -274,3 +274,18 @@ def test_the_view_audit_shows_its_own_rows(store: Any, view: Any) -> None:
     store.memory.put("project:acme:x", "k", 1, actor="someone")
     view.memory.put("session:S1", "k", 1)
     assert {e.actor for e in view.audit.list().items} == {"agent:planner"}
+
+
+def test_app_state_needs_every_user_of_the_app(store: Any) -> None:
+    alice = store.scoped("agent:a", sessions=["chat:alice"])
+    s = alice.sessions.create("chat", "alice")
+    other = store.sessions.create("chat", "bob")
+    alice.sessions.set_state(s.id, "user:theme", "dark")  # alice's own: fine
+    denied(store, alice.sessions.set_state, s.id, "app:model", "tiny")
+    denied(store, alice.sessions.update_state, s.id, {"x": 1, "app:model": "tiny"})
+    denied(store, alice.sessions.append_event, s.id, "m", state_delta={"app:model": "tiny"})
+    denied(store, alice.sessions.create, "chat", "alice", state={"app:model": "tiny"})
+    assert "app:model" not in store.sessions.state(other.id)
+    admin = store.scoped("agent:admin", sessions=["chat:*"])
+    admin.sessions.set_state(s.id, "app:model", "large")
+    assert store.sessions.state(other.id)["app:model"] == "large"

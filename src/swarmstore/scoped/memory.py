@@ -15,7 +15,6 @@ from ..memory import MemoryStore, memory_model, truncated
 from ..models import Document, DocumentChunk, Hit, Memory, Page, SyncReport
 from ..params import (
     Batch,
-    Count,
     Depth,
     DocumentId,
     DocumentText,
@@ -36,9 +35,7 @@ from ..params import (
     Prefix,
     Query,
     SearchMode,
-    Seconds,
     Title,
-    Version,
     When,
 )
 from ..search.service import SearchService
@@ -54,17 +51,16 @@ class ScopedMemory:
         self._s = scope
         self._search = search
 
-    @checked
     def put(
         self,
-        namespace: Namespace,
-        key: Key,
+        namespace: Any,
+        key: Any,
         value: Any,
-        type: MemoryKind = "semantic",
-        metadata: Object | None = None,
-        ttl: Seconds | None = None,
-        expected_version: Count | None = None,
-        actor: Name | None = None,
+        type: Any = "semantic",
+        metadata: Any = None,
+        ttl: Any = None,
+        expected_version: Any = None,
+        actor: Any = None,
     ) -> Memory:
         """``store.memory.put`` in a namespace the view may write."""
         self._s.own(actor)
@@ -107,8 +103,8 @@ class ScopedMemory:
         self._s.write_all(prefix)
         return self._m.purge(prefix, deleted=deleted, expired=expired, deleted_before=deleted_before)
 
-    @checked
-    def get(self, namespace: Namespace, key: Key, version: Version | None = None) -> Memory:
+    def get(self, namespace: Any, key: Any, version: Any = None) -> Memory:
+        """``store.memory.get`` in a namespace the view may read (the store's call checks the rest)."""
         self._s.read(namespace)
         return self._m.get(namespace, key, version)
 

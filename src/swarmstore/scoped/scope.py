@@ -59,6 +59,8 @@ class Scope:
         self.rules = rules
         self._engine = engine
         self._now = now_us
+        self._readable: dict[object, bool] = {}
+        self._writable: dict[object, bool] = {}
 
     def deny(self, action: str, kind: str, name: str, rules: object) -> NoReturn:
         """Record the refusal (its own transaction, through the plain engine, so that it commits
@@ -73,17 +75,22 @@ class Scope:
 
     def read(self, namespace: object, kind: str = "memory") -> str:
         """The checked namespace, if the view may read it."""
-        ns = check_namespace(namespace)
-        if not self.rules.read.admits(ns):
-            self.deny("read", kind, ns, self.rules.read)
-        return ns
+        return self._check(namespace, kind, "read", self.rules.read, self._readable)
 
     def write(self, namespace: object, kind: str = "memory") -> str:
         """The checked namespace, if the view may write it."""
-        ns = check_namespace(namespace)
-        if not self.rules.write.admits(ns):
-            self.deny("write", kind, ns, self.rules.write)
-        return ns
+        return self._check(namespace, kind, "write", self.rules.write, self._writable)
+
+    def _check(self, namespace: object, kind: str, action: str, rules: Grant, known: dict[object, bool]) -> str:
+        ok = known.get(namespace) if type(namespace) is str else None
+        if ok is None:  # (an agent uses few namespaces, often: each is checked once)
+            ok = rules.admits(check_namespace(namespace))
+            if len(known) >= 4096:
+                known.clear()
+            known[namespace] = ok
+        if not ok:
+            self.deny(action, kind, namespace, rules)  # type: ignore[arg-type]
+        return namespace  # type: ignore[return-value]
 
     def write_all(self, prefix: str) -> None:
         """The view may write every namespace ``prefix`` covers ("" for all)."""

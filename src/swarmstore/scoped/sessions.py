@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import builtins
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from ..agents import Agents
@@ -18,21 +19,35 @@ from .scope import Scope
 
 
 class ScopedSessions:
-    """``view.sessions``: sessions of the apps and users the view's ``sessions`` rules admit."""
+    """``view.sessions``: sessions of the apps and users the view's ``sessions`` rules admit.
+    ``app:`` state keys (shared by all of an app's sessions) change only through a view of every
+    user of the app (``app:*``)."""
 
     def __init__(self, inner: Sessions, scope: Scope) -> None:
         self._x = inner
         self._s = scope
 
-    def _check(self, session_id: object) -> Session:
+    def _check(self, session_id: object, keys: Iterable[object] = ()) -> Session:
+        """The session, if the view may use it; changing ``keys`` of its state, if any is an
+        ``app:`` key (shared by every session of the app), needs every user's sessions of the app."""
         s = self._x.get(check_name(session_id, "session_id"))
         self._s.session(s.app, s.user, s.id)
+        self._app_wide(s.app, keys)
         return s
+
+    def _app_wide(self, app: str, keys: Iterable[object]) -> None:
+        if any(isinstance(k, str) and k.startswith("app:") for k in keys) and not self._s.rules.sessions.whole_app(app):
+            self._s.deny("change", "app state", app, self._s.rules.sessions)
+
+    @staticmethod
+    def _keys(delta: Any) -> Iterable[object]:
+        return delta.keys() if isinstance(delta, Mapping) else ()
 
     def create(self, app: Any, user: Any, project: Any = None, state: Any = None, metadata: Any = None,
                id: Any = None, *, actor: Any = None) -> Session:  # fmt: skip
         self._s.own(actor)
         self._s.session(check_name(app, "app"), check_name(user, "user"))
+        self._app_wide(app, self._keys(state))
         return self._x.create(app, user, project, state, metadata, id)
 
     def get(self, id: Any) -> Session:
@@ -71,7 +86,7 @@ class ScopedSessions:
         """``store.sessions.append_event``; the event's actor is the view's (naming another one is
         refused)."""
         self._s.own(actor)
-        self._check(session_id)
+        self._check(session_id, self._keys(state_delta))
         return self._x.append_event(session_id, type, self._s.actor, content, state_delta)
 
     def events(self, session_id: Any, after: Any = 0, limit: Any = 100) -> Page[Event]:
@@ -88,17 +103,17 @@ class ScopedSessions:
 
     def set_state(self, session_id: Any, key: Any, value: Any, *, actor: Any = None) -> None:
         self._s.own(actor)
-        self._check(session_id)
+        self._check(session_id, [key])
         self._x.set_state(session_id, key, value)
 
     def update_state(self, session_id: Any, delta: Any, *, actor: Any = None) -> None:
         self._s.own(actor)
-        self._check(session_id)
+        self._check(session_id, self._keys(delta))
         self._x.update_state(session_id, delta)
 
     def delete_state(self, session_id: Any, key: Any, *, actor: Any = None) -> None:
         self._s.own(actor)
-        self._check(session_id)
+        self._check(session_id, [key])
         self._x.delete_state(session_id, key)
 
 
