@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import json
 import os
 import platform
@@ -35,8 +36,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument(
         "--only",
-        choices=("foundation", "aio", "tasks", "search", "storm"),
-        help="run one part (aio runs on the foundation's rows; search needs the embed extra)",
+        choices=("foundation", "aio", "tasks", "search", "storm", "mcp"),
+        help="run one part (aio runs on the foundation's rows; search needs the embed extra; mcp the mcp extra)",
     )
     ap.add_argument("--storm-seconds", type=float, default=60.0, help="length of the SIGKILL storm (--only storm)")
     ap.add_argument(
@@ -47,6 +48,8 @@ def main(argv: list[str] | None = None) -> int:
         return _postgres(args.url, args.quick, args.seed, args.json)
     if args.only == "storm":  # (worker processes killed at random; not part of the full run)
         return storm.main(args.storm_seconds, args.dir, args.seed)
+    if args.only == "mcp":  # (its own store and server processes)
+        return _mcp_only(args.quick, args.dir, args.json)
     if args.only == "search":  # (its own stores: none of the foundation's data)
         return _search_only(args.quick, args.seed, args.dir, args.json)
     scale = 0.05 if args.quick else args.scale
@@ -91,6 +94,10 @@ def main(argv: list[str] | None = None) -> int:
         if args.only is None:
             quality, search_results = _search(workdir, args.quick, args.seed)
             results += search_results
+        if args.only is None and importlib.util.find_spec("mcp") is not None:
+            from . import mcp
+
+            results += _tag(mcp.main(args.quick, workdir), "mcp")
         if args.json:
             with open(args.json, "w") as f:
                 env = {
@@ -141,6 +148,20 @@ def _search_only(quick: bool, seed: int, where: str | None, json_file: str | Non
                    "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), "quick": quick}  # fmt: skip
             body = {"env": env, "results": [r.as_dict() for r in results], "search_quality": quality}
             json.dump(body, f, indent=2)
+    return 0
+
+
+def _mcp_only(quick: bool, where: str | None, json_file: str | None) -> int:
+    from . import mcp  # (the mcp extra)
+
+    print(f"swarmstore {swarmstore.__version__} | Python {platform.python_version()} | {os.cpu_count()} CPUs")
+    results = _tag(mcp.main(quick, where), "mcp")
+    if json_file:
+        with open(json_file, "w") as f:
+            env = {"swarmstore": swarmstore.__version__, "python": platform.python_version(), "cpus": os.cpu_count(),
+                   "platform": platform.platform(), "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+                   "quick": quick}  # fmt: skip
+            json.dump({"env": env, "results": [r.as_dict() for r in results]}, f, indent=2)
     return 0
 
 

@@ -26,6 +26,7 @@ from .common import (
 from .copy import copy
 from .docs import docs_app
 from .errors import run_app
+from .mcp import mcp
 from .output import console, emit_json, plain, short, show_page, table, when
 from .search import index, reindex, search
 from .tasks import agent_app, task_app, worker
@@ -47,6 +48,7 @@ app.command()(search)
 app.add_typer(docs_app, name="docs")
 app.command()(index)
 app.command()(reindex)
+app.command()(mcp)
 
 
 @app.callback()

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
@@ -11,22 +10,10 @@ import orjson
 from rich.console import Console
 from rich.table import Table
 
+from ..jsonable import plain as plain  # (re-exported: the CLI imports it from here)
 from ..models import Page
 
 console = Console()
-
-
-def plain(obj: Any) -> Any:
-    """Models to JSON-ready dicts."""
-    if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
-        return {f.name: plain(getattr(obj, f.name)) for f in dataclasses.fields(obj)}
-    if isinstance(obj, datetime):
-        return obj.isoformat()
-    if isinstance(obj, dict):
-        return {k: plain(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [plain(v) for v in obj]
-    return obj
 
 
 def emit_json(obj: Any) -> None:
