@@ -36,6 +36,7 @@ TOP = "~"  # sorts after every namespace character: the end of the namespace key
 _AFTER_EXACT = ","  # sorts right before '-', the lowest namespace character: [ns, ns + ",") is {ns}
 _PLACEHOLDER = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
 _SEGMENT = "[^:]+"
+_GLOB_SPECIAL = re.compile(r"[*?\[]")
 _NAMESPACE = re.compile(r"[A-Za-z0-9_.\-]+(?::[A-Za-z0-9_.\-]+)*")
 
 
@@ -73,6 +74,14 @@ class Pattern:
     @property
     def everything(self) -> bool:
         return self.subtree and not self.head
+
+    def glob(self) -> str | None:
+        """A GLOB every match passes (and a few more: its ``*`` also spans ':'), for SQLite to skip
+        most rows before the exact ``regex``: None when the rule has no inner wildcard."""
+        if None not in self.head:
+            return None
+        body = SEP.join("*" if s is None else _GLOB_SPECIAL.sub(r"[\g<0>]", s) for s in self.head)
+        return body + (":*" if self.subtree else "")
 
     def regex(self) -> str | None:
         """A regular expression (the same in Python and PostgreSQL) for what a range of
@@ -124,11 +133,13 @@ def check_bind(bind: Mapping[str, Any] | None, actor: str) -> dict[str, str]:
 
 
 class Range(NamedTuple):
-    """A half-open range of namespaces, ``lo`` to ``hi``; ``regex``, if any, must match too."""
+    """A half-open range of namespaces, ``lo`` to ``hi``; ``regex``, if any, must match too
+    (``glob``, if any, passes every name ``regex`` matches: a cheap first filter)."""
 
     lo: str
     hi: str
     regex: str | None
+    glob: str | None = None
 
 
 def _span(p: Pattern) -> tuple[str, str]:
@@ -190,6 +201,9 @@ class Grant:
                 params += [lo, hi]
             rx = p.regex()
             if rx is not None:
+                if regexp == "REGEXP":  # (SQLite: GLOB in C first, the Python regex on what passes)
+                    parts.append(f"{column} GLOB ?")
+                    params.append(p.glob())
                 parts.append(f"{column} {regexp} ?")
                 params.append(rx)
             terms.append("(" + " AND ".join(parts) + ")")
@@ -198,24 +212,30 @@ class Grant:
     def ranges(self, prefix: str) -> list[Range]:
         """The namespaces under ``prefix`` (segment-exact, "" for all) that this grant admits, as
         ordered, disjoint ranges: a listing scans each in turn, in namespace order."""
-        pieces: list[tuple[str, str, str | None]] = []
+        pieces: list[tuple[str, str, Pattern]] = []
         for p in self.patterns:
             lo, hi = _span(p)
             for plo, phi in _prefix_spans(prefix):
                 a, b = max(lo, plo), min(hi, phi)
                 if a < b:
-                    pieces.append((a, b, p.regex()))
+                    pieces.append((a, b, p))
         bounds = sorted({x for a, b, _ in pieces for x in (a, b)})
         out: list[Range] = []
         for a, b in itertools.pairwise(bounds):
-            over = [rx for lo, hi, rx in pieces if lo <= a and b <= hi]
+            over = {p for lo, hi, p in pieces if lo <= a and b <= hi}
             if not over:
                 continue
-            regex = None if None in over else "|".join(sorted({f"(?:{r})" for r in over}))
-            if out and out[-1].hi == a and out[-1].regex == regex:
-                out[-1] = Range(out[-1].lo, b, regex)
+            if any(p.regex() is None for p in over):
+                regex, glob = None, None
+            elif len(over) == 1:
+                [p] = over
+                regex, glob = p.regex(), p.glob()
             else:
-                out.append(Range(a, b, regex))
+                regex, glob = "|".join(sorted(f"(?:{p.regex()})" for p in over)), None
+            if out and out[-1].hi == a and out[-1].regex == regex:
+                out[-1] = Range(out[-1].lo, b, regex, glob)
+            else:
+                out.append(Range(a, b, regex, glob))
         return out
 
 

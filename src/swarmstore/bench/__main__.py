@@ -17,7 +17,7 @@ import apsw
 
 import swarmstore
 
-from . import aio, foundation, storm, tasks
+from . import access, aio, foundation, storm, tasks
 from .harness import Result, fmt_table
 
 
@@ -36,7 +36,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument(
         "--only",
-        choices=("foundation", "aio", "tasks", "search", "storm", "mcp"),
+        choices=("foundation", "aio", "access", "tasks", "search", "storm", "mcp"),
         help="run one part (aio runs on the foundation's rows; search needs the embed extra; mcp the mcp extra)",
     )
     ap.add_argument("--storm-seconds", type=float, default=60.0, help="length of the SIGKILL storm (--only storm)")
@@ -77,6 +77,11 @@ def main(argv: list[str] | None = None) -> int:
         if args.only in (None, "foundation", "aio"):
             results = _tag(foundation.run(store, path, data, n, rnd), "foundation")
             print(fmt_table(results))
+        if args.only in (None, "access"):
+            print("\nscoped views (store.scoped) beside the store's own calls and hand-written SQL, same file\n")
+            access_results = _tag(access.run(store, path, data, n, rnd), "access")
+            print(fmt_table(access_results))
+            results += access_results
         if args.only in (None, "aio"):
             print("\nasync API (AsyncStore) against the sync API and aiosqlite, same file\n")
             if aio.aiosqlite is None:

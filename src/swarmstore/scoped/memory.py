@@ -138,7 +138,7 @@ class ScopedMemory:
                 if after[0] >= r.hi:
                     continue
                 start = max(start, after)
-            rows += ops.list_range(start, r.hi, r.regex, now, limit + 1 - len(rows), type)
+            rows += ops.list_range(start, r.hi, r.regex, now, limit + 1 - len(rows), type, r.glob)
             if len(rows) > limit:
                 break
         items = [memory_model(r) for r in rows[:limit]]

@@ -72,8 +72,9 @@ class PgMemoryOps:
         return rows  # type: ignore[no-any-return]
 
     def list_range(
-        self, start: tuple[str, str], hi: str, regex: str | None, now: int, limit: int, type: str | None = None
-    ) -> list[MemoryRow]:
+        self, start: tuple[str, str], hi: str, regex: str | None, now: int, limit: int, type: str | None = None,
+        glob: str | None = None,
+    ) -> list[MemoryRow]:  # fmt: skip
         return self._run.query(  # type: ignore[no-any-return]
             self._q.memory_list_range,
             {"from_ns": start[0], "from_key": start[1], "hi": hi, "regex": regex, "now": now, "type": type, "limit": limit},

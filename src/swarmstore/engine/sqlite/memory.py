@@ -87,9 +87,10 @@ class SqliteMemoryOps:
         return rows  # type: ignore[no-any-return]
 
     def list_range(
-        self, start: tuple[str, str], hi: str, regex: str | None, now: int, limit: int, type: str | None = None
-    ) -> list[MemoryRow]:
-        return self._run.query(self._q.memory_list_range, (*start, hi, regex, now, type, limit))  # type: ignore[no-any-return]
+        self, start: tuple[str, str], hi: str, regex: str | None, now: int, limit: int, type: str | None = None,
+        glob: str | None = None,
+    ) -> list[MemoryRow]:  # fmt: skip
+        return self._run.query(self._q.memory_list_range, (*start, hi, regex, now, type, limit, glob))  # type: ignore[no-any-return]
 
     def namespaces(self, prefix: str, now: int) -> list[str]:
         out: list[str] = []
