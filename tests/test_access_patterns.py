@@ -112,10 +112,25 @@ def test_malformed_rules_are_refused(bad: str) -> None:
         parse_pattern(bad, {}, "rule")
 
 
-@pytest.mark.parametrize("value", ["*", "a:*", "", "a::b", "{x}", "é", "a b", 3])
+@pytest.mark.parametrize("value", ["*", "a:*", "", "a::b", "{x}", ":a", 3, "a\nb"])
 def test_a_placeholder_value_can_only_name_never_widen(value: Any) -> None:
     with pytest.raises(InvalidInput):
         check_bind({"session_id": value}, "agent")
+    with pytest.raises(InvalidInput):
+        check_bind({"actor": "someone"}, "agent")  # {actor} is the view's, always
+
+
+def test_a_name_binds_where_names_go_and_not_into_namespaces() -> None:
+    values = check_bind({"user": "alice@example.com"}, "agent")
+    assert session_grant(["chat:{user}"], values).admits("chat", "alice@example.com")
+    with pytest.raises(InvalidInput):
+        parse_pattern("user:{user}", values, "r")  # not a namespace segment
+    app = check_bind({"app": "chat", "user": "bob"}, "agent")
+    g = session_grant(["{app}:{user}"], app)
+    assert g.admits("chat", "bob") and not g.admits("chat", "alice")
+    with pytest.raises(InvalidInput):
+        session_grant(["{app}:x"], check_bind({"app": "a:b"}, "agent"))  # a value cannot move the split
+    assert check_bind(None, "agent*")  == {}  # an actor that would widen a rule stays unbound
 
 
 def test_placeholders_are_filled_once() -> None:

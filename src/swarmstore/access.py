@@ -37,7 +37,6 @@ _AFTER_EXACT = ","  # sorts right before '-', the lowest namespace character: [n
 _PLACEHOLDER = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
 _SEGMENT = "[^:]+"
 _GLOB_SPECIAL = re.compile(r"[*?\[]")
-_NAMESPACE = re.compile(r"[A-Za-z0-9_.\-]+(?::[A-Za-z0-9_.\-]+)*")
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,12 +48,15 @@ class Pattern:
     subtree: bool
 
     def admits(self, name: str) -> bool:
-        """Whether ``name`` matches this rule, segment by segment."""
+        """Whether ``name`` matches this rule, segment by segment (a ``*`` never matches an empty
+        segment, as the regex the engines get does not)."""
         parts = name.split(SEP)
         n = len(self.head)
         if len(parts) < n + 1 if self.subtree else len(parts) != n:
             return False
-        return all(s is None or s == p for s, p in zip(self.head, parts, strict=False))
+        if not all(p if s is None else s == p for s, p in zip(self.head, parts, strict=False)):
+            return False
+        return not self.subtree or all(parts[n:])
 
     @property
     def literal(self) -> str:
@@ -119,17 +121,25 @@ def parse_pattern(text: object, bind: Mapping[str, str], field: str, names: bool
 
 
 def check_bind(bind: Mapping[str, Any] | None, actor: str) -> dict[str, str]:
-    """Placeholder values: each a plain namespace (segments of letters, digits, '_', '.', '-'),
-    so that filling one in can only name, never widen (no '*', no braces). ``{actor}`` is the
-    actor, when it is such a name (otherwise it stays unbound)."""
-    out: dict[str, str] = {}
-    if _NAMESPACE.fullmatch(actor):
-        out["actor"] = actor
+    """Placeholder values: each a name without '*' or braces, so that filling one in can only
+    name, never widen (a namespace rule then checks the namespace it makes). ``{actor}`` is the
+    actor, if it is such a name (else it stays unbound); it cannot be bound to anything else."""
+    out: dict[str, str] = {} if _widens(actor) else {"actor": actor}
     for name, value in (bind or {}).items():
         if not isinstance(name, str) or _PLACEHOLDER.fullmatch("{" + name + "}") is None:
             raise InvalidInput("bind", f"{name!r} is not a placeholder name")
-        out[name] = check_namespace(value, f"bind[{name}]")
+        if name == "actor":
+            raise InvalidInput("bind", "{actor} is the view's actor: it cannot be bound")
+        value = check_name(value, f"bind[{name}]")
+        if _widens(value):
+            raise InvalidInput(f"bind[{name}]", f"{value!r}: no '*', braces or empty segments in a placeholder's value")
+        out[name] = value
     return out
+
+
+def _widens(value: str) -> bool:
+    """Whether ``value``, filled into a rule, could change what the rule means."""
+    return any(c in value for c in "*{}") or "" in value.split(SEP)
 
 
 class Range(NamedTuple):
@@ -163,7 +173,7 @@ class Grant:
     patterns: tuple[Pattern, ...]
 
     def admits(self, name: str) -> bool:
-        return any(p.admits(name) for p in self.patterns)
+        return self.everything or any(p.admits(name) for p in self.patterns)
 
     @property
     def everything(self) -> bool:
@@ -186,6 +196,9 @@ class Grant:
             return "1 = 1", []
         terms: list[str] = []
         params: list[Any] = []
+        # A range means code point order: PostgreSQL compares in the column's collation, which a
+        # database's default (ICU, say) may make linguistic, where ';' sorts before ':'.
+        ordered = f'{column} COLLATE "C"' if regexp == "~" else column
         exact = [p.text for p in self.patterns if p.exact]
         if exact:
             terms.append(f"{column} IN ({', '.join('?' * len(exact))})")
@@ -197,7 +210,7 @@ class Grant:
             lit = p.literal
             if lit:
                 lo, hi = children_range(lit)
-                parts.append(f"{column} >= ? AND {column} < ?")
+                parts.append(f"{ordered} >= ? AND {ordered} < ?")
                 params += [lo, hi]
             rx = p.regex()
             if rx is not None:
@@ -288,6 +301,10 @@ def session_grant(rules: Iterable[object] | str | None, bind: Mapping[str, str])
         if not isinstance(text, str) or SEP not in text:
             raise InvalidInput(field, f"expected 'app:user' (either may be '*'), got {text!r}")
         app, user = text.split(SEP, 1)
+        if _PLACEHOLDER.fullmatch(app):  # ({app}: filled after the split, so a value cannot move it)
+            app = _PLACEHOLDER.sub(lambda m: bind.get(m.group(1), m.group(0)), app)
+            if SEP in app or _PLACEHOLDER.fullmatch(app):
+                raise InvalidInput(field, f"{text!r}: the app placeholder must be bound to a name without ':'")
         if app != WILDCARD:
             check_name(app, field)
         out.append((None if app == WILDCARD else app, parse_pattern(user, bind, field, names=True)))

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 import orjson
 
+from .access import Grant
 from .boundary import checked
 from .clock import _US, EPOCH, from_dt
 from .engine.base import Engine
@@ -58,6 +60,23 @@ class Audit:
         ``namespace`` is a prefix (segment-exact, as in memory listings); ``action`` may end
         with ``.*`` to match a family (``memory.*``).
         """
+        return self._page(entity, entity_id, actor, action, namespace, since, until, limit, cursor, None)
+
+    def _page(
+        self,
+        entity: str | None = None,
+        entity_id: str | None = None,
+        actor: str | None = None,
+        action: str | None = None,
+        namespace: str | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        limit: int = 100,
+        cursor: str | None = None,
+        allowed: Grant | None = None,
+    ) -> Page[AuditEntry]:
+        """``list``'s (checked) filters; ``allowed``: a scoped view's readable namespaces (rows
+        about other namespaces left out; rows without one kept)."""
         family = action is not None and action.endswith(".*")
         spec = AuditFilter(
             entity,
@@ -68,6 +87,7 @@ class Audit:
             namespace or None,
             None if since is None else from_dt(since, "since"),
             None if until is None else from_dt(until, "until"),
+            allowed,
         )
         last = before(cursor, "audit", int)
         ops = self._e.audit

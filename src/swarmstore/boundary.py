@@ -15,12 +15,14 @@ import sys
 import types
 import typing
 from collections.abc import Callable, Mapping
-from typing import Any, TypeVar
+from typing import Any, Concatenate, ParamSpec, TypeVar
 
 from .errors import InvalidInput
 from .params import Check
 
 F = TypeVar("F", bound=Callable[..., Any])
+P = ParamSpec("P")
+R = TypeVar("R")
 
 
 def _check_of(annotation: Any) -> Check | None:
@@ -49,14 +51,40 @@ def parameter_checks(method: Callable[..., Any]) -> dict[str, Check]:
 
 def checked(method: F) -> F:
     """Check the arguments of a public method against its parameter types before it runs."""
-    checks = parameter_checks(method)
-    sig = inspect.signature(method)
-    env: dict[str, Any] = {"_method": method}
+    return _compiled(method, method)  # type: ignore[return-value]
+
+
+def checked_as(
+    model: Callable[Concatenate[Any, P], R], **defaults: Any
+) -> Callable[[Callable[..., Any]], Callable[Concatenate[Any, P], R]]:
+    """The decorated method takes ``model``'s parameters (names, kinds, defaults), checked as
+    ``model`` checks them, and gets them as ``model`` would: the same API in front of other code
+    (a scoped view's methods). Its own signature need only accept them (``**options`` may).
+    ``defaults`` gives parameters that ``model`` requires a default here (None: "not given")."""
+
+    def wrap(fn: Callable[..., Any]) -> Callable[Concatenate[Any, P], R]:
+        wrapper = _compiled(getattr(model, "__wrapped__", model), fn, defaults)
+        wrapper.__doc__ = fn.__doc__ or model.__doc__
+        return wrapper
+
+    return wrap
+
+
+def _compiled(
+    model: Callable[..., Any], target: Callable[..., Any], defaults: Mapping[str, Any] | None = None
+) -> Callable[..., Any]:
+    """A function with ``model``'s signature (but ``defaults``) that checks its arguments and
+    calls ``target``."""
+    checks = parameter_checks(model)
+    sig = inspect.signature(model)
+    if defaults:
+        sig = sig.replace(parameters=[p.replace(default=defaults.get(n, p.default)) for n, p in sig.parameters.items()])
+    env: dict[str, Any] = {"_method": target}
     head, call, body = [], [], []
     star = False
     for name, p in sig.parameters.items():
         if p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD, p.POSITIONAL_ONLY):
-            raise TypeError(f"@checked {method.__qualname__}: *args, **kwargs and positional-only are not supported")
+            raise TypeError(f"@checked {model.__qualname__}: *args, **kwargs and positional-only are not supported")
         default = f"_d_{name}"
         if p.default is not p.empty:
             env[default] = p.default
@@ -69,13 +97,14 @@ def checked(method: F) -> F:
             env[f"_c_{name}"] = checks[name].fn
             line = f"{name} = _c_{name}({name}, {name!r})"
             body.append(line if p.default is p.empty else f"if {name} is not {default}: {line}")
-    src = f"def {method.__name__}({', '.join(head)}):\n"
+    src = f"def {target.__name__}({', '.join(head)}):\n"
     src += "".join(f"    {line}\n" for line in body)
     src += f"    return _method({', '.join(call)})\n"
-    exec(compile(src, f"<checked {method.__qualname__}>", "exec"), env)
-    wrapper = functools.wraps(method)(env[method.__name__])
+    exec(compile(src, f"<checked {target.__qualname__}>", "exec"), env)
+    wrapper = functools.wraps(target)(env[target.__name__])
+    wrapper.__wrapped__ = model  # (what inspect.signature shows: the model's parameters)
     wrapper.__checks__ = checks  # type: ignore[attr-defined]
-    return wrapper  # type: ignore[return-value]
+    return wrapper
 
 
 def check_fields(

@@ -32,12 +32,13 @@ def view(store: Any) -> Any:
     return store.scoped("agent:planner", **RULES)
 
 
-def denied(store: Any, fn: Any, *args: Any, **kwargs: Any) -> PermissionDenied:
-    """Call ``fn``, expect PermissionDenied, and check its audit row is the newest."""
+def denied(store: Any, fn: Any, *args: Any, about: str | None = None, **kwargs: Any) -> PermissionDenied:
+    """Call ``fn``, expect PermissionDenied, and check its audit row is the newest (about the
+    refused name, or the entity ``about``)."""
     with pytest.raises(PermissionDenied) as info:
         fn(*args, **kwargs)
     row = store.audit.list(limit=1).items[0]
-    assert (row.action, row.actor, row.entity_id) == ("access.denied", info.value.actor, info.value.name)
+    assert (row.action, row.actor, row.entity_id) == ("access.denied", info.value.actor, about or info.value.name)
     assert info.value.actor.startswith("agent:")
     return info.value
 
@@ -185,14 +186,14 @@ def test_documents_follow_their_namespace(wstore: Any) -> None:
     assert [d.id for d in view.documents.list().items] == ["guide.md"]
     assert view.documents.get("guide.md").namespace == "project:acme:docs"
     assert len(view.documents.chunks("guide.md")) == 1
-    denied(wstore, view.documents.get, "hr.md")
-    denied(wstore, view.documents.get, "loose.md")  # no namespace: the whole store's
+    assert denied(wstore, view.documents.get, "hr.md", about="hr.md").name == "hr:private"
+    denied(wstore, view.documents.get, "loose.md", about="loose.md")  # no namespace: the whole store's
     assert {h.document.id for h in view.documents.search("deploy", mode="keyword")} == {"guide.md"}
     denied(wstore, view.documents.add, "x.md", "# X", namespace="project:acme:docs")  # read-only there
-    denied(wstore, view.documents.add, "hr.md", "# Mine now", namespace="project:acme:scratch:d")  # another's id
+    denied(wstore, view.documents.add, "hr.md", "# Mine now", namespace="project:acme:scratch:d", about="hr.md")
     assert wstore.documents.get("hr.md").namespace == "hr:private"
     assert view.documents.add("mine.md", "# Mine", namespace="project:acme:scratch:d").id == "mine.md"
-    denied(wstore, view.documents.remove, "guide.md")
+    denied(wstore, view.documents.remove, "guide.md", about="guide.md")
     view.documents.remove("mine.md")
 
 
@@ -205,10 +206,10 @@ def test_tasks_live_in_the_views_queues(store: Any, view: Any) -> None:
     other = store.tasks.submit("payroll", queue="finance")
     e = denied(store, view.tasks.submit, "x")  # the default queue is not the view's
     assert (e.kind, e.name) == ("queue", "default")
-    denied(store, view.tasks.submit, "x", queue="research", depends_on=[other.id])
-    denied(store, view.tasks.submit, "x", queue="research", parent=other.id)
-    denied(store, view.tasks.get, other.id)
-    denied(store, view.tasks.cancel, other.id)
+    denied(store, view.tasks.submit, "x", queue="research", depends_on=[other.id], about=other.id)
+    denied(store, view.tasks.submit, "x", queue="research", parent=other.id, about=other.id)
+    assert denied(store, view.tasks.get, other.id, about=other.id).name == "finance"
+    denied(store, view.tasks.cancel, other.id, about=other.id)
     assert store.tasks.get(other.id).status == "ready"
     assert [t.id for t in view.tasks.list().items] == [sub.id, mine.id]
     assert view.tasks.list(queue="finance").items == []

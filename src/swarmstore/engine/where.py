@@ -104,6 +104,9 @@ def audit_where(spec: AuditFilter, before: int | None, where: Where) -> Where:
         where.add("at >= ?", spec.since)
     if spec.until is not None:
         where.add("at < ?", spec.until)
+    if spec.allowed is not None and not spec.allowed.everything:
+        condition, values = spec.allowed.condition("namespace", where.regexp)
+        where.add(f"(namespace IS NULL OR {condition})", *values)
     where.below("id", before)
     return where
 

@@ -10,25 +10,22 @@ Listings and searches are filtered inside their queries.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from ..agents import Agents
 from ..audit import Audit
-from ..boundary import checked
+from ..boundary import checked_as
 from ..context import Context
 from ..documents import Documents
 from ..memory import MemoryStore
 from ..models import Hit
-from ..params import K, Names, Object, Prefix, Query, SearchMode
 from ..sessions import Sessions
+from ..store import Store
 from ..tasks import Tasks
 from .memory import ScopedDocuments, ScopedMemory
 from .scope import Rules, Scope, make_rules
 from .sessions import ScopedAgents, ScopedAudit, ScopedSessions
 from .tasks import ScopedTasks
-
-if TYPE_CHECKING:
-    from ..store import Store
 
 Patterns = Iterable[str] | str | None
 
@@ -61,7 +58,7 @@ class ScopedStore:
     """A view of a store for one actor, within its rules (see ``Store.scoped``)."""
 
     def __init__(self, store: Store, scope: Scope, engine: Any = None) -> None:
-        self.scope = scope
+        self._scope = scope
         ctx = view_context(store, store.engine if engine is None else engine, scope.actor)
         search = store._search
         memory = MemoryStore(ctx)
@@ -69,35 +66,27 @@ class ScopedStore:
         self.memory = ScopedMemory(memory, scope, search)
         docs = Documents(ctx, search, store.documents._chunk_chars, store.documents._chunk_overlap)
         self.documents = ScopedDocuments(docs, scope, search)
-        self.sessions = ScopedSessions(Sessions(ctx), scope)
-        self.tasks = ScopedTasks(Tasks(ctx), scope)
-        self.agents = ScopedAgents(Agents(ctx), scope)
+        sessions = Sessions(ctx)
+        self.sessions = ScopedSessions(sessions, scope)
+        self.tasks = ScopedTasks(Tasks(ctx), scope, sessions)
+        self.agents = ScopedAgents(Agents(ctx), scope, sessions)
         self.audit = ScopedAudit(Audit(ctx.engine), scope)
         self._search = search
 
     @property
     def actor(self) -> str:
-        return self.scope.actor
+        return self._scope.actor
 
     @property
     def rules(self) -> Rules:
-        return self.scope.rules
+        return self._scope.rules
 
     def describe(self) -> dict[str, Any]:
         """The actor and its rules (placeholders filled), as plain data."""
         return {"actor": self.actor, **self.rules.describe()}
 
-    @checked
-    def search(
-        self,
-        query: Query,
-        *,
-        prefix: Prefix | None = None,
-        types: Names | None = None,
-        k: K = 10,
-        mode: SearchMode = "hybrid",
-        filters: Object | None = None,
-    ) -> list[Hit]:
+    @checked_as(Store.search)
+    def search(self, query: str, *, prefix: Any, types: Any, k: int, mode: str, filters: Any) -> list[Hit]:
         """``store.search`` over the namespaces the view may read."""
         return self._search.find(("memory", "chunk"), query, prefix, types, k, mode, filters, self.rules.read)
 

@@ -51,8 +51,18 @@ def make_rules(
     return Rules(readable, w, grant(queues, values, "queues", names=True), session_grant(sessions, values))
 
 
+def check_namespace_ok(name: str) -> bool:
+    try:
+        check_namespace(name)
+    except SwarmstoreError:
+        return False
+    return True
+
+
 class Scope:
     """The view's actor, rules and the plain engine its refusals are recorded through."""
+
+    __slots__ = ("_engine", "_now", "_readable", "_writable", "actor", "rules")
 
     def __init__(self, engine: Engine, now_us: Callable[[], int], actor: object, rules: Rules) -> None:
         self.actor = check_name(actor, "actor")
@@ -62,12 +72,14 @@ class Scope:
         self._readable: dict[object, bool] = {}
         self._writable: dict[object, bool] = {}
 
-    def deny(self, action: str, kind: str, name: str, rules: object) -> NoReturn:
+    def deny(self, action: str, kind: str, name: str, rules: object, entity_id: str | None = None) -> NoReturn:
         """Record the refusal (its own transaction, through the plain engine, so that it commits
-        even inside a view's async call) and raise PermissionDenied."""
+        even inside a view's async call) and raise PermissionDenied. ``name`` is the namespace,
+        queue or session refused; ``entity_id`` the entity, when it is not the name itself."""
+        namespace = name if kind in ("memory", "document") and check_namespace_ok(name) else None
         record = AuditRecord(
-            self._now(), self.actor, "access.denied", kind, name[:2048] or "-",
-            name if kind in ("memory", "document") and name else None, {"action": action, "rules": str(rules)},
+            self._now(), self.actor, "access.denied", kind, (entity_id or name)[:2048] or "-",
+            namespace, {"action": action, "rules": str(rules)},
         )  # fmt: skip
         with suppress(SwarmstoreError):  # (a read-only store cannot record it: still refuse)
             self._engine.write(lambda tx: self._engine.audit.append(tx, (record,)))

@@ -92,6 +92,8 @@ class TaskService:
         self._e: Engine = ctx.engine
         self._now: Callable[[], int] = ctx.now_us
         self._step_keys: dict[tuple[Any, ...], tuple[Any, ...]] = {}
+        # A scoped view's check of a task an idempotency key finds (raises to refuse it).
+        self._found_by_key: Callable[[Task], None] | None = None
 
     def _fetch(self, tx: Any, ids: Sequence[str], now: int) -> list[Task]:
         """The tasks, in the order of ``ids``, as this transaction sees them."""

@@ -210,6 +210,8 @@ class Submitting(TaskService):
             if n.idempotency_key is not None:
                 existing = ops.id_for_key(tx, n.idempotency_key)
                 if existing is not None:
+                    if self._found_by_key is not None:
+                        self._found_by_key(self._fetch_one(tx, existing, now))
                     out[i] = existing
                     if n.ref:
                         refs[n.ref] = existing

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import builtins
 from collections.abc import Mapping, Sequence
-from typing import Any, NamedTuple, Protocol
+from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
+
+if TYPE_CHECKING:
+    from ...access import Grant
 
 
 class AuditRecord(NamedTuple):
@@ -48,6 +51,7 @@ class AuditFilter(NamedTuple):
     namespace: str | None = None  # a namespace and everything under it (segment-exact)
     since: int | None = None  # at >= since (µs)
     until: int | None = None  # at < until (µs)
+    allowed: Grant | None = None  # a scoped view's readable namespaces (rows without one pass)
 
 
 class AuditOps(Protocol):
