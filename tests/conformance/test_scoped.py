@@ -298,3 +298,117 @@ def test_app_state_needs_every_user_of_the_app(store: Any) -> None:
     admin = store.scoped("agent:admin", sessions=["chat:*"])
     admin.sessions.set_state(s.id, "app:model", "large")
     assert store.sessions.state(other.id)["app:model"] == "large"
+
+
+# -- what a review found: each guarantee below has a line that, removed, turns its test red ------
+
+
+def test_an_idempotency_key_never_hands_over_another_queues_task(store: Any, view: Any) -> None:
+    secret = store.tasks.submit("secret plan", {"password": "p"}, queue="finance", idempotency_key="k1")
+    denied(store, view.tasks.submit, "x", queue="research", idempotency_key="k1", about=secret.id)
+    items = [{"ref": "r", "summary": "x", "queue": "research", "idempotency_key": "k1"},
+             {"summary": "child", "queue": "research", "parent": "r", "depends_on": ["r"]}]  # fmt: skip
+    denied(store, view.tasks.submit_many, items, about=secret.id)
+    assert [t.id for t in store.tasks.list().items] == [secret.id]  # nothing linked, nothing added
+    mine = view.tasks.submit("x", queue="research", idempotency_key="k2")
+    assert view.tasks.submit("again", queue="research", idempotency_key="k2").id == mine.id
+
+
+def test_a_cascade_stays_within_the_views_queues(store: Any, view: Any) -> None:
+    mine = view.tasks.submit("root", queue="research")
+    theirs = store.tasks.submit("downstream", queue="finance", depends_on=[mine.id])
+    denied(store, view.tasks.cancel, mine.id, about=theirs.id)
+    assert store.tasks.get(theirs.id).status == "blocked" and store.tasks.get(mine.id).status == "ready"
+    assert view.tasks.cancel(mine.id, cascade=False).status == "cancelled"  # its own task alone: fine
+
+
+def test_tasks_and_agents_point_only_at_the_views_sessions(store: Any, view: Any) -> None:
+    bob = store.sessions.create("billing", "bob")
+    denied(store, view.tasks.submit, "x", queue="research", session_id=bob.id, about=bob.id)
+    denied(store, view.agents.register, "agent:planner", "planner", session_id=bob.id, about=bob.id)
+    denied(store, view.agents.register, "someone-else", "planner")
+    me = view.agents.register("agent:planner", "planner")
+    view.agents.heartbeat(me.id, "busy")
+    other = store.agents.register("agent:other", "coder")
+    denied(store, view.agents.heartbeat, other.id, "busy", about=other.id)
+    denied(store, view.agents.stop, other.id, about=other.id)
+    assert store.agents.get(other.id).status == "idle"
+    assert {a.id for a in view.agents.list()} == {me.id, other.id}  # every agent may be read
+
+
+def test_every_session_call_checks_the_session(store: Any, view: Any) -> None:
+    bob = store.sessions.create("billing", "bob", state={"k": 1})
+    store.sessions.append_event(bob.id, "message", "bob", {"text": "private"})
+    for fn, args in (
+        (view.sessions.events, (bob.id,)),
+        (view.sessions.state, (bob.id,)),
+        (view.sessions.get_state, (bob.id, "k")),
+        (view.sessions.delete_state, (bob.id, "k")),
+        (view.sessions.update_state, (bob.id, {"k": 2})),
+        (view.sessions.set_status, (bob.id, "paused")),
+        (view.sessions.terminate, (bob.id,)),
+        (view.sessions.append_event, (bob.id, "message")),
+    ):
+        denied(store, fn, *args, about=bob.id)
+    assert store.sessions.state(bob.id) == {"k": 1} and store.sessions.get(bob.id).status == "active"
+
+
+def test_every_lease_step_checks_the_task(store: Any, view: Any) -> None:
+    other = store.tasks.submit("payroll", queue="finance")
+    [claimed] = store.tasks.claim("w", queues=["finance"])
+    token = claimed.lease_token
+    for fn, args in (
+        (view.tasks.heartbeat, (other.id, token)),
+        (view.tasks.complete, (other.id, token)),
+        (view.tasks.fail, (other.id, token, "x")),
+        (view.tasks.release, (other.id, token)),
+        (view.tasks.retry, (other.id,)),
+        (view.tasks.dependencies, (other.id,)),
+        (view.tasks.dependants, (other.id,)),
+        (view.tasks.children, (other.id,)),
+        (view.tasks.tree, (other.id,)),
+        (view.tasks.plan, ([other.id],)),
+    ):
+        denied(store, fn, *args, about=other.id)
+    assert store.tasks.get(other.id).status == "running"
+    done = view.tasks.complete_many([(other.id, token), ("no-such-task", "t")])
+    assert isinstance(done.errors[0], PermissionDenied) and isinstance(done.errors[1], NotFound)
+    assert store.tasks.get(other.id).status == "running"
+
+
+def test_the_whole_store_operations_need_every_queue(store: Any, view: Any) -> None:
+    denied(store, view.tasks.prune, 60)
+    denied(store, view.tasks.rescue_expired)
+    denied(store, view.tasks.has_open_work, ["finance"])
+    assert view.tasks.has_open_work(["research"]) is False
+    task = view.tasks.submit("r", queue="research")
+    [claimed] = view.tasks.claim(queues=["research"])
+    denied(store, view.tasks.complete_and_claim, task.id, claimed.lease_token, worker_id="x", queues=["research"])
+    denied(store, view.tasks.complete_and_claim, task.id, claimed.lease_token, queues=["finance"])
+    assert store.tasks.get(task.id).status == "running"
+    everything = store.scoped("agent:ops", queues=["*"])
+    assert everything.tasks.rescue_expired() == 0 and everything.tasks.prune(60).count == 0
+
+
+def test_the_view_audit_hides_rows_about_unreadable_namespaces(store: Any, view: Any) -> None:
+    wide = store.scoped("agent:planner", write=["*"])  # the same actor, through a wider view
+    wide.memory.put("hr:secret", "salary", 1)
+    view.memory.put("session:S1", "k", 1)
+    assert [e.namespace for e in view.audit.list().items] == ["session:S1"]
+    denied(store, view.audit.list, actor="someone-else")
+
+
+def test_sync_needs_every_namespace(store: Any, view: Any, tmp_path: Any) -> None:
+    (tmp_path / "a.md").write_text("# A\n")
+    denied(store, view.documents.sync, str(tmp_path), namespace="project:acme:scratch:d", about="*")
+    assert store.documents.list().items == []
+
+
+def test_malformed_input_is_invalid_input_not_a_refusal(store: Any, view: Any) -> None:
+    malformed = 0
+    for call in (lambda: view.memory.put("user:bob", "", 1), lambda: view.tasks.submit("", queue="finance"),
+                 lambda: view.sessions.create("billing", "bob", state=5), lambda: view.tasks.claim(5)):  # fmt: skip
+        with pytest.raises(InvalidInput):
+            call()
+        malformed += 1
+    assert malformed == 4 and all(e.action != "access.denied" for e in store.audit.list(limit=10).items)
