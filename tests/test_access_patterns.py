@@ -34,7 +34,9 @@ def reference(rule_text: str, name: str) -> bool:
     tail = parts[-1] == "*"
     body = ":".join("[^:]+" if p == "*" else re.escape(p) for p in (parts[:-1] if tail else parts))
     if tail:
-        body = body + "(:[^:]+)+" if body else "[^:]+(:[^:]+)*"  # ('*' alone: every name)
+        if not body:
+            return True  # ('*' alone: every name)
+        body += ":.*"  # (a last '*': whatever follows the ':')
     return re.fullmatch(body, name) is not None
 
 
@@ -187,3 +189,50 @@ def test_scoped_listings_hold_exactly_the_admitted_names(filled: Any, rules: lis
     assert got == [ns for ns in UNIVERSE if g.admits(ns) and covers(prefix, ns)]
     queues = sorted(t.queue for t in view.tasks.list(limit=1000).items)
     assert queues == [q for q in UNIVERSE if view.rules.queues.admits(q)]
+
+
+# -- queue and user names: any printable text, so rules meet empty segments, '*', brackets, unicode
+
+NAME_SEGMENTS = ["a", "", "é", "a.b", "[x]", "%", "_", "a b", "\\\\", "*", "(", "$"]
+NAMES = sorted(
+    {n for k in (1, 2, 3) for p in itertools.product(NAME_SEGMENTS[:8], repeat=k) if (n := ":".join(p))}
+    | {"*", "a:*", "*:a", "a:(", "$:a", "a:\\\\:a"}
+)
+name_rule = st.lists(st.sampled_from([s for s in NAME_SEGMENTS if s] + ["*"]), min_size=1, max_size=3).map(":".join)
+
+
+@given(name_rule, st.sampled_from(NAMES))
+def test_name_rules_mean_the_same_in_python_and_in_their_regex(rule_text: str, name: str) -> None:
+    p = parse_pattern(rule_text, {}, "rule", names=True)
+    assert p.admits(name) == reference(rule_text, name)
+    glob = p.glob()
+    if glob is not None and p.admits(name):
+        assert fnmatch.fnmatchcase(name, glob)  # (GLOB's [[] and [*] escapes are fnmatch's too)
+
+
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def named(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    """A store with a task in a queue of every name of NAMES, and a session of every user of it."""
+    if request.param == "sqlite":
+        url = str(tmp_path_factory.mktemp("names") / "swarm.db")
+    else:
+        schemas = request.getfixturevalue("pg_schemas")
+        schema = schemas.take()
+        request.addfinalizer(lambda: schemas.give_back(schema))
+        url = schemas.url(schema)
+    store = swarmstore.open(url, embedder=None)
+    store.tasks.submit_many([{"summary": "t", "queue": q} for q in NAMES])
+    for user in NAMES:
+        store.sessions.create("chat", user)
+    yield store
+    store.close()
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(rules=st.lists(name_rule, min_size=1, max_size=3))
+def test_queue_and_session_rules_inside_real_queries(named: Any, rules: list[str]) -> None:
+    view = named.scoped("agent:test", queues=rules, sessions=[f"chat:{r}" for r in rules])
+    queues = sorted(t.queue for t in view.tasks.list(limit=1000).items)
+    assert queues == sorted(q for q in NAMES if view.rules.queues.admits(q))
+    users = sorted(s.user for s in view.sessions.list(limit=1000).items)
+    assert users == sorted(u for u in NAMES if view.rules.sessions.admits("chat", u))

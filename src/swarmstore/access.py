@@ -48,15 +48,15 @@ class Pattern:
     subtree: bool
 
     def admits(self, name: str) -> bool:
-        """Whether ``name`` matches this rule, segment by segment (a ``*`` never matches an empty
-        segment, as the regex the engines get does not)."""
+        """Whether ``name`` matches this rule, segment by segment: an inner ``*`` matches one
+        non-empty segment; a last ``*``, whatever follows the ':' (the range the engines scan)."""
+        if self.everything:
+            return True
         parts = name.split(SEP)
         n = len(self.head)
         if len(parts) < n + 1 if self.subtree else len(parts) != n:
             return False
-        if not all(p if s is None else s == p for s, p in zip(self.head, parts, strict=False)):
-            return False
-        return not self.subtree or all(parts[n:])
+        return all(p if s is None else s == p for s, p in zip(self.head, parts, strict=False))
 
     @property
     def literal(self) -> str:
@@ -91,7 +91,7 @@ class Pattern:
         if None not in self.head:
             return None
         body = SEP.join(_SEGMENT if s is None else re.escape(s) for s in self.head)
-        return rf"\A{body}{'(?::[^:]+)+' if self.subtree else ''}\Z"
+        return rf"\A{body}{':.*' if self.subtree else ''}\Z"
 
 
 def parse_pattern(text: object, bind: Mapping[str, str], field: str, names: bool = False) -> Pattern:
@@ -173,7 +173,7 @@ class Grant:
     patterns: tuple[Pattern, ...]
 
     def admits(self, name: str) -> bool:
-        return self.everything or any(p.admits(name) for p in self.patterns)
+        return any(p.admits(name) for p in self.patterns)
 
     @property
     def everything(self) -> bool:
