@@ -354,3 +354,17 @@ def test_a_missing_driver_says_which_extra_to_install() -> None:
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in sys.path if p)}
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=60)
     assert "StorageError" in out.stdout and "swarmstore[postgres]" in out.stdout, out.stdout + out.stderr
+
+
+def test_a_burst_of_first_writes_on_a_new_event_loop_shares_one_pool(pg_url: str) -> None:
+    import swarmstore.aio
+
+    async def burst() -> list[Any]:
+        async with swarmstore.aio.open(pg_url, embedder=None) as store:  # (no call before the burst)
+            return await asyncio.gather(
+                *[store.memory.put("user:x", f"k{i}", i) for i in range(50)], return_exceptions=True
+            )
+
+    for _ in range(2):  # (and again on a second loop: the first loop's pool is not reused)
+        got = asyncio.run(burst())
+        assert [type(g).__name__ for g in got if isinstance(g, BaseException)] == []

@@ -137,6 +137,7 @@ class AsyncPgEngine(PgRunner):
         self.readonly = False
         self._pool: AsyncConnectionPool[psycopg.AsyncConnection[Any]] | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
+        self._opening: asyncio.Task[AsyncConnectionPool[psycopg.AsyncConnection[Any]]] | None = None
         self._closed = False
         # wake-ups: one listening connection, read by a pump task that counts notifications
         self._listener: psycopg.AsyncConnection[Any] | None = None
@@ -157,6 +158,18 @@ class AsyncPgEngine(PgRunner):
             return self._pool
         if self._pool is not None:  # (a new event loop: the old pool cannot be used from this one)
             self._pool = None
+        # The first calls of a loop may come all at once (a gather of writes): they share one
+        # opening, or each would open a pool of its own and return its connections to another's.
+        opening = self._opening
+        if opening is None or opening.get_loop() is not loop:
+            opening = self._opening = loop.create_task(self._open_pool(loop))
+        try:
+            return await asyncio.shield(opening)
+        finally:
+            if opening.done() and self._opening is opening:
+                self._opening = None
+
+    async def _open_pool(self, loop: asyncio.AbstractEventLoop) -> AsyncConnectionPool[psycopg.AsyncConnection[Any]]:
         cfg = self.engine.config
         pool: AsyncConnectionPool[psycopg.AsyncConnection[Any]] = AsyncConnectionPool(
             cfg.conninfo,
