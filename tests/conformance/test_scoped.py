@@ -412,3 +412,13 @@ def test_malformed_input_is_invalid_input_not_a_refusal(store: Any, view: Any) -
             call()
         malformed += 1
     assert malformed == 4 and all(e.action != "access.denied" for e in store.audit.list(limit=10).items)
+
+
+def test_a_views_search_sees_namespaces_added_after_its_first(wstore: Any) -> None:
+    view = wstore.scoped("agent:planner", **RULES)
+    wstore.memory.put("project:acme:a", "k", "rotate the signing keys")
+    assert len(view.memory.search("rotate signing keys", mode="semantic")) == 1
+    wstore.memory.put("user:bob", "k", "rotate the signing keys")  # new namespaces, after the first
+    wstore.memory.put("project:acme:b", "k", "rotate the signing keys")
+    hits = view.memory.search("rotate signing keys", mode="semantic")
+    assert sorted(h.memory.namespace for h in hits) == ["project:acme:a", "project:acme:b"]

@@ -48,6 +48,7 @@ class VectorIndex:
         self._ns_code: dict[str, int] = {}
         self._types: list[str | None] = []
         self._type_code: dict[str | None, int] = {}
+        self._admitted: dict[Grant, Any] = {}  # a view's rules -> which namespace codes they admit
 
     def search(self, vector: Any, kinds: tuple[str, ...], prefix: str, types: tuple[str, ...] | None,
                dim: int, allowed: Grant | None = None) -> tuple[Any, Any]:  # fmt: skip
@@ -67,7 +68,7 @@ class VectorIndex:
                 )
                 mask &= ok[self._ns[:n]] if len(ok) else False
             if allowed is not None:  # (a scoped view's readable namespaces)
-                ok = np.fromiter(map(allowed.admits, self._namespaces), bool, len(self._namespaces))
+                ok = self._admitted_by(allowed)
                 mask &= ok[self._ns[:n]] if len(ok) else False
             if types is not None:
                 ok = np.fromiter((t in types for t in self._types), bool, len(self._types))
@@ -77,6 +78,20 @@ class VectorIndex:
                 return idx, np.zeros(0, np.float32)
             scores = self._mat[:n] @ np.asarray(vector, np.float32)
             return self._ids[idx], scores[idx]
+
+    def _admitted_by(self, allowed: Grant) -> Any:
+        """Which namespace codes ``allowed`` admits, kept per rules: a view's searches check each
+        namespace once, and only the namespaces new since."""
+        names = self._namespaces
+        ok = self._admitted.get(allowed)
+        if ok is None or len(ok) < len(names):
+            done = 0 if ok is None else len(ok)
+            more = self._np.fromiter(map(allowed.admits, names[done:]), bool, len(names) - done)
+            ok = more if ok is None else self._np.concatenate([ok, more])
+            if len(self._admitted) >= 64:
+                self._admitted.clear()
+            self._admitted[allowed] = ok
+        return ok
 
     def _refresh(self, dim: int) -> None:
         top = self._query(self._q.search_top_gen, ())[0][0]
