@@ -25,3 +25,5 @@ def test_malformed_options_are_one_error_line(tmp_path: Path) -> None:
     assert_error(cli("mcp", "--actor", "agent:a", "--embedder", "fancy", db=db), "embedder")
     assert_error(cli("mcp", "--actor", "agent:a", "--read", "user:**x", db=db), "read")
     assert_error(cli("mcp", "--actor", "agent:a", "--http", "--token", "short", db=db), "token", "16")
+    assert_error(cli("mcp", "--actor", "agent:a", "--sessions", "no-colon", db=db), "sessions")
+    assert not Path(db).exists()  # (refused before the store was opened: no file made for nothing)

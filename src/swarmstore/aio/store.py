@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from types import TracebackType
+from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from ..agents import Agents
@@ -67,12 +68,20 @@ class AsyncStore:
         """``Store.search``, on a thread (embedding the query is CPU work: never on the loop)."""
         return await asyncio.to_thread(self._store.search, query, **options)
 
-    def scoped(self, actor: str, **rules: Any) -> AsyncScopedStore:
-        """A view for ``actor`` within rules: ``Store.scoped``'s arguments (``read``, ``write``,
-        ``queues``, ``sessions``, ``bind``), each method awaitable."""
+    def scoped(
+        self,
+        actor: str,
+        *,
+        read: Iterable[str] | str | None = None,
+        write: Iterable[str] | str | None = None,
+        queues: Iterable[str] | str | None = None,
+        sessions: Iterable[str] | str | None = None,
+        bind: Mapping[str, str] | None = None,
+    ) -> AsyncScopedStore:
+        """A view for ``actor`` within rules (``Store.scoped``'s), each method awaitable."""
         from .scoped import AsyncScopedStore
 
-        return AsyncScopedStore(self, actor, **rules)
+        return AsyncScopedStore(self, actor, read=read, write=write, queues=queues, sessions=sessions, bind=bind)
 
     async def index(self, progress: Any = None) -> int:
         """``Store.index`` (embeds what is pending), on a thread."""

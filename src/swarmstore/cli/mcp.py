@@ -75,10 +75,13 @@ def mcp(
         "bind": parse_bind(bind or []),
     }
     from swarmstore.mcp.run import serve
+    from swarmstore.scoped.scope import make_rules
+    from swarmstore.validation import check_name
     from swarmstore.mcp.serve import check_http_options
 
     if http:
         check_http_options(host, token)  # (refuses before anything is opened)
+    make_rules(check_name(actor, "actor"), **rules)  # (bad rules too: no store file is made for them)
     url = db_url(db)
     path = db_path(url)
     if path is not None:
