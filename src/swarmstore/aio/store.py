@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-from types import TracebackType
 from collections.abc import Iterable, Mapping
+from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
 from ..agents import Agents

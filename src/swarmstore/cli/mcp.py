@@ -75,9 +75,9 @@ def mcp(
         "bind": parse_bind(bind or []),
     }
     from swarmstore.mcp.run import serve
+    from swarmstore.mcp.serve import check_http_options
     from swarmstore.scoped.scope import make_rules
     from swarmstore.validation import check_name
-    from swarmstore.mcp.serve import check_http_options
 
     if http:
         check_http_options(host, token)  # (refuses before anything is opened)
