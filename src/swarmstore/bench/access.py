@@ -11,11 +11,13 @@ from ..clock import now_us
 from . import raw
 from .harness import Result, measure_pair
 
-# A page of every user's "prefs" namespace: rows of the view's rule ``user:*:prefs``, by hand.
+# A page of every user's "prefs" namespace: rows of the view's rule ``user:*:prefs``, by hand, as
+# well as by hand it gets: the '+' keeps SQLite from turning the GLOB into a range of its own that
+# would start each page at 'user:' (measured 5x slower: a naive baseline would flatter us).
 _RAW_PREFS = (
     "SELECT namespace, key, value, type, version, metadata, created_by, created_at, updated_at, expires_at, "
     "deleted_at, updated_by FROM memories WHERE (namespace, key) > (?, '') AND namespace < 'user;' "
-    "AND namespace GLOB 'user:*:prefs' AND deleted_at IS NULL AND (expires_at IS NULL OR expires_at > ?) "
+    "AND +namespace GLOB 'user:*:prefs' AND deleted_at IS NULL AND (expires_at IS NULL OR expires_at > ?) "
     "ORDER BY namespace, key LIMIT 101"
 )
 
