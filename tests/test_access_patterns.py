@@ -156,17 +156,20 @@ def test_session_rules_split_app_from_user() -> None:
 UNIVERSE = sorted({":".join(p) for n in (1, 2, 3) for p in itertools.product(["a", "a2", "ab", ".."], repeat=n)})
 
 
+def _module_store(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> str:
+    """The URL of an empty store for a module's tests, on the engine of ``request.param``."""
+    if request.param == "sqlite":
+        return str(tmp_path_factory.mktemp("access") / "swarm.db")
+    schemas = request.getfixturevalue("pg_schemas")
+    schema = schemas.take()
+    request.addfinalizer(lambda: schemas.give_back(schema))
+    return str(schemas.url(schema))
+
+
 @pytest.fixture(scope="module", params=["sqlite", "postgresql"])
 def filled(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
     """A store holding one entry in every namespace of UNIVERSE, and a task in every queue."""
-    if request.param == "sqlite":
-        url = str(tmp_path_factory.mktemp("access") / "swarm.db")
-    else:
-        schemas = request.getfixturevalue("pg_schemas")
-        schema = schemas.take()
-        request.addfinalizer(lambda: schemas.give_back(schema))
-        url = schemas.url(schema)
-    store = swarmstore.open(url, embedder=None)
+    store = swarmstore.open(_module_store(request, tmp_path_factory), embedder=None)
     store.memory.put_many([{"namespace": ns, "key": "k", "value": ns} for ns in UNIVERSE])
     store.tasks.submit_many([{"summary": q, "queue": q} for q in UNIVERSE])
     yield store
@@ -213,14 +216,7 @@ def test_name_rules_mean_the_same_in_python_and_in_their_regex(rule_text: str, n
 @pytest.fixture(scope="module", params=["sqlite", "postgresql"])
 def named(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
     """A store with a task in a queue of every name of NAMES, and a session of every user of it."""
-    if request.param == "sqlite":
-        url = str(tmp_path_factory.mktemp("names") / "swarm.db")
-    else:
-        schemas = request.getfixturevalue("pg_schemas")
-        schema = schemas.take()
-        request.addfinalizer(lambda: schemas.give_back(schema))
-        url = schemas.url(schema)
-    store = swarmstore.open(url, embedder=None)
+    store = swarmstore.open(_module_store(request, tmp_path_factory), embedder=None)
     store.tasks.submit_many([{"summary": "t", "queue": q} for q in NAMES])
     for user in NAMES:
         store.sessions.create("chat", user)
