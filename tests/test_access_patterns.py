@@ -80,6 +80,9 @@ def test_ranges_hold_exactly_the_admitted_names_under_a_prefix(rules: list[str],
         for r in ranges:  # the GLOB SQLite tests first never drops a name the regex admits
             if r.glob is not None and r.regex is not None and re.search(r.regex, name):
                 assert fnmatch.fnmatchcase(name, r.glob)
+            if r.colons is not None and r.glob is not None and r.regex is not None:  # GLOB + count: exact
+                by_glob = fnmatch.fnmatchcase(name, r.glob) and name.count(":") == r.colons
+                assert by_glob == (re.search(r.regex, name) is not None)
 
 
 @given(st.lists(rule, max_size=3), namespace, st.lists(namespace, max_size=20))
@@ -211,6 +214,8 @@ def test_name_rules_mean_the_same_in_python_and_in_their_regex(rule_text: str, n
     glob = p.glob()
     if glob is not None and p.admits(name):
         assert fnmatch.fnmatchcase(name, glob)  # (GLOB's [[] and [*] escapes are fnmatch's too)
+    if glob is not None and p.colons is not None:  # where SQLite skips the regex: exact
+        assert (fnmatch.fnmatchcase(name, glob) and name.count(":") == p.colons) == p.admits(name)
 
 
 @pytest.fixture(scope="module", params=["sqlite", "postgresql"])

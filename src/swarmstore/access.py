@@ -78,12 +78,20 @@ class Pattern:
         return self.subtree and not self.head
 
     def glob(self) -> str | None:
-        """A GLOB every match passes (and a few more: its ``*`` also spans ':'), for SQLite to skip
-        most rows before the exact ``regex``: None when the rule has no inner wildcard."""
+        """A GLOB every match passes, for SQLite to test in C before the ``regex`` (a Python
+        function): None when the rule has no inner wildcard. Its ``?*`` may also span ':', so it
+        admits a few names too many, unless their count of ':' is the rule's (see ``colons``)."""
         if None not in self.head:
             return None
-        body = SEP.join("*" if s is None else _GLOB_SPECIAL.sub(r"[\g<0>]", s) for s in self.head)
+        body = SEP.join("?*" if s is None else _GLOB_SPECIAL.sub(r"[\g<0>]", s) for s in self.head)
         return body + (":*" if self.subtree else "")
+
+    @property
+    def colons(self) -> int | None:
+        """For a rule without a last ``*``: how many ':' its names hold. A name with that many that
+        passes ``glob`` matches exactly (each ``?*`` then spans one non-empty segment), so SQLite
+        needs no regex for it. None for a rule with a last ``*`` (its tail may hold any)."""
+        return None if self.subtree else len(self.head) - 1
 
     def regex(self) -> str | None:
         """A regular expression (the same in Python and PostgreSQL) for what a range of
@@ -150,6 +158,7 @@ class Range(NamedTuple):
     hi: str
     regex: str | None
     glob: str | None = None
+    colons: int | None = None  # with ``glob``: exact without ``regex`` (see Pattern.colons)
 
 
 def _span(p: Pattern) -> tuple[str, str]:
@@ -214,17 +223,25 @@ class Grant:
                 params += [lo, hi]
             rx = p.regex()
             if rx is not None:
-                if regexp == "REGEXP":  # (SQLite: GLOB in C first, the Python regex on what passes)
+                if regexp == "REGEXP":  # (SQLite: GLOB in C first, the Python regex if still needed)
                     parts.append(f"{column} GLOB ?")
                     params.append(p.glob())
-                parts.append(f"{column} {regexp} ?")
-                params.append(rx)
+                    if p.colons is not None:
+                        parts.append(f"length({column}) - length(replace({column}, ':', '')) = ?")
+                        params.append(p.colons)
+                        rx = None
+                if rx is not None:
+                    parts.append(f"{column} {regexp} ?")
+                    params.append(rx)
             terms.append("(" + " AND ".join(parts) + ")")
         return ("(" + " OR ".join(terms) + ")" if terms else "1 = 0"), params
 
     def ranges(self, prefix: str) -> list[Range]:
         """The namespaces under ``prefix`` (segment-exact, "" for all) that this grant admits, as
         ordered, disjoint ranges: a listing scans each in turn, in namespace order."""
+        return _ranges(self, prefix)
+
+    def _ranges(self, prefix: str) -> list[Range]:
         pieces: list[tuple[str, str, Pattern]] = []
         for p in self.patterns:
             lo, hi = _span(p)
@@ -239,17 +256,22 @@ class Grant:
             if not over:
                 continue
             if any(p.regex() is None for p in over):
-                regex, glob = None, None
+                regex, glob, colons = None, None, None
             elif len(over) == 1:
                 [p] = over
-                regex, glob = p.regex(), p.glob()
+                regex, glob, colons = p.regex(), p.glob(), p.colons
             else:
-                regex, glob = "|".join(sorted(f"(?:{p.regex()})" for p in over)), None
+                regex, glob, colons = "|".join(sorted(f"(?:{p.regex()})" for p in over)), None, None
             if out and out[-1].hi == a and out[-1].regex == regex:
-                out[-1] = Range(out[-1].lo, b, regex, glob)
+                out[-1] = Range(out[-1].lo, b, regex, glob, colons)
             else:
-                out.append(Range(a, b, regex, glob))
+                out.append(Range(a, b, regex, glob, colons))
         return out
+
+
+@lru_cache(maxsize=1024)
+def _ranges(g: Grant, prefix: str) -> list[Range]:
+    return g._ranges(prefix)  # (a view lists under few prefixes, often: worked out once each)
 
 
 def grant(patterns: Iterable[object] | str | None, bind: Mapping[str, str], field: str, names: bool = False) -> Grant:

@@ -220,7 +220,7 @@ def run(workdir: str, quick: bool) -> list[Result]:
 
     def raw_complete_sql(tid: str, now: int) -> None:
         _status, _token, _dependants, head, worker = rc.execute(Q.task_lease_check, (tid,)).fetchall()[0]
-        aid = _raw_audit(now, worker, "task.complete", tid, '{"released":0}', head)
+        aid = _raw_audit(now, cast(str, worker), "task.complete", tid, '{"released":0}', head)
         rc.execute(Q.task_complete, (tid, "null", now, aid))
 
     def _raw_audit(now: int, actor: str | None, action: str, tid: str, detail: str, head: Any) -> int:

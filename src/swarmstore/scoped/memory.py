@@ -99,7 +99,7 @@ class ScopedMemory:
                 if after[0] >= r.hi:
                     continue
                 start = max(start, after)
-            rows += ops.list_range(start, r.hi, r.regex, now, limit + 1 - len(rows), type, r.glob)
+            rows += ops.list_range(start, r.hi, r.regex, now, limit + 1 - len(rows), type, r.glob, r.colons)
             if len(rows) > limit:
                 break
         items = [memory_model(r) for r in rows[:limit]]

@@ -159,11 +159,12 @@ class MemoryOps(Protocol):
 
     def list_range(
         self, start: tuple[str, str], hi: str, regex: str | None, now: int, limit: int, type: str | None = None,
-        glob: str | None = None,
+        glob: str | None = None, colons: int | None = None,
     ) -> list[MemoryRow]:  # fmt: skip
         """Live rows after (namespace, key) ``start`` in namespaces below ``hi`` that match
-        ``regex`` (if given; ``glob``: a looser pattern an engine may test first), in (namespace,
-        key) order, at most ``limit``: one range of a scoped view's listing (``access.Grant.ranges``)."""
+        ``regex`` (if given; ``glob``: a looser pattern an engine may test first, exact with
+        ``colons``, the count of ':'), in (namespace, key) order, at most ``limit``: one range of
+        a scoped view's listing (``access.Grant.ranges``)."""
         ...
 
     def namespaces(self, prefix: str, now: int) -> list[str]:

@@ -73,7 +73,7 @@ class PgMemoryOps:
 
     def list_range(
         self, start: tuple[str, str], hi: str, regex: str | None, now: int, limit: int, type: str | None = None,
-        glob: str | None = None,
+        glob: str | None = None, colons: int | None = None,
     ) -> list[MemoryRow]:  # fmt: skip
         return self._run.query(  # type: ignore[no-any-return]
             self._q.memory_list_range,

@@ -88,9 +88,12 @@ class SqliteMemoryOps:
 
     def list_range(
         self, start: tuple[str, str], hi: str, regex: str | None, now: int, limit: int, type: str | None = None,
-        glob: str | None = None,
+        glob: str | None = None, colons: int | None = None,
     ) -> list[MemoryRow]:  # fmt: skip
-        return self._run.query(self._q.memory_list_range, (*start, hi, regex, now, type, limit, glob))  # type: ignore[no-any-return]
+        if colons is not None:
+            regex = None  # (the GLOB and the count of ':' are exact: no Python call per row)
+        params = (*start, hi, regex, now, type, limit, glob, colons)
+        return self._run.query(self._q.memory_list_range, params)  # type: ignore[no-any-return]
 
     def namespaces(self, prefix: str, now: int) -> list[str]:
         out: list[str] = []

@@ -115,13 +115,16 @@ LIMIT 1
 
 -- name: memory_list_range
 -- One range of a scoped view's listing: from a (namespace, key), namespaces below ?3, matching
--- the regular expression ?4 if given (a rule with a '*' inside it; the GLOB ?8, a looser
--- filter in C, first: most rows never reach the Python function). An index range scan.
+-- a rule with a '*' inside it: the GLOB ?8 (in C) and, when the rule fixes the count of ':' (?9),
+-- that count, which together are exact; else the regular expression ?4 (a Python function) on
+-- what passes the GLOB. An index range scan.
 SELECT namespace, key, value, type, version, metadata, created_by, created_at, updated_at,
        expires_at, deleted_at, updated_by
 FROM memories
 WHERE (namespace, key) > (?1, ?2) AND namespace < ?3
-  AND (?4 IS NULL OR ((?8 IS NULL OR namespace GLOB ?8) AND namespace REGEXP ?4))
+  AND (?8 IS NULL OR namespace GLOB ?8)
+  AND (?9 IS NULL OR length(namespace) - length(replace(namespace, ':', '')) = ?9)
+  AND (?4 IS NULL OR namespace REGEXP ?4)
   AND deleted_at IS NULL AND (expires_at IS NULL OR expires_at > ?5) AND (?6 IS NULL OR type = ?6)
 ORDER BY namespace, key
 LIMIT ?7
