@@ -17,7 +17,7 @@ import apsw
 
 import swarmstore
 
-from . import access, aio, foundation, storm, tasks
+from . import access, aio, foundation, frameworks, storm, tasks
 from .harness import Result, fmt_table
 
 
@@ -36,7 +36,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument(
         "--only",
-        choices=("foundation", "aio", "access", "tasks", "search", "storm", "mcp"),
+        choices=("foundation", "aio", "access", "tasks", "search", "storm", "mcp", "frameworks"),
         help="run one part (aio runs on the foundation's rows; search needs the embed extra; mcp the mcp extra)",
     )
     ap.add_argument("--storm-seconds", type=float, default=60.0, help="length of the SIGKILL storm (--only storm)")
@@ -103,6 +103,11 @@ def main(argv: list[str] | None = None) -> int:
             from . import mcp
 
             results += _tag(mcp.main(args.quick, workdir), "mcp")
+        if args.only in (None, "frameworks"):
+            print("\nframework adapters beside each framework's own SQLite backend, same operations, same run\n")
+            framework_results = _tag(frameworks.run(args.quick, workdir), "frameworks")
+            print(fmt_table(framework_results))
+            results += framework_results
         if args.json:
             with open(args.json, "w") as f:
                 env = {

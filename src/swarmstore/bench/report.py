@@ -82,6 +82,7 @@ TITLES = {
     "tasks": "The task queue",
     "search": "Search",
     "access": "Scoped views (baseline: the store's own call, or the SQL a user would write)",
+    "frameworks": "Framework adapters (baseline: the framework's own SQLite backend, same operations)",
     "mcp": "The MCP server (stdio round trip; baseline: the SDK's trivial tool, not raw SQL)",
 }
 
@@ -193,7 +194,7 @@ def headline(results: list[dict[str, Any]]) -> list[str]:
     out = []
     for r in results:
         part = r.get("part") or r.get("extra", {}).get("part")
-        if part in ("aio", "search", "mcp", "access") or r.get("ratio_to_raw") is None:  # (search: other baselines than SQL)
+        if part in ("aio", "search", "mcp", "access", "frameworks") or r.get("ratio_to_raw") is None:  # (search: other baselines than SQL)
             continue
         if r.get("ratio_basis") == "p50":
             out.append(f"- {r['name']}: {r['ratio_to_raw']:.2f}x raw at p50, {_ratio(r.get('ratio_p99'))} at p99")
