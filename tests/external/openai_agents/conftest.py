@@ -11,12 +11,12 @@ from typing import Any
 
 import pytest
 import pytest_asyncio
-
-import swarmstore
-import swarmstore.aio
 from agents import set_tracing_disabled
 from agents.models.openai_chatcompletions import OpenAIChatCompletionsModel
 from agents.models.openai_responses import OpenAIResponsesModel
+
+import swarmstore
+import swarmstore.aio
 from swarmstore.integrations.openai_agents import SwarmstoreSession
 
 _INTERNALS = "tests SQLiteSession's own internals (its sqlite3 connections, locks or tables), which we do not have"

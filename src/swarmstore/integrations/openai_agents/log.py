@@ -20,6 +20,8 @@ async driver carries out (``session.py``): one logic for both APIs.
 
 from __future__ import annotations
 
+import itertools
+import random
 from collections.abc import Generator, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -48,6 +50,13 @@ class Events:
 
 
 @dataclass(frozen=True, slots=True)
+class Pause:
+    """Effect: wait this long (seconds) before trying again."""
+
+    seconds: float
+
+
+@dataclass(frozen=True, slots=True)
 class Append:
     """Effect: append an event (creating the session first if needed); the ``Event``."""
 
@@ -56,7 +65,7 @@ class Append:
     state_delta: dict[str, Any] | None = None
 
 
-Op = Generator[Get | Events | Append, Any, Any]
+Op = Generator[Get | Events | Append | Pause, Any, Any]
 
 
 def floor_of(session: Any) -> int:
@@ -132,8 +141,13 @@ def add_items(items: Sequence[Any]) -> Op:
 
 
 def pop_item() -> Op:
-    """Remove and return the latest live item (None if there is none)."""
-    while True:
+    """Remove and return the latest live item (None if there is none).
+
+    (Poppers of one process take turns, see session.py; the void tombstones are for those of
+    several processes, which back off a random while before they look again.)"""
+    for attempt in itertools.count():
+        if attempt:
+            yield Pause(random.uniform(0, min(0.05, 0.0005 * 2**attempt)))
         session = yield GET
         if session is None:
             return None
@@ -146,6 +160,7 @@ def pop_item() -> Op:
         if event.seq == last + 1:
             return item
         # another writer appended between our read and our tombstone: it is void; look again
+    raise AssertionError("unreachable")  # pragma: no cover
 
 
 def clear_session() -> Op:

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import threading
+import time
 import weakref
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
 try:
@@ -18,14 +21,29 @@ from ...errors import Conflict, NotFound, StorageError, StoreClosed, SwarmstoreE
 from ...store import Store
 from ...validation import MAX_LIMIT
 from . import log
-from .log import GET, Append, Events, Op
+from .log import GET, Append, Events, Op, Pause
 
 T = TypeVar("T")
+L = TypeVar("L")
 
-# The event loop an AsyncStore is used from (the first that used it through a session). Calls
+# The event loop an AsyncStore is used from (the one the first session on it was made in, or
+# else first called from). Calls
 # from another loop (``Runner.run_sync`` runs its own in a thread) go to the blocking store on a
 # thread: an AsyncStore's reads and connections belong to one loop.
 _HOMES: weakref.WeakKeyDictionary[AsyncStore, asyncio.AbstractEventLoop] = weakref.WeakKeyDictionary()
+# The turns pops take, per store and conversation (asyncio's on an AsyncStore's loop, else threads').
+_ASYNC_LOCKS: weakref.WeakKeyDictionary[Any, dict[str, asyncio.Lock]] = weakref.WeakKeyDictionary()
+_THREAD_LOCKS: weakref.WeakKeyDictionary[Any, dict[str, threading.Lock]] = weakref.WeakKeyDictionary()
+_REGISTRY = threading.Lock()
+
+
+def _lock(locks: weakref.WeakKeyDictionary[Any, dict[str, L]], store: Any, sid: str, make: Callable[[], L]) -> L:
+    with _REGISTRY:
+        by_sid = locks.setdefault(store, {})
+        lock = by_sid.get(sid)
+        if lock is None:
+            lock = by_sid[sid] = make()
+        return lock
 
 
 class SwarmstoreSession:
@@ -55,6 +73,9 @@ class SwarmstoreSession:
         self.store = store
         self.app, self.user, self.actor = app, user, actor
         self._closed = False
+        if isinstance(store, AsyncStore):
+            with contextlib.suppress(RuntimeError):  # (made outside a loop: the first call's loop)
+                _HOMES.setdefault(store, asyncio.get_running_loop())
 
     # -- the Session protocol ---------------------------------------------------------------------
 
@@ -69,7 +90,7 @@ class SwarmstoreSession:
 
     async def pop_item(self) -> TResponseInputItem | None:
         """Remove and return the most recent item (None when there is none)."""
-        item: TResponseInputItem | None = await self._run(log.pop_item(), mutation=True)
+        item: TResponseInputItem | None = await self._run(log.pop_item(), mutation=True, exclusive=True)
         return item
 
     async def clear_session(self) -> None:
@@ -85,7 +106,9 @@ class SwarmstoreSession:
 
     # -- drivers ----------------------------------------------------------------------------------
 
-    async def _run(self, op: Op, mutation: bool = False) -> Any:
+    async def _run(self, op: Op, mutation: bool = False, exclusive: bool = False) -> Any:
+        """Carry out ``op``; ``exclusive``: taking turns with this process's other calls of the
+        kind on this conversation (pops: racing, all but one would write a void tombstone)."""
         if self._closed:
             op.close()
             raise StoreClosed(f"session {self.session_id!r} is closed")
@@ -93,10 +116,17 @@ class SwarmstoreSession:
         if isinstance(store, AsyncStore):
             loop = asyncio.get_running_loop()
             if _HOMES.setdefault(store, loop) is loop:
-                return await self._drive_async(store, op)
+                if not exclusive:
+                    return await self._drive_async(store, op)
+                async with _lock(_ASYNC_LOCKS, store, self.session_id, asyncio.Lock):
+                    return await self._drive_async(store, op)
             store = store._store  # (the AsyncStore's own blocking store)
-        call = asyncio.to_thread(self._drive_sync, store, op)
+        call = asyncio.to_thread(self._drive_exclusive if exclusive else self._drive_sync, store, op)
         return await (_finish(call) if mutation else call)
+
+    def _drive_exclusive(self, store: Store, op: Op) -> Any:
+        with _lock(_THREAD_LOCKS, store, self.session_id, threading.Lock):
+            return self._drive_sync(store, op)
 
     def _drive_sync(self, store: Store, op: Op) -> Any:
         value: Any = None
@@ -119,6 +149,9 @@ class SwarmstoreSession:
                 return s.get(sid)
             except NotFound:
                 return None
+        if isinstance(effect, Pause):
+            time.sleep(effect.seconds)
+            return None
         if isinstance(effect, Events):
             out: list[Any] = []
             after = effect.lo
@@ -130,10 +163,8 @@ class SwarmstoreSession:
         try:
             return s.append_event(sid, effect.type, self.actor, effect.content, effect.state_delta)
         except NotFound:
-            try:
+            with contextlib.suppress(Conflict):  # (created meanwhile by another writer)
                 s.create(self.app, self.user, id=sid, actor=self.actor)
-            except Conflict:
-                pass  # created meanwhile by another writer
             return s.append_event(sid, effect.type, self.actor, effect.content, effect.state_delta)
 
     async def _drive_async(self, store: AsyncStore, op: Op) -> Any:
@@ -157,6 +188,9 @@ class SwarmstoreSession:
                 return await s.get(sid)
             except NotFound:
                 return None
+        if isinstance(effect, Pause):
+            await asyncio.sleep(effect.seconds)
+            return None
         if isinstance(effect, Events):
             out: list[Any] = []
             after = effect.lo
@@ -168,10 +202,8 @@ class SwarmstoreSession:
         try:
             return await s.append_event(sid, effect.type, self.actor, effect.content, effect.state_delta)
         except NotFound:
-            try:
+            with contextlib.suppress(Conflict):
                 await s.create(self.app, self.user, id=sid, actor=self.actor)
-            except Conflict:
-                pass
             return await s.append_event(sid, effect.type, self.actor, effect.content, effect.state_delta)
 
 
