@@ -88,12 +88,16 @@ async def test_get_items_reads_from_the_end(oa_store: Any) -> None:
     for i in range(300):
         await s.add_items([msg(2 * i), msg(2 * i + 1)])
     store = sync_of(oa_store)
-    items, ranges = run_recording(store, "long", log.get_items(3))
+    (items, per_event), ranges = run_recording(store, "long", log.get_items(3))
     assert contents(items) == ["m597", "m598", "m599"]
     assert ranges == [(297, 300)]  # three events at most, from the end
+    (items, per_event), ranges = run_recording(store, "long", log.get_items(20, per_event=2.0))
+    assert len(items) == 20 and ranges == [(290, 300)] and per_event == 2.0  # sized by items per event
+    (items, _), ranges = run_recording(store, "long", log.get_items(20, per_event=4.0))
+    assert len(items) == 20 and ranges == [(295, 300), (285, 295)]  # too hopeful: a second read
     for _ in range(41):  # 41 items popped (20 events and a half): 41 tombstones after them
         await s.pop_item()
-    items, ranges = run_recording(store, "long", log.get_items(3))
+    (items, _), ranges = run_recording(store, "long", log.get_items(3))
     assert contents(items) == ["m556", "m557", "m558"]
     assert sum(hi - lo for lo, hi in ranges) <= 12  # the tombstones jump: not the 122 events below
     assert contents(await s.get_items(3)) == ["m556", "m557", "m558"]
@@ -114,7 +118,7 @@ async def test_clear_keeps_the_history_and_reads_start_above_it(oa_store: Any) -
     session = store.sessions.get("audit")
     assert (session.app, session.user) == ("chat", "alice")
     assert session.state[log.FLOOR] == 2
-    items, ranges = run_recording(store, "audit", log.get_items(None))
+    (items, _), ranges = run_recording(store, "audit", log.get_items(None))
     assert contents(items) == ["m2"] and ranges == [(2, 4)]  # nothing below the floor is read
 
 

@@ -21,6 +21,7 @@ async driver carries out (``session.py``): one logic for both APIs.
 from __future__ import annotations
 
 import itertools
+import math
 import random
 from collections.abc import Generator, Sequence
 from dataclasses import dataclass
@@ -74,11 +75,16 @@ def floor_of(session: Any) -> int:
     return floor if isinstance(floor, int) and not isinstance(floor, bool) else 0
 
 
-def tail(last: int, floor: int, limit: int | None) -> Generator[Events, Any, list[tuple[int, int, Any]]]:
-    """The live items, newest first, as ``(seq, index, item)``: at most ``limit`` (None: all)."""
+def tail(
+    last: int, floor: int, limit: int | None, per_event: float = 1.0
+) -> Generator[Events, Any, list[tuple[int, int, Any]]]:
+    """The live items, newest first, as ``(seq, index, item)``: at most ``limit`` (None: all).
+
+    ``per_event``: how many items an event holds, as far as the caller knows; the first read
+    takes ``limit / per_event`` events (each read that falls short doubles the next)."""
     out: list[tuple[int, int, Any]] = []
     pos, keep = last, -1  # keep: how many items of the event at pos are live (-1: all)
-    window = last - floor if limit is None else max(1, limit)
+    window = last - floor if limit is None else max(1, math.ceil(limit / max(1.0, per_event)))
     while pos > floor and (limit is None or len(out) < limit):
         lo = max(floor, pos - window)
         events = yield Events(lo, pos)
@@ -113,15 +119,17 @@ def _valid_pop(seq: int, content: Any, floor: int) -> bool:
     )
 
 
-def get_items(limit: int | None) -> Op:
-    """The latest ``limit`` live items in order (None or negative: all; 0: none)."""
+def get_items(limit: int | None, per_event: float = 1.0) -> Op:
+    """The latest ``limit`` live items in order (None or negative: all; 0: none), and how many
+    items an event held among those read (``per_event`` if too few to tell)."""
     if limit == 0:
-        return []
+        return [], per_event
     session = yield GET
     if session is None:
-        return []
-    found = yield from tail(session.event_count, floor_of(session), None if limit is None or limit < 0 else limit)
-    return [item for _, _, item in reversed(found)]
+        return [], per_event
+    found = yield from tail(session.event_count, floor_of(session), None if limit is None or limit < 0 else limit, per_event)
+    events = len({seq for seq, _, _ in found})
+    return [item for _, _, item in reversed(found)], (len(found) / events if events > 2 else per_event)
 
 
 def add_items(items: Sequence[Any]) -> Op:

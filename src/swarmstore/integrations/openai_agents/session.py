@@ -17,7 +17,7 @@ except ImportError as e:  # pragma: no cover - the extra is missing
     raise ImportError("swarmstore.integrations.openai_agents needs `pip install swarmstore[openai-agents]`") from e
 
 from ...aio import AsyncStore
-from ...errors import Conflict, NotFound, StorageError, StoreClosed, SwarmstoreError
+from ...errors import Busy, Conflict, NotFound, StorageError, StoreClosed, SwarmstoreError
 from ...store import Store
 from ...validation import MAX_LIMIT
 from . import log
@@ -73,6 +73,9 @@ class SwarmstoreSession:
         self.store = store
         self.app, self.user, self.actor = app, user, actor
         self._closed = False
+        # items per add_items call, as this handle saw them (a moving average): get_items(limit)
+        # reads about limit / this many events
+        self._per_event = 1.0
         if isinstance(store, AsyncStore):
             with contextlib.suppress(RuntimeError):  # (made outside a loop: the first call's loop)
                 _HOMES.setdefault(store, asyncio.get_running_loop())
@@ -81,21 +84,26 @@ class SwarmstoreSession:
 
     async def get_items(self, limit: int | None = None) -> list[TResponseInputItem]:
         """The latest ``limit`` items in order (default: ``session_settings.limit``; None: all)."""
-        result: list[TResponseInputItem] = await self._run(log.get_items(resolve_session_limit(limit, self.session_settings)))
+        limit = resolve_session_limit(limit, self.session_settings)
+        per_event = self._per_event
+        result: list[TResponseInputItem]
+        result, self._per_event = await self._run(lambda: log.get_items(limit, per_event), reads=True)
         return result
 
     async def add_items(self, items: list[TResponseInputItem]) -> None:
         """Append the items, in order, as one event (one commit)."""
-        await self._run(log.add_items(items), mutation=True)
+        if items:
+            self._per_event = 0.8 * self._per_event + 0.2 * len(items)
+        await self._run(lambda: log.add_items(items), mutation=True)
 
     async def pop_item(self) -> TResponseInputItem | None:
         """Remove and return the most recent item (None when there is none)."""
-        item: TResponseInputItem | None = await self._run(log.pop_item(), mutation=True, exclusive=True)
+        item: TResponseInputItem | None = await self._run(log.pop_item, mutation=True, exclusive=True)
         return item
 
     async def clear_session(self) -> None:
         """Remove every item; the event log keeps them, behind a clear marker."""
-        await self._run(log.clear_session(), mutation=True)
+        await self._run(log.clear_session, mutation=True)
 
     def close(self) -> None:
         """Refuse further calls. The store stays open: it belongs to the caller."""
@@ -106,13 +114,23 @@ class SwarmstoreSession:
 
     # -- drivers ----------------------------------------------------------------------------------
 
-    async def _run(self, op: Op, mutation: bool = False, exclusive: bool = False) -> Any:
-        """Carry out ``op``; ``exclusive``: taking turns with this process's other calls of the
-        kind on this conversation (pops: racing, all but one would write a void tombstone)."""
+    async def _run(
+        self, make: Callable[[], Op], *, reads: bool = False, mutation: bool = False, exclusive: bool = False
+    ) -> Any:
+        """Carry out the op ``make()`` makes. ``reads``: it only reads, so on a sync store with
+        local reads (SQLite) it runs right here, as an AsyncStore's reads do: a read takes less
+        than a hop to a thread (one that meets a lock runs again on a thread). ``exclusive``:
+        taking turns with this process's other calls of the kind on this conversation (pops:
+        racing, all but one would write a void tombstone)."""
         if self._closed:
-            op.close()
             raise StoreClosed(f"session {self.session_id!r} is closed")
         store = self.store
+        if reads and isinstance(store, Store) and store.engine.caps.local_reads:
+            try:
+                return self._drive_sync(store, make())
+            except Busy:
+                pass
+        op = make()
         if isinstance(store, AsyncStore):
             loop = asyncio.get_running_loop()
             if _HOMES.setdefault(store, loop) is loop:
