@@ -22,6 +22,7 @@ from ...store import Store
 from ...validation import MAX_LIMIT
 from . import log
 from .log import GET, Append, Events, Op, Pause
+from .reads import local_events
 
 T = TypeVar("T")
 L = TypeVar("L")
@@ -171,6 +172,9 @@ class SwarmstoreSession:
             time.sleep(effect.seconds)
             return None
         if isinstance(effect, Events):
+            fast = local_events(store.engine, sid, effect.lo, effect.hi)
+            if fast is not None:
+                return fast
             out: list[Any] = []
             after = effect.lo
             while after < effect.hi:
@@ -210,6 +214,10 @@ class SwarmstoreSession:
             await asyncio.sleep(effect.seconds)
             return None
         if isinstance(effect, Events):
+            with contextlib.suppress(Busy):  # (then the service's read, which waits on a thread)
+                fast = local_events(store.engine, sid, effect.lo, effect.hi)
+                if fast is not None:
+                    return fast
             out: list[Any] = []
             after = effect.lo
             while after < effect.hi:
