@@ -42,9 +42,13 @@ class Get:
 GET = Get()
 
 
+LogEvent = tuple[int, str, Any]  # (seq, type, content): what the log reads of an event (plain
+# tuples: a NamedTuple's construction cost ~0.5 µs an event, a third of a 100-event read)
+
+
 @dataclass(frozen=True, slots=True)
 class Events:
-    """Effect: the events with ``lo < seq <= hi``, in order (every seq there exists)."""
+    """Effect: the events with ``lo < seq <= hi``, in order (every seq there exists), as ``LogEvent``s."""
 
     lo: int
     hi: int
@@ -89,18 +93,17 @@ def tail(
         lo = max(floor, pos - window)
         events = yield Events(lo, pos)
         while pos > lo and (limit is None or len(out) < limit):
-            e = events[pos - lo - 1]
-            content = e.content
-            if e.type == ITEMS and isinstance(content, list):
+            seq, kind, content = events[pos - lo - 1]
+            if kind == ITEMS and isinstance(content, list):
                 n = len(content) if keep < 0 else min(keep, len(content))
                 for i in range(n - 1, -1, -1):
                     out.append((pos, i, content[i]))
                     if limit is not None and len(out) >= limit:
                         break
                 pos, keep = pos - 1, -1
-            elif e.type == POP and _valid_pop(e.seq, content, floor):
+            elif kind == POP and _valid_pop(seq, content, floor):
                 pos, keep = content["seq"], content["index"]
-            elif e.type == CLEAR:
+            elif kind == CLEAR:
                 return out
             else:  # a void tombstone, or another kind of event in this session
                 pos, keep = pos - 1, -1

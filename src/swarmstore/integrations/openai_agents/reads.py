@@ -5,17 +5,11 @@ this way (measured; SQLiteSession took ~180 µs). Elsewhere (PostgreSQL) the ser
 
 from __future__ import annotations
 
-from typing import Any, NamedTuple
+from typing import Any
 
 import orjson
 
-
-class LogEvent(NamedTuple):
-    """What ``log.tail`` reads of an event."""
-
-    seq: int
-    type: str
-    content: Any
+from .log import LogEvent
 
 
 def local_events(engine: Any, session_id: str, lo: int, hi: int) -> list[LogEvent] | None:
@@ -23,4 +17,9 @@ def local_events(engine: Any, session_id: str, lo: int, hi: int) -> list[LogEven
     if not engine.caps.local_reads:
         return None
     loads = orjson.loads
-    return [LogEvent(r.seq, loads(r.detail)["type"], loads(r.content)) for r in engine.sessions.events(session_id, lo, hi - lo)]
+    return [(r.seq, loads(r.detail)["type"], loads(r.content)) for r in engine.sessions.events(session_id, lo, hi - lo)]
+
+
+def as_log_events(events: Any) -> list[LogEvent]:
+    """The service's ``Event``s as ``log.tail`` reads them."""
+    return [(e.seq, e.type, e.content) for e in events]

@@ -22,7 +22,7 @@ from ...store import Store
 from ...validation import MAX_LIMIT
 from . import log
 from .log import GET, Append, Events, Op, Pause
-from .reads import local_events
+from .reads import as_log_events, local_events
 
 T = TypeVar("T")
 L = TypeVar("L")
@@ -179,7 +179,7 @@ class SwarmstoreSession:
             after = effect.lo
             while after < effect.hi:
                 page = s.events(sid, after=after, limit=min(effect.hi - after, MAX_LIMIT))
-                after = _extend(out, page.items, after)
+                after = _extend(out, as_log_events(page.items), after)
             return out
         assert isinstance(effect, Append)
         try:
@@ -222,7 +222,7 @@ class SwarmstoreSession:
             after = effect.lo
             while after < effect.hi:
                 page = await s.events(sid, after=after, limit=min(effect.hi - after, MAX_LIMIT))
-                after = _extend(out, page.items, after)
+                after = _extend(out, as_log_events(page.items), after)
             return out
         assert isinstance(effect, Append)
         try:
@@ -237,7 +237,7 @@ def _extend(out: list[Any], events: list[Any], after: int) -> int:
     if not events:  # (seqs are gap-free: a range below the session's last seq is never short)
         raise StorageError(f"events after seq {after} are missing")
     out.extend(events)
-    last: int = events[-1].seq
+    last: int = events[-1][0]
     return last
 
 
