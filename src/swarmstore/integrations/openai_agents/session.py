@@ -27,10 +27,9 @@ from .reads import as_log_events, local_events
 T = TypeVar("T")
 L = TypeVar("L")
 
-# The event loop an AsyncStore is used from (the one the first session on it was made in, or
-# else first called from). Calls
-# from another loop (``Runner.run_sync`` runs its own in a thread) go to the blocking store on a
-# thread: an AsyncStore's reads and connections belong to one loop.
+# The event loop an AsyncStore is used from (the one the first session on it was made in, or else
+# first called from). Calls from another loop (``Runner.run_sync`` runs its own in a thread) go to
+# the blocking store on a thread: an AsyncStore's reads and connections belong to one loop.
 _HOMES: weakref.WeakKeyDictionary[AsyncStore, asyncio.AbstractEventLoop] = weakref.WeakKeyDictionary()
 # The turns pops take, per store and conversation (asyncio's on an AsyncStore's loop, else threads').
 _ASYNC_LOCKS: weakref.WeakKeyDictionary[Any, dict[str, asyncio.Lock]] = weakref.WeakKeyDictionary()
@@ -50,9 +49,9 @@ def _lock(locks: weakref.WeakKeyDictionary[Any, dict[str, L]], store: Any, sid: 
 class SwarmstoreSession:
     """The conversation history of ``session_id`` as one swarmstore session (``app``/``user``).
 
-    ``store`` is a ``swarmstore.Store`` (its calls run on a worker thread, as the SDK's own
-    ``SQLiteSession`` does) or a ``swarmstore.aio.AsyncStore`` (reads run on the event loop and
-    writes are group-committed: the faster of the two). The session is created on the first
+    ``store`` is a ``swarmstore.aio.AsyncStore`` (reads on the event loop, writes group-committed:
+    the faster) or a ``swarmstore.Store`` (writes on a worker thread, as the SDK's own
+    ``SQLiteSession`` does all its work; reads too, except on SQLite). The session is created on the first
     ``add_items``; items are appended, never rewritten: ``pop_item`` and ``clear_session``
     append a tombstone and a clear marker, so the log keeps the whole history for audit.
     """
@@ -74,8 +73,8 @@ class SwarmstoreSession:
         self.store = store
         self.app, self.user, self.actor = app, user, actor
         self._closed = False
-        # items per add_items call, as this handle saw them (a moving average): get_items(limit)
-        # reads about limit / this many events
+        # items an event holds, as this handle last saw them (its adds, its reads): get_items(limit)
+        # reads about limit / this many events at first
         self._per_event = 1.0
         if isinstance(store, AsyncStore):
             with contextlib.suppress(RuntimeError):  # (made outside a loop: the first call's loop)
