@@ -5,8 +5,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-import numpy as np
-
 
 class LangChainEmbedder:
     """Wraps what LangGraph's ``IndexConfig["embed"]`` names; vectors are L2-normalised float32 rows."""
@@ -29,6 +27,8 @@ class LangChainEmbedder:
         return self._dim
 
     def embed(self, texts: Sequence[str]) -> Any:
+        import numpy as np  # (the embed extra's; only a store with an index needs it)
+
         fn = getattr(self._embed, "embed_documents", self._embed)
         rows = np.asarray(fn(list(texts)), dtype=np.float32).reshape(len(texts), self._dim)
         norms = np.linalg.norm(rows, axis=1, keepdims=True)
