@@ -10,12 +10,12 @@ import pytest
 
 pytest.importorskip("langgraph.checkpoint.conformance")
 
-from langgraph.checkpoint.base import empty_checkpoint  # noqa: E402
-from langgraph.checkpoint.conformance import checkpointer_test, validate  # noqa: E402
-from langgraph.checkpoint.conformance.capabilities import ALL_CAPABILITIES  # noqa: E402
+from langgraph.checkpoint.base import empty_checkpoint
+from langgraph.checkpoint.conformance import checkpointer_test, validate
+from langgraph.checkpoint.conformance.capabilities import ALL_CAPABILITIES
 
-import swarmstore  # noqa: E402
-from swarmstore.integrations.langgraph import SwarmstoreSaver  # noqa: E402
+import swarmstore
+from swarmstore.integrations.langgraph import SwarmstoreSaver
 
 
 def test_conformance_every_capability(store_url: str) -> None:

@@ -12,16 +12,16 @@ import pytest
 
 pytest.importorskip("langgraph.store.base")
 
-from hypothesis import given  # noqa: E402
-from hypothesis import strategies as st  # noqa: E402
-from langchain_core.embeddings import DeterministicFakeEmbedding  # noqa: E402
-from langgraph.store.base import GetOp, InvalidNamespaceError, PutOp, SearchOp  # noqa: E402
+from hypothesis import given
+from hypothesis import strategies as st
+from langchain_core.embeddings import DeterministicFakeEmbedding
+from langgraph.store.base import GetOp, InvalidNamespaceError, PutOp, SearchOp
 
-import swarmstore  # noqa: E402
-import swarmstore.aio  # noqa: E402
-from swarmstore.clock import ManualClock  # noqa: E402
-from swarmstore.integrations.langgraph import SwarmstoreStore, decode_label, encode_label  # noqa: E402
-from swarmstore.integrations.langgraph.keys import decode_namespace, encode_namespace  # noqa: E402
+import swarmstore
+import swarmstore.aio
+from swarmstore.clock import ManualClock
+from swarmstore.integrations.langgraph import SwarmstoreStore, decode_label, encode_label
+from swarmstore.integrations.langgraph.keys import decode_namespace, encode_namespace
 
 SEGMENT = re.compile(r"[A-Za-z0-9_.-]+")
 labels = st.lists(st.text(), max_size=5).map(tuple)

@@ -21,7 +21,7 @@ import pytest
 
 pytest.importorskip("langgraph.store.sqlite")
 
-from swarmstore.integrations.langgraph import SwarmstoreStore  # noqa: E402
+from swarmstore.integrations.langgraph import SwarmstoreStore
 
 HERE = Path(__file__).parent
 

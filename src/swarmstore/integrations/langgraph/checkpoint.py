@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import threading
 from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from typing import Any, TypeVar
@@ -80,12 +81,10 @@ class SwarmstoreSaver(BaseCheckpointSaver[int]):
     def _append(self, thread_id: str, type: str, content: dict[str, Any]) -> None:
         sid = session_name("langgraph:", str(thread_id))
         if sid not in self._created:
-            try:
+            with contextlib.suppress(Conflict):  # created before, or by another process
                 self._sessions.create(
                     APP, session_name("", str(thread_id)), id=sid, metadata={"thread_id": str(thread_id)}
                 )
-            except Conflict:
-                pass  # created before, or by another process
             self._created.add(sid)
         event = self._sessions.append_event(sid, type, APP, content)
         with self._lock:

@@ -42,7 +42,9 @@ def matches(cond: MatchCondition, labels: tuple[str, ...]) -> bool:
     path = tuple(cond.path)
     if len(labels) < len(path):
         return False
-    pairs = zip(labels, path) if cond.match_type == "prefix" else zip(reversed(labels), reversed(path))
+    if cond.match_type == "suffix":
+        labels, path = labels[::-1], path[::-1]
+    pairs = zip(labels, path, strict=False)  # (labels may be longer)
     return all(p == "*" or k == p for k, p in pairs)
 
 

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Iterable
 from typing import Any
 
-import swarmstore
 from langgraph.store.base import (
     BaseStore,
     GetOp,
@@ -20,6 +20,8 @@ from langgraph.store.base import (
     SearchOp,
     TTLConfig,
 )
+
+import swarmstore
 from swarmstore.errors import NotFound
 from swarmstore.models import Memory
 
@@ -104,10 +106,8 @@ class SwarmstoreStore(BaseStore):
             ns = encode_namespace(self.root, tuple(op.namespace))
             if op.value is None:
                 self._flush(items)
-                try:
+                with contextlib.suppress(NotFound):  # deleting what is not there is no error
                     self._memory.delete(ns, op.key)
-                except NotFound:
-                    pass
                 continue
             meta: dict[str, Any] = {}
             item: dict[str, Any] = {"namespace": ns, "key": op.key, "value": dict(op.value), "metadata": meta}
