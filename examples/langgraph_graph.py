@@ -26,6 +26,7 @@ from langgraph.store.base import BaseStore
 import swarmstore
 from swarmstore.integrations.langgraph import SwarmstoreSaver, SwarmstoreStore
 
+
 def remember(state: MessagesState, *, store: BaseStore) -> dict[str, Any]:
     """Keep any 'I like X' the user says, under their namespace (long-term memory)."""
     text = str(state["messages"][-1].content)

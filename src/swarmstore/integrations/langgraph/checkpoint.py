@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import math
 import threading
 from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from typing import Any, TypeVar
@@ -34,7 +35,7 @@ _PAGE = 1000
 
 def _plain(metadata: Any) -> dict[str, Any]:
     """The metadata's scalar entries, readable in the event log as they are."""
-    return {k: v for k, v in metadata.items() if isinstance(v, str | int | float | bool) or v is None}
+    return {k: v for k, v in metadata.items() if isinstance(v, str | int | bool) or (isinstance(v, float) and math.isfinite(v))}
 
 
 class SwarmstoreSaver(BaseCheckpointSaver[int]):
@@ -53,6 +54,7 @@ class SwarmstoreSaver(BaseCheckpointSaver[int]):
         self._threads: dict[str, ThreadLog] = {}
         self._created: set[str] = set()
         self._lock = threading.RLock()
+        self._seq = ("", 0)  # (session, seq) of the last append
         # SQLite calls return in microseconds: run them inline; a network engine on a thread.
         self._inline = not str(self.store.url).startswith("postgres")
 
@@ -79,6 +81,8 @@ class SwarmstoreSaver(BaseCheckpointSaver[int]):
             return log
 
     def _append(self, thread_id: str, type: str, content: dict[str, Any]) -> None:
+        """Append one event to the thread's session (created on first use); ``_current`` tells whether
+        the cached log may fold it in place."""
         sid = session_name("langgraph:", str(thread_id))
         if sid not in self._created:
             with contextlib.suppress(Conflict):  # created before, or by another process
@@ -87,11 +91,14 @@ class SwarmstoreSaver(BaseCheckpointSaver[int]):
                 )
             self._created.add(sid)
         event = self._sessions.append_event(sid, type, APP, content)
-        with self._lock:
-            log = self._threads.get(sid)
-            if log is not None and event.seq == log.seen + 1:
-                log.apply(event.seq, type, content, self.serde.loads_typed)
-            # else: another writer came in between; the next read folds both from the log
+        self._seq = (sid, event.seq)
+
+    def _current(self) -> ThreadLog | None:
+        """The log of the last append if nothing else was appended before it: fold the event in place
+        (else the next read folds it from the log, with the other writer's)."""
+        sid, seq = self._seq
+        log = self._threads.get(sid)
+        return log if log is not None and seq == log.seen + 1 else None
 
     def _thread_ids(self) -> Iterator[str]:
         cursor = None
@@ -169,15 +176,15 @@ class SwarmstoreSaver(BaseCheckpointSaver[int]):
         md = get_serializable_checkpoint_metadata(config, metadata)
         ct, cdata = self.serde.dumps_typed(checkpoint)
         mt, mdata = self.serde.dumps_typed(md)
-        content = {
-            "ns": ns,
-            "id": checkpoint["id"],
-            "parent": c.get("checkpoint_id"),
-            "cp": [ct, b64(cdata)],
-            "md": [mt, b64(mdata)],
-            "meta": _plain(md),
-        }
-        self._append(thread_id, CHECKPOINT, content)
+        parent = c.get("checkpoint_id")
+        content = {"ns": ns, "id": checkpoint["id"], "cp": [ct, b64(cdata)], "md": [mt, b64(mdata)], "meta": _plain(md)}
+        if parent is not None:
+            content["parent"] = parent  # (no null in the content: the codec then skips its NaN walk)
+        with self._lock:
+            self._append(thread_id, CHECKPOINT, content)
+            log = self._current()
+            if log is not None:
+                log.add(self._seq[1], ns, checkpoint["id"], parent, (ct, cdata), (mt, mdata), dict(md))
         return {"configurable": {"thread_id": thread_id, "checkpoint_ns": ns, "checkpoint_id": checkpoint["id"]}}
 
     def put_writes(
@@ -186,12 +193,17 @@ class SwarmstoreSaver(BaseCheckpointSaver[int]):
         """Append a task's pending writes for the checkpoint named by ``config``."""
         c = config["configurable"]
         dumps = self.serde.dumps_typed
-        w = []
+        rows = []
         for idx, (channel, value) in enumerate(writes):
-            t, data = dumps(value)
-            w.append([WRITES_IDX_MAP.get(channel, idx), channel, t, b64(data)])
-        content = {"ns": c.get("checkpoint_ns", ""), "cp": c["checkpoint_id"], "task": task_id, "path": task_path, "w": w}
-        self._append(str(c["thread_id"]), WRITES, content)
+            rows.append((WRITES_IDX_MAP.get(channel, idx), channel, dumps(value)))
+        ns, cid = c.get("checkpoint_ns", ""), c["checkpoint_id"]
+        w = [[idx, channel, t, b64(data)] for idx, channel, (t, data) in rows]
+        content = {"ns": ns, "cp": cid, "task": task_id, "path": task_path, "w": w}
+        with self._lock:
+            self._append(str(c["thread_id"]), WRITES, content)
+            log = self._current()
+            if log is not None:
+                log.add_writes(self._seq[1], ns, cid, task_id, task_path, rows)
 
     def _tombstone(self, thread_id: str, content: dict[str, Any]) -> None:
         if self._thread(thread_id).namespaces:
@@ -217,14 +229,10 @@ class SwarmstoreSaver(BaseCheckpointSaver[int]):
         target = str(target_thread_id)
         every = sorted(((s.seq, ns, s) for ns, by_id in log.namespaces.items() for s in by_id.values()), key=lambda x: x[0])
         for _, ns, s in every:
-            content = {
-                "ns": ns,
-                "id": s.id,
-                "parent": s.parent,
-                "cp": [s.checkpoint[0], b64(s.checkpoint[1])],
-                "md": [s.metadata[0], b64(s.metadata[1])],
-                "meta": _plain(s.meta),
-            }
+            cp, md = s.checkpoint, s.metadata
+            content = {"ns": ns, "id": s.id, "cp": [cp[0], b64(cp[1])], "md": [md[0], b64(md[1])], "meta": _plain(s.meta)}
+            if s.parent is not None:
+                content["parent"] = s.parent
             self._append(target, CHECKPOINT, content)
             by_task: dict[tuple[str, str], list[list[Any]]] = {}
             for (task, idx), (_, channel, (t, data), path) in s.writes.items():

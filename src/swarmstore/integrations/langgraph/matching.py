@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from langgraph.store.base import InvalidNamespaceError, ListNamespacesOp, MatchCondition, Op, PutOp, SearchOp
@@ -89,3 +89,16 @@ def _at(value: Mapping[str, Any], key: str) -> Any:
 def passes(value: Mapping[str, Any], filter: Mapping[str, Any] | None) -> bool:
     """Whether an item's value passes a LangGraph ``filter`` (``$eq $ne $gt $gte $lt $lte``)."""
     return not filter or all(_compare(_at(value, k), v) for k, v in filter.items())
+
+
+def predicate(filter: Mapping[str, Any] | None) -> Callable[[Mapping[str, Any]], bool]:
+    """``passes`` for one filter, with equality on plain top-level keys (the common case) made cheap."""
+    if not filter:
+        return lambda value: True
+    pairs = tuple(filter.items())
+    if any("." in k or v is None or isinstance(v, Mapping | list | tuple) for k, v in pairs):
+        return lambda value: passes(value, filter)
+    if len(pairs) == 1:
+        [(key, want)] = pairs
+        return lambda value: bool(value.get(key) == want)
+    return lambda value: all(value.get(k) == v for k, v in pairs)

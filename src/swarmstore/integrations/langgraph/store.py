@@ -27,7 +27,7 @@ from swarmstore.models import Memory
 
 from .embeddings import LangChainEmbedder
 from .keys import decode_namespace, encode_namespace
-from .matching import check_ops, matches, passes
+from .matching import check_ops, matches, passes, predicate
 
 TTL = "lg_ttl_minutes"  # metadata: the item's TTL, to refresh it on read
 NOINDEX = "lg_noindex"  # metadata: put with index=False (left out of searches by query)
@@ -132,9 +132,10 @@ class SwarmstoreStore(BaseStore):
             return self._search_query(op, prefix)
         found: list[Memory] = []
         cursor = None
+        keep = predicate(op.filter)
         while True:
             page = self._memory.list(prefix, limit=_PAGE, cursor=cursor)
-            found.extend(m for m in page if passes(m.value, op.filter))
+            found.extend(m for m in page if keep(m.value))
             if page.next_cursor is None:
                 break
             cursor = page.next_cursor

@@ -53,29 +53,41 @@ class ThreadLog:
     latest: dict[str, str] = field(default_factory=dict)
 
     def apply(self, seq: int, type: str, content: dict[str, Any], loads: Any) -> None:
-        """Fold one event (``loads`` decodes a typed value: the saver's serde)."""
-        self.seen = seq
+        """Fold one event read from the log (``loads`` decodes a typed value: the saver's serde)."""
         if type == CHECKPOINT:
-            ns, cid = content["ns"], content["id"]
             t, data = content["cp"]
             mt, mdata = content["md"]
             md = (mt, unb64(mdata))
-            saved = Saved(seq, cid, content["parent"], (t, unb64(data)), md, loads(md))
-            self.namespaces.setdefault(ns, {})[cid] = saved
-            if cid >= self.latest.get(ns, ""):
-                self.latest[ns] = cid
+            self.add(seq, content["ns"], content["id"], content.get("parent"), (t, unb64(data)), md, loads(md))
         elif type == WRITES:
-            saved_cp = self.namespaces.get(content["ns"], {}).get(content["cp"])
-            if saved_cp is None:
-                return  # writes to a checkpoint deleted meanwhile
-            task, path, writes = content["task"], content["path"], saved_cp.writes
-            for idx, channel, t, data in content["w"]:
-                key = (task, idx)
-                if idx >= 0 and key in writes:
-                    continue  # regular writes are written once; special ones (idx < 0) replace
-                writes[key] = (task, channel, (t, unb64(data)), path)
-        elif type == DELETE:
-            self._delete(content)
+            rows = [(idx, channel, (t, unb64(data))) for idx, channel, t, data in content["w"]]
+            self.add_writes(seq, content["ns"], content["cp"], content["task"], content["path"], rows)
+        else:
+            self.seen = seq
+            if type == DELETE:
+                self._delete(content)
+
+    def add(
+        self, seq: int, ns: str, cid: str, parent: str | None, checkpoint: Typed, metadata: Typed, meta: dict[str, Any]
+    ) -> None:
+        """Fold a checkpoint (from the log, or just appended: no need to decode what we encoded)."""
+        self.seen = seq
+        self.namespaces.setdefault(ns, {})[cid] = Saved(seq, cid, parent, checkpoint, metadata, meta)
+        if cid >= self.latest.get(ns, ""):
+            self.latest[ns] = cid
+
+    def add_writes(self, seq: int, ns: str, cid: str, task: str, path: str, rows: list[tuple[int, str, Typed]]) -> None:
+        """Fold a task's writes: regular ones (idx >= 0) are kept once, special ones (idx < 0) replace."""
+        self.seen = seq
+        saved = self.namespaces.get(ns, {}).get(cid)
+        if saved is None:
+            return  # writes to a checkpoint deleted meanwhile
+        writes = saved.writes
+        for idx, channel, value in rows:
+            key = (task, idx)
+            if idx >= 0 and key in writes:
+                continue
+            writes[key] = (task, channel, value, path)
 
     def _delete(self, content: dict[str, Any]) -> None:
         if content.get("scope") == "thread":
