@@ -82,3 +82,15 @@ def test_unprintable_thread_ids_get_a_digest_session(store_url: str) -> None:
 def test_unknown_prune_strategy_is_refused(store_url: str) -> None:
     with swarmstore.open(store_url) as store, pytest.raises(ValueError, match="strategy"):
         SwarmstoreSaver(store).prune(["t"], strategy="bogus")
+
+
+def test_a_task_writes_regular_channels_once_and_special_ones_again(store_url: str) -> None:
+    """As LangGraph's savers do: a retried task's regular writes keep the first value; ERROR etc. replace."""
+    with swarmstore.open(store_url) as store:
+        saver, fresh = SwarmstoreSaver(store), SwarmstoreSaver(store)
+        cfg = {"configurable": _put(saver, "t")}
+        saver.put_writes(cfg, [("a", 1), ("__error__", "first")], "task")  # type: ignore[arg-type]
+        saver.put_writes(cfg, [("a", 2), ("__error__", "second")], "task")  # type: ignore[arg-type]
+        for s in (saver, fresh):  # folded in place, and folded from the log
+            tup = s.get_tuple({"configurable": {"thread_id": "t"}})
+            assert tup is not None and sorted(tup.pending_writes or []) == [("task", "__error__", "second"), ("task", "a", 1)]

@@ -143,3 +143,12 @@ def test_abatch_on_both_store_kinds(store_url: str, kind: str) -> None:
             await store.aclose()
 
     asyncio.run(run())
+
+
+def test_search_without_query_is_newest_first(lg: SwarmstoreStore, clock: ManualClock) -> None:
+    for key in ("a", "b", "c"):
+        lg.put(("n",), key, {"k": key})
+        clock.advance(1)
+    lg.put(("n",), "a", {"k": "a2"})
+    assert [i.key for i in lg.search(("n",))] == ["a", "c", "b"]
+    assert [i.key for i in lg.search(("n",), limit=1, offset=1)] == ["c"]
