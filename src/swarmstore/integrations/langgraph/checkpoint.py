@@ -26,7 +26,7 @@ from langgraph.checkpoint.serde.base import SerializerProtocol
 from swarmstore.errors import Conflict, NotFound
 
 from .keys import session_name
-from .thread_log import CHECKPOINT, DELETE, WRITES, Saved, ThreadLog, b64
+from .thread_log import CHECKPOINT, DELETE, WRITES, Saved, Stored, ThreadLog, b64, typed
 
 T = TypeVar("T")
 APP = "langgraph"
@@ -120,7 +120,7 @@ class SwarmstoreSaver(BaseCheckpointSaver[int]):
             None
             if saved.parent is None
             else {"configurable": {"thread_id": thread_id, "checkpoint_ns": ns, "checkpoint_id": saved.parent}},
-            [(task, channel, loads(value)) for (task, channel, value, _path) in (w for _, w in writes)],
+            [(task, channel, loads(typed(value))) for (task, channel, value, _path) in (w for _, w in writes)],
         )
 
     # -- the saver ---------------------------------------------------------------------------
@@ -184,7 +184,7 @@ class SwarmstoreSaver(BaseCheckpointSaver[int]):
             self._append(thread_id, CHECKPOINT, content)
             log = self._current()
             if log is not None:
-                log.add(self._seq[1], ns, checkpoint["id"], parent, (ct, cdata), (mt, mdata), dict(md))
+                log.add(self._seq[1], ns, checkpoint["id"], parent, (ct, cdata), (mt, mdata), self.serde.loads_typed)
         return {"configurable": {"thread_id": thread_id, "checkpoint_ns": ns, "checkpoint_id": checkpoint["id"]}}
 
     def put_writes(
@@ -193,11 +193,11 @@ class SwarmstoreSaver(BaseCheckpointSaver[int]):
         """Append a task's pending writes for the checkpoint named by ``config``."""
         c = config["configurable"]
         dumps = self.serde.dumps_typed
-        rows = []
+        rows: list[tuple[int, str, Stored]] = []
         for idx, (channel, value) in enumerate(writes):
             rows.append((WRITES_IDX_MAP.get(channel, idx), channel, dumps(value)))
         ns, cid = c.get("checkpoint_ns", ""), c["checkpoint_id"]
-        w = [[idx, channel, t, b64(data)] for idx, channel, (t, data) in rows]
+        w = [[idx, channel, t, b64(data)] for idx, channel, (t, data) in rows]  # type: ignore[arg-type]
         content = {"ns": ns, "cp": cid, "task": task_id, "path": task_path, "w": w}
         with self._lock:
             self._append(str(c["thread_id"]), WRITES, content)
@@ -235,7 +235,8 @@ class SwarmstoreSaver(BaseCheckpointSaver[int]):
                 content["parent"] = s.parent
             self._append(target, CHECKPOINT, content)
             by_task: dict[tuple[str, str], list[list[Any]]] = {}
-            for (task, idx), (_, channel, (t, data), path) in s.writes.items():
+            for (task, idx), (_, channel, value, path) in s.writes.items():
+                t, data = typed(value)
                 by_task.setdefault((task, path), []).append([idx, channel, t, b64(data)])
             for (task, path), w in by_task.items():
                 self._append(target, WRITES, {"ns": ns, "cp": s.id, "task": task, "path": path, "w": w})

@@ -19,28 +19,49 @@ WRITES = "checkpoint.writes"
 DELETE = "checkpoint.delete"
 
 Typed = tuple[str, bytes]
-Write = tuple[str, str, Typed, str]  # task id, channel, value, task path
+Stored = tuple[str, "bytes | str"]  # a typed value, its bytes still in base64 when read from the log
+Write = tuple[str, str, Stored, str]  # task id, channel, value, task path
 
 
 def b64(data: bytes) -> str:
     return base64.b64encode(data).decode("ascii")
 
 
-def unb64(text: str) -> bytes:
-    return base64.b64decode(text)
+def typed(value: Stored) -> Typed:
+    """A stored typed value with its bytes decoded from base64 if need be."""
+    t, data = value
+    return (t, data) if isinstance(data, bytes) else (t, base64.b64decode(data))
 
 
-@dataclass(slots=True)
 class Saved:
-    """One checkpoint as stored: still serialized (each read decodes a fresh copy)."""
+    """One checkpoint as stored: still serialized (each read decodes a fresh copy). What a fold does
+    not need (base64, the metadata) is decoded on first use: a cold read folds the log cheaply."""
 
-    seq: int
-    id: str
-    parent: str | None
-    checkpoint: Typed
-    metadata: Typed
-    meta: dict[str, Any]  # the decoded metadata, for filters and runs
-    writes: dict[tuple[str, int], Write] = field(default_factory=dict)
+    __slots__ = ("_cp", "_loads", "_md", "_meta", "id", "parent", "seq", "writes")
+
+    def __init__(
+        self, seq: int, id: str, parent: str | None, cp: Stored, md: Stored, loads: Any, meta: dict[str, Any] | None
+    ) -> None:
+        self.seq, self.id, self.parent = seq, id, parent
+        self._cp, self._md, self._loads, self._meta = cp, md, loads, meta
+        self.writes: dict[tuple[str, int], Write] = {}
+
+    @property
+    def checkpoint(self) -> Typed:
+        cp = self._cp = typed(self._cp)
+        return cp
+
+    @property
+    def metadata(self) -> Typed:
+        md = self._md = typed(self._md)
+        return md
+
+    @property
+    def meta(self) -> dict[str, Any]:
+        """The decoded metadata (for filters and runs)."""
+        if self._meta is None:
+            self._meta = self._loads(self.metadata)
+        return self._meta
 
 
 @dataclass(slots=True)
@@ -55,12 +76,10 @@ class ThreadLog:
     def apply(self, seq: int, type: str, content: dict[str, Any], loads: Any) -> None:
         """Fold one event read from the log (``loads`` decodes a typed value: the saver's serde)."""
         if type == CHECKPOINT:
-            t, data = content["cp"]
-            mt, mdata = content["md"]
-            md = (mt, unb64(mdata))
-            self.add(seq, content["ns"], content["id"], content.get("parent"), (t, unb64(data)), md, loads(md))
+            cp, md = content["cp"], content["md"]
+            self.add(seq, content["ns"], content["id"], content.get("parent"), (cp[0], cp[1]), (md[0], md[1]), loads)
         elif type == WRITES:
-            rows = [(idx, channel, (t, unb64(data))) for idx, channel, t, data in content["w"]]
+            rows: list[tuple[int, str, Stored]] = [(idx, channel, (t, data)) for idx, channel, t, data in content["w"]]
             self.add_writes(seq, content["ns"], content["cp"], content["task"], content["path"], rows)
         else:
             self.seen = seq
@@ -68,15 +87,23 @@ class ThreadLog:
                 self._delete(content)
 
     def add(
-        self, seq: int, ns: str, cid: str, parent: str | None, checkpoint: Typed, metadata: Typed, meta: dict[str, Any]
+        self,
+        seq: int,
+        ns: str,
+        cid: str,
+        parent: str | None,
+        checkpoint: Stored,
+        metadata: Stored,
+        loads: Any,
+        meta: dict[str, Any] | None = None,
     ) -> None:
         """Fold a checkpoint (from the log, or just appended: no need to decode what we encoded)."""
         self.seen = seq
-        self.namespaces.setdefault(ns, {})[cid] = Saved(seq, cid, parent, checkpoint, metadata, meta)
+        self.namespaces.setdefault(ns, {})[cid] = Saved(seq, cid, parent, checkpoint, metadata, loads, meta)
         if cid >= self.latest.get(ns, ""):
             self.latest[ns] = cid
 
-    def add_writes(self, seq: int, ns: str, cid: str, task: str, path: str, rows: list[tuple[int, str, Typed]]) -> None:
+    def add_writes(self, seq: int, ns: str, cid: str, task: str, path: str, rows: list[tuple[int, str, Stored]]) -> None:
         """Fold a task's writes: regular ones (idx >= 0) are kept once, special ones (idx < 0) replace."""
         self.seen = seq
         saved = self.namespaces.get(ns, {}).get(cid)
