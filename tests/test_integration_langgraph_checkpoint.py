@@ -94,3 +94,13 @@ def test_a_task_writes_regular_channels_once_and_special_ones_again(store_url: s
         for s in (saver, fresh):  # folded in place, and folded from the log
             tup = s.get_tuple({"configurable": {"thread_id": "t"}})
             assert tup is not None and sorted(tup.pending_writes or []) == [("task", "__error__", "second"), ("task", "a", 1)]
+
+
+def test_a_saver_keeps_a_bounded_number_of_threads_folded(store_url: str) -> None:
+    with swarmstore.open(store_url) as store:
+        saver = SwarmstoreSaver(store, cached_threads=2)
+        heads = {t: _put(saver, t) for t in ("a", "b", "c")}
+        for t in ("a", "b", "c", "a"):
+            tup = saver.get_tuple({"configurable": {"thread_id": t}})
+            assert tup is not None and tup.config["configurable"] == heads[t]
+        assert len(saver._threads) == 2

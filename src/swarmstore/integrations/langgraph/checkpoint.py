@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import math
 import threading
+from collections import OrderedDict
 from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from typing import Any, TypeVar
 
@@ -47,11 +48,13 @@ class SwarmstoreSaver(BaseCheckpointSaver[int]):
     log once per thread and then only the events appended since (one range read each).
     """
 
-    def __init__(self, store: Any, *, serde: SerializerProtocol | None = None) -> None:
+    def __init__(self, store: Any, *, serde: SerializerProtocol | None = None, cached_threads: int = 1024) -> None:
+        """``cached_threads``: how many threads' folded logs to keep (least recently used go first)."""
         super().__init__(serde=serde)
         self.store = getattr(store, "_store", store)  # an AsyncStore's plain store
         self._sessions = self.store.sessions
-        self._threads: dict[str, ThreadLog] = {}
+        self._threads: OrderedDict[str, ThreadLog] = OrderedDict()
+        self._cap = max(1, cached_threads)
         self._created: set[str] = set()
         self._lock = threading.RLock()
         self._seq = ("", 0)  # (session, seq) of the last append
@@ -67,6 +70,8 @@ class SwarmstoreSaver(BaseCheckpointSaver[int]):
             log = self._threads.get(sid)
             if log is None:
                 log = ThreadLog(sid)
+            else:
+                self._threads.move_to_end(sid)
             loads = self.serde.loads_typed
             while True:
                 try:
@@ -78,6 +83,8 @@ class SwarmstoreSaver(BaseCheckpointSaver[int]):
                 if page.next_cursor is None:
                     break
             self._threads[sid] = log
+            if len(self._threads) > self._cap:
+                self._threads.popitem(last=False)
             return log
 
     def _append(self, thread_id: str, type: str, content: dict[str, Any]) -> None:
