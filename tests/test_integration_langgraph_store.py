@@ -152,3 +152,8 @@ def test_search_without_query_is_newest_first(lg: SwarmstoreStore, clock: Manual
     lg.put(("n",), "a", {"k": "a2"})
     assert [i.key for i in lg.search(("n",))] == ["a", "c", "b"]
     assert [i.key for i in lg.search(("n",), limit=1, offset=1)] == ["c"]
+
+
+def test_ops_built_by_hand_with_list_namespaces(lg: SwarmstoreStore) -> None:
+    lg.batch([PutOp(["l", "x"], "k", {"v": 1})])  # type: ignore[arg-type]
+    assert lg.batch([GetOp(["l", "x"], "k")])[0].value == {"v": 1}  # type: ignore[arg-type, union-attr]

@@ -60,6 +60,7 @@ class SwarmstoreStore(BaseStore):
         self.ttl_config = ttl
         self.root = root
         self._memory = self.store.memory
+        self._names: dict[tuple[str, ...], str] = {}
         self._owns = owns_store
         self._inline = not str(self.store.url).startswith("postgres")
         self.embeddings = None if index is None else index.get("embed")
@@ -81,6 +82,17 @@ class SwarmstoreStore(BaseStore):
 
     # -- ops ---------------------------------------------------------------------------------------
 
+    def _ns(self, labels: tuple[str, ...]) -> str:
+        """The swarmstore namespace of ``labels`` (remembered: agents reuse a few namespaces)."""
+        if type(labels) is not tuple:
+            labels = tuple(labels)  # (a list, from a caller that built the op by hand)
+        ns = self._names.get(labels)
+        if ns is None:
+            if len(self._names) > 4096:
+                self._names.clear()
+            ns = self._names[labels] = encode_namespace(self.root, labels)
+        return ns
+
     def _item(self, m: Memory, labels: tuple[str, ...] | None = None) -> Item:
         ns = decode_namespace(self.root, m.namespace) if labels is None else labels
         return Item(value=m.value, key=m.key, namespace=ns, created_at=m.created_at, updated_at=m.updated_at)
@@ -94,7 +106,7 @@ class SwarmstoreStore(BaseStore):
 
     def _get(self, op: GetOp) -> Item | None:
         try:
-            m = self._memory.get(encode_namespace(self.root, tuple(op.namespace)), op.key)
+            m = self._memory.get(self._ns(op.namespace), op.key)
         except NotFound:
             return None
         self._refresh(m, op.refresh_ttl)
@@ -103,19 +115,24 @@ class SwarmstoreStore(BaseStore):
     def _put(self, ops: list[PutOp]) -> None:
         items: list[dict[str, Any]] = []
         for op in ops:
-            ns = encode_namespace(self.root, tuple(op.namespace))
+            ns = self._ns(op.namespace)
             if op.value is None:
                 self._flush(items)
                 with contextlib.suppress(NotFound):  # deleting what is not there is no error
                     self._memory.delete(ns, op.key)
                 continue
+            value = op.value if type(op.value) is dict else dict(op.value)
+            item: dict[str, Any] = {"namespace": ns, "key": op.key, "value": value}
             meta: dict[str, Any] = {}
-            item: dict[str, Any] = {"namespace": ns, "key": op.key, "value": dict(op.value), "metadata": meta}
             if op.ttl is not None:
                 meta[TTL] = op.ttl
                 item["ttl"] = op.ttl * 60
             if op.index is False:
                 meta[NOINDEX] = True
+            # metadata=None keeps the previous version's: harmless for a stale TTL (refresh needs an
+            # expiry too) but not for a stale NOINDEX, which only a store with an index reads
+            if meta or self.index_config is not None:
+                item["metadata"] = meta
             items.append(item)
         self._flush(items)
 
