@@ -15,17 +15,23 @@ from langgraph.checkpoint.conformance import checkpointer_test, validate
 from langgraph.checkpoint.conformance.capabilities import ALL_CAPABILITIES
 
 import swarmstore
+import swarmstore.aio
 from swarmstore.integrations.langgraph import SwarmstoreSaver
 
 
-def test_conformance_every_capability(store_url: str) -> None:
-    """Every base capability and every optional one (all are implemented) passes."""
+@pytest.mark.parametrize("kind", ["Store", "AsyncStore"])
+def test_conformance_every_capability(store_url: str, kind: str) -> None:
+    """Every base capability and every optional one (all are implemented) passes, on a sync or async store."""
 
     async def run() -> None:
         @checkpointer_test(name="SwarmstoreSaver")
         async def saver() -> AsyncIterator[SwarmstoreSaver]:
-            with swarmstore.open(store_url) as store:
-                yield SwarmstoreSaver(store)
+            if kind == "Store":
+                with swarmstore.open(store_url) as store:
+                    yield SwarmstoreSaver(store)
+            else:
+                async with swarmstore.aio.open(store_url) as astore:
+                    yield SwarmstoreSaver(astore)
 
         report = await validate(saver)
         failed = {cap: r.failures for cap, r in report.results.items() if r.passed is not True}
