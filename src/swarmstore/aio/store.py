@@ -64,6 +64,12 @@ class AsyncStore:
     def engine(self) -> Any:
         return self._store.engine
 
+    @property
+    def sync(self) -> Store:
+        """The same open store, for synchronous code (threads, adapters that serve both kinds of
+        callers): its calls block, and it closes with this one."""
+        return self._store
+
     async def search(self, query: str, **options: Any) -> list[Hit]:
         """``Store.search``, on a thread (embedding the query is CPU work: never on the loop)."""
         return await asyncio.to_thread(self._store.search, query, **options)

@@ -51,7 +51,7 @@ class SwarmstoreSaver(BaseCheckpointSaver[int]):
     def __init__(self, store: Any, *, serde: SerializerProtocol | None = None, cached_threads: int = 1024) -> None:
         """``cached_threads``: how many threads' folded logs to keep (least recently used go first)."""
         super().__init__(serde=serde)
-        self.store = getattr(store, "_store", store)  # an AsyncStore's plain store
+        self.store = getattr(store, "sync", store)  # an AsyncStore's plain store
         self._sessions = self.store.sessions
         self._threads: OrderedDict[str, ThreadLog] = OrderedDict()
         self._cap = max(1, cached_threads)

@@ -58,7 +58,7 @@ class SwarmstoreStore(BaseStore):
         root: str = "langgraph",
         owns_store: bool = False,
     ) -> None:
-        self.store = getattr(store, "_store", store)  # an AsyncStore's plain store
+        self.store = getattr(store, "sync", store)  # an AsyncStore's plain store
         self.index_config = index
         self.ttl_config = ttl
         self.root = root

@@ -138,7 +138,7 @@ class SwarmstoreSession:
                     return await self._drive_async(store, op)
                 async with _lock(_ASYNC_LOCKS, store, self.session_id, asyncio.Lock):
                     return await self._drive_async(store, op)
-            store = store._store  # (the AsyncStore's own blocking store)
+            store = store.sync  # (the AsyncStore's own blocking store)
         call = asyncio.to_thread(self._drive_exclusive if exclusive else self._drive_sync, store, op)
         return await (_finish(call) if mutation else call)
 
