@@ -1,0 +1,1 @@
+"""Adapters that make swarmstore the storage of agent frameworks."""
