@@ -68,7 +68,9 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
 
 @pytest.fixture(autouse=True)
-def adk_session_backend(request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+def adk_session_backend(
+    request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[None]:
     """For a swarmstore ``service_type``, the upstream ``get_session_service`` returns our service."""
     callspec = getattr(request.node, "callspec", None)
     backend = callspec.params.get("service_type") if callspec else None
@@ -90,7 +92,9 @@ def adk_session_backend(request: pytest.FixtureRequest, tmp_path: Path, monkeypa
 
 
 @pytest.fixture(autouse=True)
-def adk_memory_backend(request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+def adk_memory_backend(
+    request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[str]:
     """For a swarmstore backend, the upstream memory tests' ``InMemoryMemoryService()`` is ours."""
     backend = str(getattr(request, "param", "in_memory"))
     if backend not in OURS:
