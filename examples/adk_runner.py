@@ -24,7 +24,7 @@ from google.adk.runners import Runner
 from google.adk.tools.tool_context import ToolContext
 from google.genai import types
 
-import swarmstore
+import swarmstore.aio
 from swarmstore.integrations.adk import SwarmstoreMemoryService, SwarmstoreSessionService
 
 APP, USER = "travel-assistant", "alice"
@@ -45,7 +45,7 @@ def scripted_model() -> MockModel:
 
 async def run(path: str) -> dict[str, Any]:
     """One conversation, saved to memory; then what a new session of the same user sees."""
-    with swarmstore.open(path) as store:
+    async with swarmstore.aio.open(path) as store:
         sessions, memory = SwarmstoreSessionService(store), SwarmstoreMemoryService(store)
         agent = LlmAgent(
             name="assistant",

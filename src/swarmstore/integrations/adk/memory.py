@@ -9,7 +9,6 @@ soft delete: the entry leaves search and is never ingested again, and its histor
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import uuid
 from collections.abc import Mapping, Sequence
@@ -22,6 +21,7 @@ from google.adk.memory.memory_entry import MemoryEntry
 from google.genai import types
 from typing_extensions import override
 
+from ...aio import AsyncStore
 from ...errors import NotFound
 from ...params import SearchMode
 from ...store import Store
@@ -39,28 +39,28 @@ def _text(content: types.Content | None) -> str:
 
 
 class SwarmstoreMemoryService(BaseMemoryService):
-    """ADK memory kept in a swarmstore ``Store``; ``search_memory`` is our search (``mode``:
+    """ADK memory kept in a swarmstore store (an ``AsyncStore``, or a ``Store`` used through one); ``search_memory`` is our search (``mode``:
     ``keyword`` by default, BM25 over the words; ``hybrid``/``semantic`` need the ``embed`` extra),
     at most ``k`` entries of the user, best first."""
 
-    def __init__(self, store: Store, *, mode: SearchMode = "keyword", k: int = 10) -> None:
-        self._store = store
-        self._m = store.memory
+    def __init__(self, store: Store | AsyncStore, *, mode: SearchMode = "keyword", k: int = 10) -> None:
+        self._store = store if isinstance(store, AsyncStore) else AsyncStore(store)
+        self._m = self._store.memory
         self._mode = mode
         self._k = k
 
-    def _seen(self, ns: str, key: str) -> bool:
+    async def _seen(self, ns: str, key: str) -> bool:
         """Whether the key was ever written (a deleted one counts: it stays deleted)."""
         try:
-            self._m.history(ns, key)
+            await self._m.history(ns, key)
         except NotFound:
             return False
         return True
 
-    def _put_new(self, ns: str, items: list[dict[str, Any]]) -> None:
-        fresh = [it for it in items if not self._seen(ns, it["key"])]
+    async def _put_new(self, ns: str, items: list[dict[str, Any]]) -> None:
+        fresh = [it for it in items if not await self._seen(ns, it["key"])]
         if fresh:
-            self._m.put_many(fresh)
+            await self._m.put_many(fresh)
 
     def _event_items(
         self, ns: str, events: Sequence[Event], session_id: str | None, extra: Mapping[str, object] | None
@@ -86,7 +86,7 @@ class SwarmstoreMemoryService(BaseMemoryService):
     async def add_session_to_memory(self, session: Session) -> None:
         ns = _names.namespace("adk", session.app_name, session.user_id)
         items = self._event_items(ns, session.events, session.id, None)
-        await asyncio.to_thread(self._put_new, ns, items)
+        await self._put_new(ns, items)
 
     @override
     async def add_events_to_memory(
@@ -100,7 +100,7 @@ class SwarmstoreMemoryService(BaseMemoryService):
     ) -> None:
         ns = _names.namespace("adk", app_name, user_id)
         items = self._event_items(ns, events, session_id, custom_metadata)
-        await asyncio.to_thread(self._put_new, ns, items)
+        await self._put_new(ns, items)
 
     @override
     async def add_memory(
@@ -125,14 +125,14 @@ class SwarmstoreMemoryService(BaseMemoryService):
             key = m.id or str(uuid.uuid4())
             items.append({"namespace": ns, "key": key, "value": _text(m.content), "metadata": meta})
         if items:
-            await asyncio.to_thread(self._m.put_many, items)
+            await self._m.put_many(items)
 
     @override
     async def search_memory(self, *, app_name: str, user_id: str, query: str) -> SearchMemoryResponse:
         ns = _names.namespace("adk", app_name, user_id)
         if not query.strip():
             return SearchMemoryResponse()
-        hits = await asyncio.to_thread(self._m.search, query, prefix=ns, k=self._k, mode=self._mode)
+        hits = await self._m.search(query, prefix=ns, k=self._k, mode=self._mode)
         out = []
         for h in hits:
             m = h.memory
@@ -156,9 +156,5 @@ class SwarmstoreMemoryService(BaseMemoryService):
         if not memory_id:
             return
         ns = _names.namespace("adk", app_name, user_id)
-
-        def work() -> None:
-            with contextlib.suppress(NotFound):  # ADK's in-memory service ignores an unknown id too
-                self._m.delete(ns, memory_id)
-
-        await asyncio.to_thread(work)
+        with contextlib.suppress(NotFound):  # ADK's in-memory service ignores an unknown id too
+            await self._m.delete(ns, memory_id)
