@@ -26,6 +26,7 @@ from google.adk.sessions.sqlite_session_service import SqliteSessionService
 from google.genai import types
 
 import swarmstore
+from swarmstore.clock import ManualClock
 from swarmstore.integrations.adk import SwarmstoreMemoryService, SwarmstoreSessionService
 from swarmstore.integrations.adk._names import decode, encode
 
@@ -189,6 +190,22 @@ def test_events_and_state_are_ours_too(store: swarmstore.Store) -> None:
     assert store.sessions.state(ours.id) == {"step": 1, "user:lang": "en"}
     got = run(svc.get_session(app_name="chat app", user_id="bob:1", session_id="s/1"))
     assert got is not None and got.events == s.events
+
+
+def test_other_clients_events_are_skipped_but_make_the_session_newer(store_url: str, clock: ManualClock) -> None:
+    store = swarmstore.open(store_url, clock=clock)
+    svc = SwarmstoreSessionService(store)
+    s = run(svc.create_session(app_name="a", user_id="u", session_id="s"))
+    run(svc.append_event(s, ev(s.last_update_time + 1, "from adk")))
+    clock.advance(10)  # the swarm's note comes after the ADK event's timestamp
+    store.sessions.append_event("adk:a:u:s", "note", "reviewer", {"text": "looked at it"}, state_delta={"seen": True})
+    got = run(svc.get_session(app_name="a", user_id="u", session_id="s"))
+    assert got is not None and len(got.events) == 1 and got.state == {"seen": True}
+    assert got.last_update_time == store.sessions.events("adk:a:u:s").items[-1].created_at.timestamp()
+    with pytest.raises(StaleSessionError):  # the stored session moved on since `s` was read
+        run(svc.append_event(s, ev(got.last_update_time + 1)))
+    run(svc.append_event(got, ev(got.last_update_time + 1)))
+    store.close()
 
 
 def test_delete_archives_and_the_id_stays_taken(store: swarmstore.Store) -> None:

@@ -47,6 +47,13 @@ def _event_to_adk(e: OurEvent) -> Event:
     return Event.model_validate_json(orjson.dumps(content))
 
 
+def _timestamp(e: OurEvent) -> float:
+    """An event's ADK timestamp; for an event another swarmstore client appended, its time."""
+    if e.type == EVENT_TYPE:
+        return float(e.content["timestamp"])
+    return e.created_at.timestamp()
+
+
 def _flat(deltas: dict[str, dict[str, Any]]) -> dict[str, Any]:
     """ADK's per-scope deltas as one prefixed mapping (temp keys are never stored)."""
     out = dict(deltas["session"])
@@ -102,7 +109,7 @@ class SwarmstoreSessionService(BaseSessionService):
             return s.created_at.timestamp()
         if last is None or last.seq != s.event_count:
             [last] = (await self._s.events(s.id, after=s.event_count - 1, limit=1)).items
-        return float(last.content["timestamp"])
+        return _timestamp(last)
 
     # -- BaseSessionService ------------------------------------------------------------------------
 
@@ -155,12 +162,12 @@ class SwarmstoreSessionService(BaseSessionService):
         if n == 0:
             raw: builtins.list[OurEvent] = []
         elif since:
-            raw = [e for e in await self._events(ours, 0) if e.content["timestamp"] >= since]
+            raw = [e for e in await self._events(ours, 0) if _timestamp(e) >= since]
             raw = raw[-n:] if n else raw
         else:
             raw = await self._events(ours, max(0, s.event_count - n) if n else 0)
         updated = await self._updated(s, raw[-1] if raw else None)
-        events = [_event_to_adk(e) for e in raw]
+        events = [_event_to_adk(e) for e in raw if e.type == EVENT_TYPE]  # (not other clients' events)
         return AdkSession(
             id=sid, app_name=app_name, user_id=user_id, state=state, events=events, last_update_time=updated
         )
