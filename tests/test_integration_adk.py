@@ -288,3 +288,24 @@ def test_the_example_runs(store_url: str) -> None:
     assert out["state"]["user:preference"] == "window seat" and out["state"]["trip"] == "Lisbon"
     assert out["new_session_state"] == {"user:preference": "window seat"}
     assert "I always want a window seat." in out["memories"]
+
+
+def test_the_bench_rows_run(tmp_path: Path) -> None:
+    """The benchmark's calls, a few of each (what they measure is the benchmark's business)."""
+    from swarmstore import aio
+    from swarmstore.bench.integrations.adk import _rows
+
+    loop = asyncio.new_event_loop()
+    store = aio.open(str(tmp_path / "ours.db"))
+    try:
+        theirs = SqliteSessionService(str(tmp_path / "theirs.db"))
+        rows = _rows(loop.run_until_complete, SwarmstoreSessionService(store), theirs, "SqliteSessionService", 5)
+        assert [r.name for r in rows] == [
+            "adk create_session vs sqlite",
+            "adk append_event vs sqlite",
+            "adk get_session 20ev vs sqlite",
+        ]
+        assert all(r.baseline is not None and r.n == 5 for r in rows)
+    finally:
+        loop.run_until_complete(store.aclose())
+        loop.close()

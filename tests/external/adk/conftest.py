@@ -15,7 +15,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from _pytest.mark.structures import Mark
 
 import swarmstore
 
@@ -55,7 +54,7 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
         marks = metafunc.definition.own_markers
         for i, m in enumerate(marks):
             if m.name == "parametrize" and m.args and m.args[0] == "service_type":
-                marks[i] = Mark(m.name, (m.args[0], [*m.args[1], *OURS]), m.kwargs)
+                marks[i] = pytest.mark.parametrize(m.args[0], [*m.args[1], *OURS], **m.kwargs).mark
     elif module.endswith("test_in_memory_memory_service"):
         metafunc.parametrize("adk_memory_backend", ["in_memory", *OURS], indirect=True)
 
