@@ -1,11 +1,13 @@
 """Run ADK's own session- and memory-service tests (vendored unchanged beside this file) against
-swarmstore's ADK services, on both engines, next to ADK's in-memory reference backends.
+swarmstore's ADK services, on both engines, next to ADK's own backends.
 
-The upstream files pick their backend inside each test (``get_session_service(service_type)``,
-``InMemoryMemoryService()``), so this file adds ours: the session tests' ``service_type``
-parametrization gains ``swarmstore-sqlite`` and ``swarmstore-postgresql``, and the memory tests
-are parametrized over ``in_memory`` and the same two; a fixture hands each test the service of its
-backend. ``DESELECTED`` lists what does not run, each with its reason (README.md too).
+The upstream session tests take their backend from the module's ``session_service`` fixture (its
+params: ADK's backends; its body: ``get_session_service(param, tmp_path)``), and the memory tests
+build ``InMemoryMemoryService()`` inside each test. This file adds ours: the fixture's params gain
+``swarmstore-sqlite`` and ``swarmstore-postgresql`` (and it is run by pytest-asyncio, as upstream's
+``asyncio_mode = "auto"`` would), the memory tests are parametrized over ``in_memory`` and the
+same two, and an autouse fixture hands each test the service of its backend. ``DESELECTED`` lists
+what does not run, each with its reason (README.md too).
 """
 
 from __future__ import annotations
@@ -26,17 +28,31 @@ except ImportError:  # the adk extra is not installed: nothing here to run
 OURS = ("swarmstore-sqlite", "swarmstore-postgresql")
 
 # test id fragment -> why it does not run
+_PRIVATE = "reads InMemoryMemoryService's private dict `_session_events`, which ours does not have"
 DESELECTED: dict[str, str] = {
-    "[SessionServiceType.DATABASE]": (
-        "ADK's own SQLAlchemy backend: this 1.18 file opens it on a sync 'sqlite:///:memory:' URL, which"
-        " ADK 2.x's async DatabaseSessionService refuses (and it needs sqlalchemy, not in our extras)"
+    **{
+        f"{name}[swarmstore": _PRIVATE
+        for name in (
+            "test_add_session_to_memory",
+            "test_add_events_to_memory_with_explicit_events",
+            "test_add_events_to_memory_without_session_id_uses_default_bucket",
+            "test_add_events_to_memory_alias_is_supported",
+            "test_add_events_to_memory_appends_without_replacing",
+            "test_add_events_to_memory_deduplicates_event_ids",
+            "test_add_session_with_no_events_to_memory",
+        )
+    },
+    "test_concurrent_prepare_tables_no_race_condition": (
+        "ADK's own DatabaseSessionService internals (no session_service fixture); fails on ADK 2.5.0 with"
+        " SQLAlchemy 2.1 (its in-memory StaticPool resets on return: fixed upstream in 2.11.0)"
     ),
-    "test_add_session_to_memory[": (
-        "reads InMemoryMemoryService's private dict `_session_events` by a 'app/user' key, which ADK 2.x"
-        " keys by (app, user): it fails on ADK 2.13's own in-memory service too; the ingest is checked"
-        " through the public API by the search tests and tests/test_integration_adk.py"
+    "test_vertex_ai_session_service_raises_not_implemented_for_get_user_state": (
+        "Vertex AI's backend: needs google-cloud-aiplatform (google-adk[gcp]), not in our extras"
     ),
-    "test_add_session_with_no_events_to_memory[": "the same private `_session_events` read (fails on ADK 2.13's own)",
+    "test_search_memory_is_thread_safe_against_concurrent_writes[swarmstore": (
+        "drives InMemoryMemoryService from threads without an event loop of their own per call and"
+        " checks its lock; swarmstore's concurrency is tested by its own suite (test_multiprocess, test_aio)"
+    ),
 }
 
 
@@ -48,13 +64,13 @@ def _open_store(backend: str, request: pytest.FixtureRequest, tmp_path: Path) ->
 @pytest.hookimpl(tryfirst=True)
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     module = metafunc.module.__name__
-    if module.endswith("test_session_service"):
-        # add our backends to the upstream `service_type` lists (the marker is rewritten before
-        # pytest's own hook reads it)
-        marks = metafunc.definition.own_markers
-        for i, m in enumerate(marks):
-            if m.name == "parametrize" and m.args and m.args[0] == "service_type":
-                marks[i] = pytest.mark.parametrize(m.args[0], [*m.args[1], *OURS], **m.kwargs).mark
+    if module.endswith("test_session_service") and "session_service" in metafunc.fixturenames:
+        for fixturedef in metafunc._arg2fixturedefs.get("session_service", ()):
+            if fixturedef.params is not None and OURS[0] not in fixturedef.params:
+                fixturedef.params = [*fixturedef.params, *OURS]
+                fixturedef.ids = None
+                # an async fixture: upstream runs in pytest-asyncio's auto mode, this suite in strict
+                fixturedef.func._force_asyncio_fixture = True  # type: ignore[attr-defined]
     elif module.endswith("test_in_memory_memory_service"):
         metafunc.parametrize("adk_memory_backend", ["in_memory", *OURS], indirect=True)
 
@@ -76,7 +92,7 @@ def adk_session_backend(
 ) -> Iterator[None]:
     """For a swarmstore ``service_type``, the upstream ``get_session_service`` returns our service."""
     callspec = getattr(request.node, "callspec", None)
-    backend = callspec.params.get("service_type") if callspec else None
+    backend = callspec.params.get("session_service") if callspec else None
     if backend not in OURS:
         yield
         return

@@ -1,4 +1,4 @@
-# Copyright 2025 Google LLC
+# Copyright 2026 Google LLC
 #
 # Licensed under the Apache License, Version 2.0 (the "License");
 # you may not use this file except in compliance with the License.
@@ -11,6 +11,9 @@
 # WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
 # See the License for the specific language governing permissions and
 # limitations under the License.
+
+import asyncio
+import threading
 
 from google.adk.events.event import Event
 from google.adk.memory.in_memory_memory_service import InMemoryMemoryService
@@ -119,6 +122,116 @@ async def test_add_session_to_memory():
 
 
 @pytest.mark.asyncio
+async def test_add_events_to_memory_with_explicit_events():
+  """Tests that add_events_to_memory can ingest an explicit event list."""
+  memory_service = InMemoryMemoryService()
+  await memory_service.add_events_to_memory(
+      app_name=MOCK_SESSION_1.app_name,
+      user_id=MOCK_SESSION_1.user_id,
+      session_id=MOCK_SESSION_1.id,
+      events=[MOCK_SESSION_1.events[0]],
+  )
+
+  user_key = f'{MOCK_APP_NAME}/{MOCK_USER_ID}'
+  session_memory = memory_service._session_events[user_key]
+  assert len(session_memory[MOCK_SESSION_1.id]) == 1
+  assert session_memory[MOCK_SESSION_1.id][0].id == 'event-1a'
+
+
+@pytest.mark.asyncio
+async def test_add_events_to_memory_without_session_id_uses_default_bucket():
+  """Tests add_events_to_memory when no session_id is provided."""
+  memory_service = InMemoryMemoryService()
+  await memory_service.add_events_to_memory(
+      app_name=MOCK_SESSION_1.app_name,
+      user_id=MOCK_SESSION_1.user_id,
+      events=[MOCK_SESSION_1.events[0]],
+  )
+
+  user_key = f'{MOCK_APP_NAME}/{MOCK_USER_ID}'
+  session_memory = memory_service._session_events[user_key]
+  assert len(session_memory) == 1
+  unknown_session_events = next(iter(session_memory.values()))
+  assert len(unknown_session_events) == 1
+  assert unknown_session_events[0].id == 'event-1a'
+
+
+@pytest.mark.asyncio
+async def test_add_events_to_memory_alias_is_supported():
+  """Tests that add_events_to_memory remains a compatibility alias."""
+  memory_service = InMemoryMemoryService()
+  await memory_service.add_events_to_memory(
+      app_name=MOCK_SESSION_1.app_name,
+      user_id=MOCK_SESSION_1.user_id,
+      session_id=MOCK_SESSION_1.id,
+      events=[MOCK_SESSION_1.events[0]],
+  )
+
+  user_key = f'{MOCK_APP_NAME}/{MOCK_USER_ID}'
+  session_memory = memory_service._session_events[user_key]
+  assert [event.id for event in session_memory[MOCK_SESSION_1.id]] == [
+      'event-1a'
+  ]
+
+
+@pytest.mark.asyncio
+async def test_add_events_to_memory_appends_without_replacing():
+  """Tests that add_events_to_memory appends events rather than replacing."""
+  memory_service = InMemoryMemoryService()
+  await memory_service.add_session_to_memory(MOCK_SESSION_1)
+
+  new_event = Event(
+      id='event-1d',
+      invocation_id='inv-6',
+      author='user',
+      timestamp=12348,
+      content=types.Content(parts=[types.Part(text='A new fact.')]),
+  )
+  await memory_service.add_events_to_memory(
+      app_name=MOCK_SESSION_1.app_name,
+      user_id=MOCK_SESSION_1.user_id,
+      session_id=MOCK_SESSION_1.id,
+      events=[new_event],
+  )
+
+  user_key = f'{MOCK_APP_NAME}/{MOCK_USER_ID}'
+  session_memory = memory_service._session_events[user_key]
+  assert [event.id for event in session_memory[MOCK_SESSION_1.id]] == [
+      'event-1a',
+      'event-1c',
+      'event-1d',
+  ]
+
+
+@pytest.mark.asyncio
+async def test_add_events_to_memory_deduplicates_event_ids():
+  """Tests that duplicate event IDs are not appended multiple times."""
+  memory_service = InMemoryMemoryService()
+  await memory_service.add_session_to_memory(MOCK_SESSION_1)
+
+  duplicate_event = Event(
+      id='event-1a',
+      invocation_id='inv-7',
+      author='user',
+      timestamp=12349,
+      content=types.Content(parts=[types.Part(text='Updated duplicate text.')]),
+  )
+  await memory_service.add_events_to_memory(
+      app_name=MOCK_SESSION_1.app_name,
+      user_id=MOCK_SESSION_1.user_id,
+      session_id=MOCK_SESSION_1.id,
+      events=[duplicate_event],
+  )
+
+  user_key = f'{MOCK_APP_NAME}/{MOCK_USER_ID}'
+  session_memory = memory_service._session_events[user_key]
+  assert [event.id for event in session_memory[MOCK_SESSION_1.id]] == [
+      'event-1a',
+      'event-1c',
+  ]
+
+
+@pytest.mark.asyncio
 async def test_add_session_with_no_events_to_memory():
   """Tests that adding a session with no events does not cause an error."""
   memory_service = InMemoryMemoryService()
@@ -217,3 +330,123 @@ async def test_search_memory_is_scoped_by_user():
   assert (
       result_other_user.memories[0].content.parts[0].text == 'This is a secret.'
   )
+
+
+@pytest.mark.asyncio
+async def test_search_memory_matches_non_latin_text():
+  """Tests that search matches non-Latin (e.g. Cyrillic) text."""
+  memory_service = InMemoryMemoryService()
+  session = Session(
+      app_name=MOCK_APP_NAME,
+      user_id=MOCK_USER_ID,
+      id='session-non-latin',
+      last_update_time=5000,
+      events=[
+          Event(
+              id='event-non-latin',
+              invocation_id='inv-non-latin',
+              author='user',
+              timestamp=70000,
+              content=types.Content(parts=[types.Part(text='Привет мир')]),
+          ),
+      ],
+  )
+  await memory_service.add_session_to_memory(session)
+
+  result = await memory_service.search_memory(
+      app_name=MOCK_APP_NAME, user_id=MOCK_USER_ID, query='привет'
+  )
+
+  assert len(result.memories) == 1
+  assert result.memories[0].content.parts[0].text == 'Привет мир'
+
+
+def _make_event(tag: str) -> Event:
+  return Event(
+      id=f'event-{tag}',
+      invocation_id=f'inv-{tag}',
+      author='user',
+      timestamp=1.0,
+      content=types.Content(parts=[types.Part(text=f'fact about {tag}')]),
+  )
+
+
+def _make_session(tag: str) -> Session:
+  return Session(
+      app_name=MOCK_APP_NAME,
+      user_id=MOCK_USER_ID,
+      id=f'session-{tag}',
+      last_update_time=1,
+      events=[_make_event(tag)],
+  )
+
+
+def test_search_memory_is_thread_safe_against_concurrent_writes():
+  """Searching while other threads add memory must not crash.
+
+  InMemoryMemoryService documents itself as thread-safe. search_memory must
+  therefore iterate a stable snapshot taken under the lock; iterating a live
+  reference to the shared store while a concurrent writer mutates it raises
+  "RuntimeError: dictionary changed size during iteration".
+  """
+  memory_service = InMemoryMemoryService()
+  seed_loop = asyncio.new_event_loop()
+  try:
+    for i in range(50):
+      seed_loop.run_until_complete(
+          memory_service.add_session_to_memory(_make_session(f'seed-{i}'))
+      )
+  finally:
+    seed_loop.close()
+
+  errors = []
+  stop = threading.Event()
+  barrier = threading.Barrier(3)
+
+  def writer():
+    loop = asyncio.new_event_loop()
+    barrier.wait()
+    try:
+      for i in range(500):
+        if stop.is_set():
+          return
+        loop.run_until_complete(
+            memory_service.add_session_to_memory(_make_session(f'writer-{i}'))
+        )
+    except Exception as e:  # pylint: disable=broad-except
+      errors.append(e)
+      stop.set()
+    finally:
+      loop.close()
+
+  def reader():
+    loop = asyncio.new_event_loop()
+    barrier.wait()
+    try:
+      for _ in range(500):
+        if stop.is_set():
+          return
+        loop.run_until_complete(
+            memory_service.search_memory(
+                app_name=MOCK_APP_NAME, user_id=MOCK_USER_ID, query='fact'
+            )
+        )
+    except Exception as e:  # pylint: disable=broad-except
+      errors.append(e)
+      stop.set()
+    finally:
+      loop.close()
+
+  threads = [
+      threading.Thread(target=writer),
+      threading.Thread(target=reader),
+      threading.Thread(target=reader),
+  ]
+  for thread in threads:
+    thread.start()
+  for thread in threads:
+    thread.join()
+
+  assert (
+      not errors
+  ), f'search_memory raced with concurrent writes: {errors[0]!r}'

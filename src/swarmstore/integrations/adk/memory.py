@@ -151,7 +151,7 @@ class SwarmstoreMemoryService(BaseMemoryService):
             )
         return SearchMemoryResponse(memories=out)
 
-    @override
+    # (not in ADK 2.5's BaseMemoryService; later versions declare it, with this signature)
     async def delete_memory(self, *, app_name: str, user_id: str, memory_id: str | None = None) -> None:
         if not memory_id:
             return

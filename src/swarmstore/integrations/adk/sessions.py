@@ -14,15 +14,14 @@ append 134 µs against 311 µs).
 from __future__ import annotations
 
 import builtins
+import importlib
 import uuid
 from typing import Any
 
 import orjson
-from google.adk.errors._stale_session_error import StaleSessionError
 from google.adk.errors.already_exists_error import AlreadyExistsError
 from google.adk.errors.session_not_found_error import SessionNotFoundError
 from google.adk.events.event import Event
-from google.adk.sessions import _session_util
 from google.adk.sessions.base_session_service import BaseSessionService, GetSessionConfig, ListSessionsResponse
 from google.adk.sessions.session import Session as AdkSession
 from typing_extensions import override
@@ -34,6 +33,19 @@ from ...models import Session as OurSession
 from ...store import Store
 from . import _names
 
+
+def _stale_session_error() -> type[ValueError]:
+    """ADK's ``StaleSessionError`` (a ValueError) where ADK has it, else ValueError, which ADK's SQL
+    services raise for a stale session in the versions without it (2.5.0)."""
+    try:
+        module = importlib.import_module("google.adk.errors._stale_session_error")
+    except ImportError:
+        return ValueError
+    error: type[ValueError] = module.StaleSessionError
+    return error
+
+
+StaleSessionError = _stale_session_error()
 EVENT_TYPE = "adk.event"
 OPEN = ("created", "active", "paused")
 _PAGE = 1000
@@ -54,12 +66,9 @@ def _timestamp(e: OurEvent) -> float:
     return e.created_at.timestamp()
 
 
-def _flat(deltas: dict[str, dict[str, Any]]) -> dict[str, Any]:
-    """ADK's per-scope deltas as one prefixed mapping (temp keys are never stored)."""
-    out = dict(deltas["session"])
-    out.update({"app:" + k: v for k, v in deltas["app"].items()})
-    out.update({"user:" + k: v for k, v in deltas["user"].items()})
-    return out
+def _persisted(state: dict[str, Any] | None) -> dict[str, Any]:
+    """The keys of a state or state delta that are stored: all but ``temp:`` ones, as ADK's services."""
+    return {k: v for k, v in (state or {}).items() if not k.startswith("temp:")}
 
 
 class SwarmstoreSessionService(BaseSessionService):
@@ -129,7 +138,7 @@ class SwarmstoreSessionService(BaseSessionService):
             sid = str(uuid.uuid4())
         ours = _names.session_id(app_name, user_id, sid)
         meta = None if ours.startswith("adk:") else {"adk_session_id": sid}
-        delta = _flat(_session_util.extract_json_safe_state_delta(state or {}))
+        delta = _persisted(state)
         try:
             s = await self._s.create(app_name, user_id, self._project, state=delta or None, metadata=meta, id=ours)
         except Conflict:
@@ -218,11 +227,12 @@ class SwarmstoreSessionService(BaseSessionService):
         actions = content.get("actions")
         delta = None
         if actions and actions.get("state_delta"):
-            delta = _flat(_session_util.extract_json_safe_state_delta(actions.pop("state_delta")))
+            delta = _persisted(actions.pop("state_delta"))
         ours = _names.session_id(session.app_name, session.user_id, session.id)
         s = await self._open(ours)
         if s is None:
-            raise SessionNotFoundError(f"Session {session.id} not found.")
+            not_found: Any = SessionNotFoundError  # (untyped in ADK 2.5)
+            raise not_found(f"Session {session.id} not found.")
         if await self._updated(s) > session.last_update_time:
             raise StaleSessionError(
                 "The last_update_time provided in the session object is earlier than the update_time in"
@@ -230,4 +240,5 @@ class SwarmstoreSessionService(BaseSessionService):
             )
         await self._s.append_event(ours, EVENT_TYPE, event.author or "adk", content, state_delta=delta or None)
         session.last_update_time = event.timestamp
-        return self._commit_event_to_session(session, event)
+        stored: Event = await super().append_event(session, event)  # the session object's part
+        return stored
