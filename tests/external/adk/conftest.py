@@ -49,10 +49,6 @@ DESELECTED: dict[str, str] = {
     "test_vertex_ai_session_service_raises_not_implemented_for_get_user_state": (
         "Vertex AI's backend: needs google-cloud-aiplatform (google-adk[gcp]), not in our extras"
     ),
-    "test_search_memory_is_thread_safe_against_concurrent_writes[swarmstore": (
-        "drives InMemoryMemoryService from threads without an event loop of their own per call and"
-        " checks its lock; swarmstore's concurrency is tested by its own suite (test_multiprocess, test_aio)"
-    ),
 }
 
 
