@@ -11,6 +11,7 @@ from .ops.agents import AgentFilter
 from .ops.audit import AuditFilter
 from .ops.memory import MemoryPurge
 from .ops.search import SearchFilter
+from .ops.sessions import SessionFilter
 from .ops.tasks import TaskFilter
 
 
@@ -83,6 +84,20 @@ def task_where(spec: TaskFilter, before: str | None, where: Where) -> Where:
     for column in _TASK_COLUMNS:
         where.equal(column, getattr(spec, column))
     where.admitted("queue", spec.queues)
+    where.below("id", before)
+    return where
+
+
+def session_where(spec: SessionFilter, before: str | None, where: Where, user_column: str = "user") -> Where:
+    """A session listing's conditions, newest first from ``before`` (``user_column``: the column
+    as the engine must spell it; PostgreSQL quotes the reserved word)."""
+    for column, value in (("app", spec.app), (user_column, spec.user), ("project", spec.project)):
+        where.equal(column, value)
+    if spec.statuses is not None:
+        where.one_of("status", spec.statuses)
+    if spec.allowed is not None:
+        condition, values = spec.allowed.condition("app", user_column, where.regexp)
+        where.add(condition, *values)
     where.below("id", before)
     return where
 

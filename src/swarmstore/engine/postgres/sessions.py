@@ -14,7 +14,7 @@ import orjson
 
 from ..ops.audit import AuditRecord
 from ..ops.sessions import AppendTarget, EventRow, SessionFilter, SessionRow, StateView
-from ..where import Where
+from ..where import Where, session_where
 from .audit import write_audit
 from .runner import QUERIES
 
@@ -52,15 +52,7 @@ class PgSessionOps:
         tx.execute(self._q.session_set_status, {"id": id, "old": old, "new": new, "now": now})
 
     def list(self, spec: SessionFilter, before: str | None, limit: int) -> builtins.list[SessionRow]:
-        where = Where("%s", arrays=True)
-        for column, value in (("app", spec.app), ('"user"', spec.user), ("project", spec.project)):
-            where.equal(column, value)
-        if spec.statuses is not None:
-            where.one_of("status", spec.statuses)
-        if spec.allowed is not None:
-            condition, values = spec.allowed.condition("app", '"user"', where.regexp)
-            where.add(condition, *values)
-        where.below("id", before)
+        where = session_where(spec, before, Where("%s", arrays=True), '"user"')
         return [_new(SessionRow, r) for r in self._run.query(*where.query(self._q.session_select, "id DESC", limit))]
 
     def for_append(self, tx: Any, id: str) -> AppendTarget | None:

@@ -9,6 +9,7 @@ from typing import Any
 import orjson
 
 from ..ops.sessions import AppendTarget, EventRow, SessionFilter, SessionRow, StateView
+from ..where import Where, session_where
 from .audit import write_audit_row
 
 _new = tuple.__new__
@@ -52,6 +53,9 @@ class SqliteSessionOps:
         tx.execute(self._q.session_set_status, (new, now, id, old))
 
     def list(self, spec: SessionFilter, before: str | None, limit: int) -> builtins.list[SessionRow]:
+        if spec.allowed is not None:  # (a scoped view's: built each time, not one of the cached shapes)
+            scoped = session_where(spec, before, Where()).query(self._q.session_select, "id DESC", limit)
+            return [_new(SessionRow, r) for r in self._run.query(*scoped)]
         params: builtins.list[Any] = []
         shape: builtins.list[Any] = []
         for column, value in (("app", spec.app), ("user", spec.user), ("project", spec.project), ("id <", before)):
@@ -74,11 +78,6 @@ class SqliteSessionOps:
                 + " ORDER BY id DESC LIMIT ?"
             )
             self._lists[key] = sql
-        if spec.allowed is not None:  # (a scoped view's rules: their values bound after the shape's)
-            cond, values = spec.allowed.condition("app", "user", "REGEXP")
-            head, order = sql.rsplit(" ORDER BY ", 1)
-            sql = f"{head}{' AND ' if len(shape) else ' WHERE '}{cond} ORDER BY {order}"
-            params += values
         params.append(limit)
         return [_new(SessionRow, r) for r in self._run.query(sql, params)]
 
