@@ -1,13 +1,15 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+import pytest_asyncio
 
 import swarmstore
+import swarmstore.aio
 from pg_schemas import PgSchemas, check_server
 from swarmstore import Store
 from swarmstore.clock import ManualClock
@@ -85,6 +87,18 @@ def engine(pg_url: str) -> Iterator[Any]:
 @pytest.fixture(params=sorted(ENGINES))
 def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     return ENGINES[request.param](request, tmp_path)
+
+
+@pytest_asyncio.fixture(params=["sync", "aio"])
+async def any_store(request: pytest.FixtureRequest, store_url: str) -> AsyncIterator[Any]:
+    """An empty store on each engine: a ``Store``, or an ``AsyncStore`` (opened and closed on the
+    test's event loop, which its PostgreSQL connections belong to): for adapters taking either."""
+    if request.param == "sync":
+        with swarmstore.open(store_url) as store:
+            yield store
+    else:
+        async with swarmstore.aio.open(store_url) as astore:
+            yield astore
 
 
 @pytest.fixture

@@ -8,12 +8,10 @@ import os
 import subprocess
 import sys
 import threading
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-import pytest_asyncio
 from agents.memory import Session
 
 import swarmstore
@@ -30,16 +28,6 @@ def msg(i: int, size: int = 0) -> dict[str, Any]:
 
 def contents(items: list[Any]) -> list[str]:
     return [i["content"] for i in items]
-
-
-@pytest_asyncio.fixture(params=["sync", "aio"])
-async def oa_store(request: pytest.FixtureRequest, store_url: str) -> AsyncIterator[Any]:
-    if request.param == "sync":
-        with swarmstore.open(store_url) as store:
-            yield store
-    else:
-        async with swarmstore.aio.open(store_url) as astore:
-            yield astore
 
 
 def sync_of(store: Any) -> swarmstore.Store:
@@ -62,8 +50,8 @@ def run_recording(store: swarmstore.Store, sid: str, op: log.Op) -> tuple[Any, l
 
 
 @pytest.mark.asyncio
-async def test_the_protocol_round_trip(oa_store: Any) -> None:
-    s = SwarmstoreSession("conv", oa_store)
+async def test_the_protocol_round_trip(any_store: Any) -> None:
+    s = SwarmstoreSession("conv", any_store)
     assert isinstance(s, Session)
     assert await s.get_items() == [] and await s.pop_item() is None
     await s.add_items([msg(0), msg(1), msg(2)])
@@ -78,16 +66,16 @@ async def test_the_protocol_round_trip(oa_store: Any) -> None:
     assert await s.get_items() == [] and await s.pop_item() is None
     await s.add_items([msg(5)])
     assert contents(await s.get_items()) == ["m5"]
-    other = SwarmstoreSession("conv", oa_store)  # another handle on the same conversation
+    other = SwarmstoreSession("conv", any_store)  # another handle on the same conversation
     assert contents(await other.get_items()) == ["m5"]
 
 
 @pytest.mark.asyncio
-async def test_get_items_reads_from_the_end(oa_store: Any) -> None:
-    s = SwarmstoreSession("long", oa_store)
+async def test_get_items_reads_from_the_end(any_store: Any) -> None:
+    s = SwarmstoreSession("long", any_store)
     for i in range(300):
         await s.add_items([msg(2 * i), msg(2 * i + 1)])
-    store = sync_of(oa_store)
+    store = sync_of(any_store)
     (items, per_event), ranges = run_recording(store, "long", log.get_items(3))
     assert contents(items) == ["m597", "m598", "m599"]
     assert ranges == [(297, 300)]  # three events at most, from the end
@@ -104,13 +92,13 @@ async def test_get_items_reads_from_the_end(oa_store: Any) -> None:
 
 
 @pytest.mark.asyncio
-async def test_clear_keeps_the_history_and_reads_start_above_it(oa_store: Any) -> None:
-    s = SwarmstoreSession("audit", oa_store, app="chat", user="alice")
+async def test_clear_keeps_the_history_and_reads_start_above_it(any_store: Any) -> None:
+    s = SwarmstoreSession("audit", any_store, app="chat", user="alice")
     await s.add_items([msg(0), msg(1)])
     assert (await s.pop_item())["content"] == "m1"
     await s.clear_session()
     await s.add_items([msg(2)])
-    store = sync_of(oa_store)
+    store = sync_of(any_store)
     events = list(store.sessions.events("audit"))
     assert [e.type for e in events] == [log.ITEMS, log.POP, log.CLEAR, log.ITEMS]
     assert contents(events[0].content) == ["m0", "m1"]  # popped and cleared items stay in the log
@@ -189,15 +177,15 @@ def test_concurrent_pops_take_each_item_once(store_url: str, shared: bool) -> No
 
 
 @pytest.mark.asyncio
-async def test_refused_items_write_nothing(oa_store: Any) -> None:
-    s = SwarmstoreSession("bad", oa_store)
+async def test_refused_items_write_nothing(any_store: Any) -> None:
+    s = SwarmstoreSession("bad", any_store)
     await s.add_items([msg(0)])
     with pytest.raises(InvalidInput):
         await s.add_items([msg(1), {"role": "user", "content": object()}])  # type: ignore[list-item]
     with pytest.raises(InvalidInput):
         await s.add_items([msg(2), {"role": "user", "content": float("nan")}])  # type: ignore[list-item]
     assert contents(await s.get_items()) == ["m0"]
-    assert sync_of(oa_store).sessions.get("bad").event_count == 1
+    assert sync_of(any_store).sessions.get("bad").event_count == 1
 
 
 @pytest.mark.asyncio
@@ -213,14 +201,14 @@ async def test_a_batch_over_the_size_limit_goes_as_several_events(store_url: str
 
 
 @pytest.mark.asyncio
-async def test_a_closed_session_refuses_every_call(oa_store: Any) -> None:
-    s = SwarmstoreSession("closing", oa_store)
+async def test_a_closed_session_refuses_every_call(any_store: Any) -> None:
+    s = SwarmstoreSession("closing", any_store)
     await s.add_items([msg(0)])
     s.close()
     for call in (s.get_items(), s.add_items([]), s.pop_item(), s.clear_session()):
         with pytest.raises(StoreClosed):
             await call
-    assert contents(await SwarmstoreSession("closing", oa_store).get_items()) == ["m0"]  # the store stays open
+    assert contents(await SwarmstoreSession("closing", any_store).get_items()) == ["m0"]  # the store stays open
 
 
 def test_the_example_runs(tmp_path: Path) -> None:

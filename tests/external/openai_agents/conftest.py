@@ -5,18 +5,14 @@ SQLiteSession's own internals are skipped, each with its reason (also in README.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-import pytest_asyncio
 from agents import set_tracing_disabled
 from agents.models.openai_chatcompletions import OpenAIChatCompletionsModel
 from agents.models.openai_responses import OpenAIResponsesModel
 
-import swarmstore
-import swarmstore.aio
 from swarmstore.integrations.openai_agents import SwarmstoreSession
 
 _INTERNALS = "tests SQLiteSession's own internals (its sqlite3 connections, locks or tables), which we do not have"
@@ -77,20 +73,8 @@ class SessionFactory:
         return SwarmstoreSession(session_id, self.store, session_settings=session_settings)
 
 
-@pytest_asyncio.fixture(params=["sync", "aio"])
-async def agents_store(request: pytest.FixtureRequest, store_url: str) -> AsyncIterator[Any]:
-    """An empty store on each engine: a ``Store``, or an ``AsyncStore`` (opened and closed on the
-    test's event loop, which its PostgreSQL connections belong to)."""
-    if request.param == "sync":
-        with swarmstore.open(store_url) as store:
-            yield store
-    else:
-        async with swarmstore.aio.open(store_url) as astore:
-            yield astore
-
-
 @pytest.fixture(autouse=True)
-def _swarmstore_backend(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch, agents_store: Any) -> None:
+def _swarmstore_backend(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch, any_store: Any) -> None:
     """Tracing off and no real model (no network), and our sessions in place of SQLiteSession."""
     set_tracing_disabled(True)
 
@@ -101,4 +85,4 @@ def _swarmstore_backend(request: pytest.FixtureRequest, monkeypatch: pytest.Monk
         monkeypatch.setattr(cls, "get_response", no_real_model)
         monkeypatch.setattr(cls, "stream_response", no_real_model)
     if hasattr(request.module, "SQLiteSession"):
-        monkeypatch.setattr(request.module, "SQLiteSession", SessionFactory(agents_store))
+        monkeypatch.setattr(request.module, "SQLiteSession", SessionFactory(any_store))
